@@ -1,0 +1,72 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "LoyaltyLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "loyalty", targets: ["LoyaltyCLI"]),
+        .library(name: "LedgerStore", targets: ["LedgerStore"]),
+        .library(name: "LoyaltyDomain", targets: ["LoyaltyDomain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+    ],
+    targets: [
+        // The C library, through Debian's liblmdb-dev. Only the LMDB wrapper files import it.
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        // Storage core: LMDB wrapper + append-only log. No HTTP, no loyalty domain.
+        .target(
+            name: "LedgerStore",
+            dependencies: [
+                "CLMDB",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Pure domain: events, commands, program rules, decide/evolve. No I/O.
+        .target(
+            name: "LoyaltyDomain",
+            dependencies: [],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "LoyaltyCLI",
+            dependencies: [
+                "LedgerStore",
+                "LoyaltyDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerStoreTests",
+            dependencies: ["LedgerStore", "LoyaltyCLI"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LoyaltyDomainTests",
+            dependencies: [
+                "LoyaltyDomain",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            resources: [],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
