@@ -1,0 +1,271 @@
+import Foundation
+public import Logging
+import Synchronization
+
+/// Options for `EventLog.open`. Every limit is explicit; defaults suit a production ledger.
+public struct EventLogOptions: Sendable {
+    public var lmdb = LMDBOptions()
+    /// Create the ledger if the directory holds none.
+    public var create = false
+    /// Open for appending (takes the writer lock) or only for reading (never blocks a writer).
+    public var writable = true
+    /// How long a second writing process waits for the writer lock before "in use by process N".
+    public var writerLockWaitMilliseconds = 0
+    /// The writer hands index entries to the background flusher at least this often...
+    public var indexFlushIntervalMilliseconds = 500
+    /// ...or as soon as this many entries are waiting in memory.
+    public var indexFlushEntries = 500_000
+    /// Back-pressure: appends wait for the flusher when this many entries are in memory.
+    public var indexOverlayEntriesMax = 4_000_000
+    /// Extra time the writer waits to gather more appends into one commit (0: commit at once;
+    /// appends that arrive during a commit still share the next one).
+    public var commitLingerMicroseconds = 0
+    /// Tail subscribers re-read the log at least this often (commits of other processes are only
+    /// seen this way; in-process commits wake them at once).
+    public var tailPollIntervalMilliseconds = 50
+    public var logger = Logger(label: "loyalty.ledger")
+
+    public init() {}
+}
+
+/// The append-only event log: gapless positions, a SHA-256 hash chain, per-member streams with
+/// optimistic concurrency, permanent idempotency keys, group commit and tailing.
+///
+/// One process at a time appends (the writer lock); any number read alongside it.
+public final class EventLog: Sendable {
+    public let path: String
+    let store: LogStore
+    let index: LogIndex?
+    let writer: LogWriter?
+    private let lock: WriterLock?
+    let signal: CommitSignal
+    let ledgerId: [UInt8]
+    let options: EventLogOptions
+    private let closed = Mutex(false)
+
+    /// Opens the ledger at `path` (a directory). With `options.writable` it takes the writer lock,
+    /// catches the index up with the log, and starts the writer.
+    public static func open(path: String, options: EventLogOptions = EventLogOptions()) throws -> EventLog {
+        do {
+            return try EventLog(path: path, options: options)
+        } catch {
+            throw LedgerError.wrap(error, mapSizeMaxBytes: options.lmdb.mapSizeMaxBytes)
+        }
+    }
+
+    private init(path: String, options: EventLogOptions) throws {
+        self.path = path
+        self.options = options
+        if !options.create && !FileManager.default.fileExists(atPath: path + "/data.mdb") {
+            throw LedgerError.notALedger(path: path, reason: "no ledger here (run `loyalty init`)")
+        }
+        if options.writable {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            lock = try WriterLock(path: path + "/writer.lock", waitMilliseconds: options.writerLockWaitMilliseconds)
+        } else {
+            lock = nil
+        }
+        let env = try LMDBEnvironment.open(path: path, options: options.lmdb)
+        let store = try LogStore(env: env, create: options.writable)
+        self.store = store
+        ledgerId = try store.checkFormat(path: path, create: options.create && options.writable)
+        let head = try env.read { txn in try store.head(txn: txn) }
+        signal = CommitSignal(head: head.position)
+
+        let indexPath = path + "/index"
+        if options.writable || FileManager.default.fileExists(atPath: indexPath + "/data.mdb") {
+            let env = try LMDBEnvironment.open(path: indexPath, options: options.lmdb)
+            let index = try LogIndex(env: env, create: options.writable)
+            self.index = index
+            if options.writable {
+                try index.adopt(ledgerId: ledgerId, logHead: head.position)
+                try Self.catchUp(index: index, store: store, head: head.position, logger: options.logger)
+                let writer = LogWriter(store: store, index: index, head: head, signal: signal, options: options, logger: options.logger)
+                writer.start()
+                self.writer = writer
+            } else {
+                writer = nil
+            }
+        } else {
+            index = nil
+            writer = nil
+        }
+    }
+
+    /// Brings the index environment up to the log head (after a crash, or on a first open).
+    private static func catchUp(index: LogIndex, store: LogStore, head: UInt64, logger: Logger) throws {
+        var through = try index.env.read { txn in try index.indexedThrough(txn) }
+        if through < head {
+            logger.info("catching the index up with the log", metadata: ["from": "\(through)", "to": "\(head)"])
+        }
+        while through < head {
+            var generation = IndexGeneration()
+            generation.through = through
+            while generation.through < head && generation.entryCount < 1_000_000 {
+                let batch = try store.env.read { txn in
+                    try store.events(after: generation.through, limit: LogLimits.readBatchEventsMax, hashFrom: nil, txn: txn)
+                }
+                guard !batch.isEmpty else { break }
+                for event in batch {
+                    generation.record((event.member, MemberHead(version: event.version, position: event.position),
+                                       event.idempotencyKey.map(KeyHash.of)))
+                }
+            }
+            precondition(generation.through > through, "catch-up makes progress")
+            try index.write(generation)
+            through = generation.through
+        }
+    }
+
+    /// Stops the writer after the appends already queued, writes the index, releases the lock.
+    /// Appends after `close` fail. Reads keep working until the object is released.
+    public func close() {
+        let wasClosed = closed.withLock { c in
+            defer { c = true }
+            return c
+        }
+        guard !wasClosed else { return }
+        writer?.stop()
+        lock?.release()
+    }
+
+    deinit { close() }
+
+    // MARK: Appending
+
+    /// Appends `drafts` as one atomic batch and returns after it is durably committed.
+    public func append(_ drafts: [EventDraft]) async throws -> AppendResult {
+        guard let writer else { throw LedgerError.notWritable(reason: "opened read-only") }
+        guard (1...LogLimits.batchEventsMax).contains(drafts.count) else {
+            throw LedgerError.invalidBatchSize(count: drafts.count, max: LogLimits.batchEventsMax)
+        }
+        return try await writer.submit(drafts)
+    }
+
+    public func append(_ draft: EventDraft) async throws -> AppendedEvent {
+        try await append([draft]).events[0]
+    }
+
+    // MARK: Reading
+
+    /// The last position, its chain hash and ledger time (position 0 and the genesis hash when empty).
+    public func head() throws -> LogHead {
+        try read { txn in try store.head(txn: txn) }
+    }
+
+    public func headPosition() throws -> UInt64 {
+        try read { txn in try store.headPosition(txn: txn) }
+    }
+
+    /// At most `limit` events after `position`, in order. With `withHashes`, each carries its
+    /// chain hash (costs one SHA-256 per event plus at most 255 to find the starting hash).
+    public func events(after position: UInt64, limit: Int, withHashes: Bool = false) throws -> [RecordedEvent] {
+        precondition(limit >= 0, "limit must not be negative")
+        return try read { txn in
+            let start = withHashes ? try store.chainHash(at: position, txn: txn) : nil
+            return try store.events(after: position, limit: min(limit, LogLimits.readBatchEventsMax), hashFrom: start, txn: txn)
+        }
+    }
+
+    /// Events after `position` that continue a read whose last hash was `previousHash`.
+    func events(after position: UInt64, limit: Int, previousHash: ChainHash?) throws -> [RecordedEvent] {
+        try read { txn in
+            let start = try previousHash ?? store.chainHash(at: position, txn: txn)
+            return try store.events(after: position, limit: min(limit, LogLimits.readBatchEventsMax), hashFrom: start, txn: txn)
+        }
+    }
+
+    /// The event at `position`, or nil past the head.
+    public func event(at position: UInt64) throws -> RecordedEvent? {
+        try read { txn in
+            guard position >= 1, position <= (try store.headPosition(txn: txn)) else { return nil }
+            return try store.event(at: position, txn: txn)
+        }
+    }
+
+    /// The member's current version (0 when the member has no events).
+    public func memberVersion(_ member: String) throws -> UInt64 {
+        try memberHead(member)?.version ?? 0
+    }
+
+    /// Every event of `member`, in stream order (version 1 first).
+    public func stream(member: String) throws -> [RecordedEvent] {
+        guard let head = try memberHead(member) else { return [] }
+        return try read { txn in
+            var out: [RecordedEvent] = []
+            out.reserveCapacity(Int(min(head.version, 1 << 16)))
+            var next: UInt64? = head.position
+            var version = head.version
+            while let position = next {
+                let event = try store.event(at: position, txn: txn)
+                guard event.member == member, event.version == version else {
+                    throw LedgerError.corrupt(position: position, reason: "stream link of '\(member)' broken (version \(event.version), expected \(version))")
+                }
+                out.append(event)
+                next = event.previousPosition
+                version -= 1
+            }
+            guard version == 0 else { throw LedgerError.corrupt(position: head.position, reason: "stream of '\(member)' ends at version \(version + 1)") }
+            return out.reversed()
+        }
+    }
+
+    /// Follows the log from `position` (exclusive): history first, then live commits.
+    public func subscribe(after position: UInt64, follow: Bool = true) -> LogSubscription {
+        LogSubscription(log: self, after: position, follow: follow)
+    }
+
+    func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        do {
+            return try store.env.read(body)
+        } catch {
+            throw LedgerError.wrap(error, mapSizeMaxBytes: options.lmdb.mapSizeMaxBytes)
+        }
+    }
+
+    /// Where `member`'s stream ends. In the writing process the overlay answers for unindexed
+    /// commits; elsewhere the log after `indexedThrough` is scanned (bounded by the flush interval).
+    func memberHead(_ member: String) throws -> MemberHead? {
+        do {
+            if let writer, let index {
+                // Under the overlay lock, so the writer cannot drop a generation between the
+                // overlay lookup and the index lookup.
+                return try writer.overlay.withLock { state -> MemberHead? in
+                    if let head = state.active.members[member] ?? state.frozen?.members[member] { return head }
+                    return try index.env.read { txn in try index.memberHead(txn, member: member) }
+                }
+            }
+            var (through, head): (UInt64, MemberHead?) = (0, nil)
+            if let index {
+                (through, head) = try index.env.read { txn in
+                    (try index.indexedThrough(txn), try index.memberHead(txn, member: member))
+                }
+            }
+            return try read { txn in
+                let last = try store.headPosition(txn: txn)
+                guard through < last else { return head }
+                return try scanForMember(member, after: through, head: head, txn: txn)
+            }
+        } catch {
+            throw LedgerError.wrap(error, mapSizeMaxBytes: options.lmdb.mapSizeMaxBytes)
+        }
+    }
+
+    private func scanForMember(_ member: String, after position: UInt64, head: MemberHead?, txn: LMDBTransaction) throws -> MemberHead? {
+        var found = head
+        let target = Array(member.utf8)
+        try txn.withCursor(store.events) { cursor in
+            try ByteCoding.positionKey(position + 1).withUnsafeBytes { k in
+                var entry = try cursor.seek(atLeast: k)
+                while let e = entry {
+                    let m = try EventRecord.member(e.value)
+                    if m.elementsEqual(target), let p = ByteCoding.readUInt64BE(e.key) {
+                        found = MemberHead(version: (found?.version ?? 0) + 1, position: p)
+                    }
+                    entry = try cursor.next()
+                }
+            }
+        }
+        return found
+    }
+}

@@ -1,0 +1,124 @@
+/// An event as the caller hands it to `append`.
+public struct EventDraft: Sendable, Hashable {
+    public var type: String
+    public var schemaVersion: UInt32
+    /// The stream: a member id (or a reserved stream name of the caller's choosing).
+    public var member: String
+    /// Business time from the caller (till, web shop), microseconds since the Unix epoch.
+    public var occurredAt: Int64
+    /// The payload (by convention canonical JSON); the log treats it as opaque bytes.
+    public var data: [UInt8]
+    /// Permanent de-duplication key: the same key with the same event returns the original outcome.
+    public var idempotencyKey: String?
+    /// Version of the member's last event before this one (0: the stream must be empty).
+    public var expectedVersion: UInt64?
+
+    public init(type: String, schemaVersion: UInt32 = 1, member: String, occurredAt: Int64, data: [UInt8],
+                idempotencyKey: String? = nil, expectedVersion: UInt64? = nil) {
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.member = member
+        self.occurredAt = occurredAt
+        self.data = data
+        self.idempotencyKey = idempotencyKey
+        self.expectedVersion = expectedVersion
+    }
+}
+
+/// An event as stored in the log.
+public struct RecordedEvent: Sendable, Hashable {
+    /// Gapless global position, starting at 1.
+    public var position: UInt64
+    /// Ledger time of the commit; never decreases along the log.
+    public var recordedAt: Int64
+    public var occurredAt: Int64
+    public var type: String
+    public var schemaVersion: UInt32
+    public var member: String
+    /// Version within the member's stream, starting at 1, contiguous.
+    public var version: UInt64
+    /// Position of the member's previous event (nil for version 1).
+    public var previousPosition: UInt64?
+    public var idempotencyKey: String?
+    public var data: [UInt8]
+    /// Chain hash after this event, when it was read in log order (see `ChainHash`).
+    public var hash: ChainHash?
+
+    /// True when `draft` is the same request as this event (the idempotency comparison).
+    func isSameRequest(as draft: EventDraft) -> Bool {
+        type == draft.type && schemaVersion == draft.schemaVersion && member == draft.member
+            && occurredAt == draft.occurredAt && data == draft.data && idempotencyKey == draft.idempotencyKey
+    }
+}
+
+/// The binary record stored as the value of `events` (format in schemas/ledger-format.md).
+enum EventRecord {
+    static let formatByte: UInt8 = 1
+    static let flagIdempotencyKey: UInt8 = 0x01
+
+    /// Encodes the record bytes (the value; the key is the position).
+    static func encode(_ draft: EventDraft, recordedAt: Int64, version: UInt64, previousDelta: UInt64,
+                       into out: inout [UInt8]) {
+        out.append(formatByte)
+        out.append(draft.idempotencyKey == nil ? 0 : flagIdempotencyKey)
+        ByteCoding.appendVarint(UInt64(draft.schemaVersion), to: &out)
+        ByteCoding.appendUInt64BE(UInt64(bitPattern: recordedAt), to: &out)
+        ByteCoding.appendUInt64BE(UInt64(bitPattern: draft.occurredAt), to: &out)
+        ByteCoding.appendVarint(version, to: &out)
+        ByteCoding.appendVarint(previousDelta, to: &out)
+        appendString(draft.type, to: &out)
+        appendString(draft.member, to: &out)
+        if let key = draft.idempotencyKey { appendString(key, to: &out) }
+        ByteCoding.appendVarint(UInt64(draft.data.count), to: &out)
+        out.append(contentsOf: draft.data)
+    }
+
+    private static func appendString(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { utf8 in
+            ByteCoding.appendVarint(UInt64(utf8.count), to: &out)
+            out.append(contentsOf: utf8)
+        }
+    }
+
+    /// Decodes a stored record; every field is validated against `LogLimits`.
+    static func decode(position: UInt64, _ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> RecordedEvent {
+        var r = ByteReader(bytes)
+        let format = try r.uint8("format")
+        guard format == formatByte else { throw RecordDecodingError(field: "format", reason: "unknown record format \(format)") }
+        let flags = try r.uint8("flags")
+        guard flags & ~flagIdempotencyKey == 0 else { throw RecordDecodingError(field: "flags", reason: "unknown flags \(flags)") }
+        let schemaVersion = try r.varint("schemaVersion")
+        guard schemaVersion <= UInt64(UInt32.max) else { throw RecordDecodingError(field: "schemaVersion", reason: "over 2^32") }
+        let recordedAt = Int64(bitPattern: try r.uint64BE("recordedAt"))
+        let occurredAt = Int64(bitPattern: try r.uint64BE("occurredAt"))
+        let version = try r.varint("version")
+        let delta = try r.varint("previousDelta")
+        guard version >= 1 else { throw RecordDecodingError(field: "version", reason: "zero") }
+        guard (version == 1) == (delta == 0), delta < position else {
+            throw RecordDecodingError(field: "previousDelta", reason: "\(delta) inconsistent with version \(version)")
+        }
+        let type = try r.string("type", max: LogLimits.typeBytesMax)
+        let member = try r.string("member", max: LogLimits.memberBytesMax)
+        let key = flags & flagIdempotencyKey != 0 ? try r.string("idempotencyKey", max: LogLimits.idempotencyKeyBytesMax) : nil
+        let data = [UInt8](try r.lengthPrefixed("data", max: LogLimits.dataBytesMax))
+        guard r.isAtEnd else { throw RecordDecodingError(field: "data", reason: "\(bytes.count - r.offset) trailing bytes") }
+        return RecordedEvent(position: position, recordedAt: recordedAt, occurredAt: occurredAt, type: type,
+                             schemaVersion: UInt32(schemaVersion), member: member, version: version,
+                             previousPosition: delta == 0 ? nil : position - delta, idempotencyKey: key, data: data,
+                             hash: nil)
+    }
+
+    /// Reads only the member id (for scans that look for one member), skipping the rest.
+    static func member(_ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> UnsafeRawBufferPointer {
+        var r = ByteReader(bytes)
+        _ = try r.uint8("format")
+        _ = try r.uint8("flags")
+        _ = try r.varint("schemaVersion")
+        _ = try r.bytes(16, "times")
+        _ = try r.varint("version")
+        _ = try r.varint("previousDelta")
+        _ = try r.lengthPrefixed("type", max: LogLimits.typeBytesMax)
+        return try r.lengthPrefixed("member", max: LogLimits.memberBytesMax)
+    }
+}

@@ -1,0 +1,229 @@
+internal import CLMDB
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How much of a commit reaches the disk before `commit` returns.
+public enum Durability: String, Sendable, CaseIterable {
+    /// `fsync` of data and meta pages at every commit (LMDB's default). A committed transaction
+    /// survives a power loss. The default everywhere.
+    case full
+    /// `MDB_NOMETASYNC`: data pages are synced, the meta page is left to the next commit or the OS.
+    /// A power loss may undo the last committed transaction; the database stays consistent.
+    /// A process crash (SIGKILL) loses nothing. Opt-in only.
+    case relaxed
+}
+
+/// Every LMDB option that matters, set explicitly (the compiled-in map size is 1 MiB).
+public struct LMDBOptions: Sendable {
+    /// Initial map size. The map grows (doubling) when a write finds it full.
+    public var mapSizeBytes: Int = 64 << 20
+    /// The ceiling for growth; past it a write fails with `MDB_MAP_FULL` and nothing is written.
+    public var mapSizeMaxBytes: Int = 1 << 40
+    public var maxReaders: UInt32 = 510
+    public var maxDatabases: UInt32 = 16
+    public var durability: Durability = .full
+    public var readOnly: Bool = false
+
+    public init() {}
+}
+
+/// One LMDB environment (a directory holding `data.mdb` and `lock.mdb`).
+///
+/// Opened once per path per process: `open` hands back the instance that is already open, because
+/// LMDB forbids opening one environment twice in a process (its locks are per process).
+/// Transactions are scoped closures with synchronous bodies: an `MDB_txn` must not cross threads
+/// or suspension points, and bytes read from the map must not escape the body without a copy.
+public final class LMDBEnvironment: @unchecked Sendable {
+    // @unchecked: `handle` is only used through LMDB calls that are thread-safe for an environment
+    // (MDB_NOTLS is set); `mapSizeBytes` is guarded by `mapLock`, and the map is only resized under
+    // its exclusive side, when no transaction of this process is open.
+    let handle: OpaquePointer
+    public let path: String
+    public let options: LMDBOptions
+    private let mapLock = ReadWriteLock()
+    private let mapSize: Mutex<Int>
+    private let databases = Mutex<[String: UInt32]>([:])
+
+    private static let registry = Mutex<[String: WeakEnvironment]>([:])
+
+    /// Opens (creating the directory if needed) or returns the environment already open at `path`.
+    public static func open(path: String, options: LMDBOptions = LMDBOptions()) throws -> LMDBEnvironment {
+        if !options.readOnly { mkdir(path, 0o755) }
+        guard let real = realpath(path, nil) else { throw LMDBError(code: errno, operation: "realpath(\(path))") }
+        let canonical = String(cString: real)
+        free(real)
+        return try registry.withLock { (open: inout [String: WeakEnvironment]) throws -> LMDBEnvironment in
+            if let existing = open[canonical]?.environment { return existing }
+            let env = try LMDBEnvironment(canonicalPath: canonical, options: options)
+            open[canonical] = WeakEnvironment(environment: env)
+            return env
+        }
+    }
+
+    private init(canonicalPath: String, options: LMDBOptions) throws {
+        precondition(options.mapSizeBytes > 0 && options.mapSizeMaxBytes >= options.mapSizeBytes,
+                     "map size must be positive and at most its ceiling")
+        var env: OpaquePointer?
+        try check(mdb_env_create(&env), "mdb_env_create")
+        guard let env else { throw LMDBError(code: ENOMEM, operation: "mdb_env_create") }
+        do {
+            try check(mdb_env_set_maxreaders(env, options.maxReaders), "mdb_env_set_maxreaders")
+            try check(mdb_env_set_maxdbs(env, options.maxDatabases), "mdb_env_set_maxdbs")
+            try check(mdb_env_set_mapsize(env, options.mapSizeBytes), "mdb_env_set_mapsize")
+            var flags = UInt32(MDB_NOTLS)
+            if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+            if options.durability == .relaxed { flags |= UInt32(MDB_NOMETASYNC) }
+            try check(mdb_env_open(env, canonicalPath, flags, 0o644), "mdb_env_open(\(canonicalPath))")
+            // Reader slots of processes that died (SIGKILL) would pin pages forever.
+            var dead: Int32 = 0
+            try check(mdb_reader_check(env, &dead), "mdb_reader_check")
+            var info = MDB_envinfo()
+            try check(mdb_env_info(env, &info), "mdb_env_info")
+            self.mapSize = Mutex(info.me_mapsize)
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        self.handle = env
+        self.path = canonicalPath
+        self.options = options
+    }
+
+    deinit {
+        mdb_env_close(handle)
+    }
+
+    /// Current map size in bytes (it grows on demand).
+    public var mapSizeBytes: Int { mapSize.withLock { $0 } }
+
+    /// Opens (creating unless read-only) a named database. Handles are cached per environment.
+    public func database(_ name: String, flags: DatabaseFlags = [], create: Bool) throws -> LMDBDatabase {
+        if let dbi = databases.withLock({ $0[name] }) { return LMDBDatabase(dbi: dbi, name: name) }
+        // Creating needs a write transaction; opening an existing one only a read transaction,
+        // which is committed (not aborted) so that the handle stays open for the environment.
+        let dbi: UInt32 = try withTransaction(readOnly: !create, commit: true) { txn throws in
+            var dbi = MDB_dbi()
+            var f = flags.rawValue
+            if create { f |= UInt32(MDB_CREATE) }
+            try check(mdb_dbi_open(txn.handle, name, f, &dbi), "mdb_dbi_open(\(name))")
+            return dbi
+        }
+        databases.withLock { $0[name] = dbi }
+        return LMDBDatabase(dbi: dbi, name: name)
+    }
+
+    /// Runs `body` in a read-only transaction (a consistent snapshot). Keep it short: a long reader
+    /// pins pages and makes the file grow.
+    public func read<T, E: Error>(_ body: (LMDBTransaction) throws(E) -> T) throws -> T {
+        try withTransaction(readOnly: true, commit: false, body)
+    }
+
+    /// Runs `body` in a write transaction and commits it. If the map fills, the transaction is
+    /// aborted, the map grows and `body` runs again, so `body` must only write (no side effects
+    /// outside the transaction). Past `mapSizeMaxBytes` it throws `MDB_MAP_FULL`, nothing written.
+    public func write<T, E: Error>(_ body: (LMDBTransaction) throws(E) -> T) throws -> T {
+        precondition(!options.readOnly, "write transaction on a read-only environment")
+        while true {
+            do {
+                return try withTransaction(readOnly: false, commit: true, body)
+            } catch let error as LMDBError where error.isMapFull {
+                try grow()
+            }
+        }
+    }
+
+    private func withTransaction<T, E: Error>(readOnly: Bool, commit: Bool = false,
+                                              _ body: (LMDBTransaction) throws(E) -> T) throws -> T {
+        while true {
+            let result: T? = try mapLock.withReadLock { () throws -> T? in
+                var txn: OpaquePointer?
+                let rc = mdb_txn_begin(handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
+                if rc == MDB_MAP_RESIZED { return nil }  // another process grew the map
+                try check(rc, readOnly ? "mdb_txn_begin(read)" : "mdb_txn_begin(write)")
+                guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin") }
+                let transaction = LMDBTransaction(handle: txn, readOnly: readOnly)
+                do {
+                    let value = try body(transaction)
+                    transaction.invalidate()
+                    if readOnly && !commit {
+                        mdb_txn_abort(txn)
+                    } else {
+                        try check(mdb_txn_commit(txn), "mdb_txn_commit")
+                    }
+                    return value
+                } catch {
+                    transaction.invalidate()
+                    mdb_txn_abort(txn)
+                    throw error
+                }
+            }
+            if let result { return result }
+            try adoptResizedMap()
+        }
+    }
+
+    /// Another process grew the map: adopt its size (`mdb_env_set_mapsize(0)`).
+    private func adoptResizedMap() throws {
+        try mapLock.withWriteLock { () throws in
+            try check(mdb_env_set_mapsize(handle, 0), "mdb_env_set_mapsize(adopt)")
+            var info = MDB_envinfo()
+            try check(mdb_env_info(handle, &info), "mdb_env_info")
+            mapSize.withLock { $0 = info.me_mapsize }
+        }
+    }
+
+    private func grow() throws {
+        try mapLock.withWriteLock { () throws in
+            let current = mapSize.withLock { $0 }
+            guard current < options.mapSizeMaxBytes else {
+                throw LMDBError(code: MDB_MAP_FULL, operation: "map at its ceiling of \(options.mapSizeMaxBytes) bytes")
+            }
+            let next = min(options.mapSizeMaxBytes, max(current * 2, current + (1 << 20)))
+            try check(mdb_env_set_mapsize(handle, next), "mdb_env_set_mapsize(\(next))")
+            mapSize.withLock { $0 = next }
+        }
+    }
+
+    /// Page size, pages in use and map size, for `stats`.
+    public func usage() throws -> (pageSizeBytes: Int, usedPages: Int, mapSizeBytes: Int) {
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        try check(mdb_env_info(handle, &info), "mdb_env_info")
+        try check(mdb_env_stat(handle, &stat), "mdb_env_stat")
+        return (Int(stat.ms_psize), info.me_last_pgno + 1, info.me_mapsize)
+    }
+
+    /// Forces a sync of data and meta pages (for `relaxed` durability before a clean close).
+    public func sync() throws {
+        try check(mdb_env_sync(handle, 1), "mdb_env_sync")
+    }
+
+    /// Copies the environment to `directory`, compacting (omits free pages). `directory` must exist and be empty.
+    public func copyCompacting(to directory: String) throws {
+        try check(mdb_env_copy2(handle, directory, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2(\(directory))")
+    }
+}
+
+private struct WeakEnvironment {
+    weak var environment: LMDBEnvironment?
+}
+
+/// A named database inside an environment.
+public struct LMDBDatabase: Sendable, Hashable {
+    let dbi: UInt32
+    public let name: String
+}
+
+/// Flags for `LMDBEnvironment.database(_:flags:)`.
+public struct DatabaseFlags: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// Several sorted values per key.
+    public static let duplicateSort = DatabaseFlags(rawValue: UInt32(MDB_DUPSORT))
+    /// With `duplicateSort`: all values have one size (stored packed).
+    public static let duplicateFixed = DatabaseFlags(rawValue: UInt32(MDB_DUPFIXED))
+}

@@ -1,0 +1,171 @@
+import Synchronization
+
+/// Where a member's stream ends: its last version and that event's position.
+struct MemberHead: Equatable, Sendable {
+    var version: UInt64
+    var position: UInt64
+}
+
+/// A stable 64-bit hash of an idempotency key: FNV-1a over the UTF-8 bytes, then the splitmix64
+/// finalizer to spread the bits. Collisions are harmless (every candidate is checked against the
+/// full key stored in the event); the hash only has to be stable across processes and versions.
+enum KeyHash {
+    static func of(_ key: String) -> UInt64 {
+        var key = key
+        return key.withUTF8 { utf8 in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+            h = (h ^ (h >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            h = (h ^ (h >> 27)) &* 0x94d0_49bb_1331_11eb
+            return h ^ (h >> 31)
+        }
+    }
+}
+
+/// Index entries for a range of positions, held in memory until they are written to the index
+/// environment. `through` is the highest position whose entries it holds.
+struct IndexGeneration: Sendable {
+    var members: [String: MemberHead] = [:]
+    var keys: [UInt64: UInt64] = [:]
+    /// Extra positions for key hashes that collide (rare); `keys` holds the first.
+    var keyCollisions: [UInt64: [UInt64]] = [:]
+    var through: UInt64 = 0
+    var entryCount: Int { members.count + keys.count }
+
+    mutating func record(_ event: (member: String, head: MemberHead, keyHash: UInt64?)) {
+        members[event.member] = event.head
+        if let hash = event.keyHash { addKey(hash: hash, position: event.head.position) }
+        through = max(through, event.head.position)
+    }
+
+    mutating func addKey(hash: UInt64, position: UInt64) {
+        if keys[hash] == nil {
+            keys[hash] = position
+        } else {
+            keyCollisions[hash, default: []].append(position)
+        }
+    }
+
+    func keyPositions(_ hash: UInt64, into out: inout [UInt64]) {
+        if let first = keys[hash] {
+            out.append(first)
+            if let more = keyCollisions[hash] { out.append(contentsOf: more) }
+        }
+    }
+}
+
+/// The derived index environment (`<ledger>/index/`): member heads and idempotency-key hashes as
+/// of position `indexedThrough`. It is not on the commit path: the writer fills it in the
+/// background, and after a crash it is caught up from the log (schemas/ledger-format.md, "Index").
+final class LogIndex: Sendable {
+    let env: LMDBEnvironment
+    let state: LMDBDatabase
+    let members: LMDBDatabase
+    let keys: LMDBDatabase
+
+    static let format = "loyalty-index/1"
+
+    init(env: LMDBEnvironment, create: Bool) throws {
+        self.env = env
+        state = try env.database("state", create: create)
+        members = try env.database("members", create: create)
+        keys = try env.database("keys", flags: [.duplicateSort, .duplicateFixed], create: create)
+    }
+
+    /// Makes the index belong to `ledgerId` and lie within the log; otherwise empties it.
+    func adopt(ledgerId: [UInt8], logHead: UInt64) throws {
+        try env.write { txn in
+            let format = try txn.value(state, key: Array("format".utf8))
+            let owner = try txn.value(state, key: Array("ledgerId".utf8))
+            let through = try indexedThrough(txn)
+            if format == Array(LogIndex.format.utf8), owner == ledgerId, through <= logHead { return }
+            try txn.clear(members)
+            try txn.clear(keys)
+            try txn.clear(state)
+            try txn.put(state, key: Array("format".utf8), value: Array(LogIndex.format.utf8))
+            try txn.put(state, key: Array("ledgerId".utf8), value: ledgerId)
+            try txn.put(state, key: Array("indexedThrough".utf8), value: ByteCoding.positionKey(0))
+        }
+    }
+
+    func indexedThrough(_ txn: LMDBTransaction) throws -> UInt64 {
+        guard let bytes = try txn.value(state, key: Array("indexedThrough".utf8)) else { return 0 }
+        return bytes.withUnsafeBytes { ByteCoding.readUInt64BE($0) } ?? 0
+    }
+
+    func memberHead(_ txn: LMDBTransaction, member: String) throws -> MemberHead? {
+        guard let bytes = try txn.value(members, key: Array(member.utf8)) else { return nil }
+        return try Self.decodeHead(bytes)
+    }
+
+    static func decodeHead(_ bytes: [UInt8]) throws -> MemberHead {
+        guard bytes.count == 16 else { throw LedgerError.corrupt(position: 0, reason: "index member head of \(bytes.count) bytes") }
+        return bytes.withUnsafeBytes { raw in
+            MemberHead(version: ByteCoding.readUInt64BE(UnsafeRawBufferPointer(rebasing: raw[0..<8]))!,
+                       position: ByteCoding.readUInt64BE(UnsafeRawBufferPointer(rebasing: raw[8..<16]))!)
+        }
+    }
+
+    func keyPositions(_ txn: LMDBTransaction, hash: UInt64, into out: inout [UInt64]) throws {
+        let key = ByteCoding.positionKey(hash)
+        try txn.withCursor(keys) { cursor in
+            try key.withUnsafeBytes { k in
+                var entry = try cursor.seek(exactly: k)
+                while let e = entry {
+                    if let p = ByteCoding.readUInt64BE(e.value) { out.append(p) }
+                    entry = try cursor.nextDuplicate()
+                }
+            }
+        }
+    }
+
+    /// Writes a generation and moves `indexedThrough` to its end, in one transaction.
+    func write(_ generation: IndexGeneration) throws {
+        try env.write { txn in
+            let through = try indexedThrough(txn)
+            precondition(generation.through >= through, "index generations are written in log order")
+            var value = [UInt8]()
+            value.reserveCapacity(16)
+            // Sorted keys touch each B-tree page once.
+            for member in generation.members.keys.sorted() {
+                let head = generation.members[member]!
+                value.removeAll(keepingCapacity: true)
+                ByteCoding.appendUInt64BE(head.version, to: &value)
+                ByteCoding.appendUInt64BE(head.position, to: &value)
+                try txn.put(members, key: Array(member.utf8), value: value)
+            }
+            for hash in generation.keys.keys.sorted() {
+                var positions = [UInt64]()
+                generation.keyPositions(hash, into: &positions)
+                let key = ByteCoding.positionKey(hash)
+                for p in positions {
+                    do {
+                        try txn.put(keys, key: key, value: ByteCoding.positionKey(p), flags: .noDuplicateData)
+                    } catch let error as LMDBError where error.isKeyExists {
+                        continue  // written before a crash that lost the indexedThrough update
+                    }
+                }
+            }
+            try txn.put(state, key: Array("indexedThrough".utf8), value: ByteCoding.positionKey(generation.through))
+        }
+    }
+}
+
+/// The index entries not yet in the index environment: `active` takes new commits; `frozen` is
+/// being written by the flusher. Lookups consult active, then frozen, then the index environment.
+struct OverlayState: Sendable {
+    var active = IndexGeneration()
+    var frozen: IndexGeneration?
+    /// Set by the flusher when `frozen` is in the index environment; the writer thread then drops
+    /// it between two commit groups, so that no lookup ever sees it in neither place.
+    var frozenWritten = false
+}
+
+/// The overlay shared by the writer thread, the flusher thread and readers of this process.
+final class IndexOverlay: Sendable {
+    private let state = Mutex(OverlayState())
+
+    func withLock<T: Sendable, E: Error>(_ body: (inout sending OverlayState) throws(E) -> sending T) throws(E) -> T {
+        try state.withLock(body)
+    }
+}

@@ -1,0 +1,18 @@
+/// Every limit of the log, in one place. They bound memory, transaction size and record size,
+/// and the decoder rejects stored records that break them (a sign of corruption).
+public enum LogLimits {
+    /// Events in one `append` call (one atomic batch).
+    public static let batchEventsMax = 10_000
+    /// Events the writer puts in one LMDB transaction (group commit of several callers' batches).
+    public static let commitEventsMax = 20_000
+    /// Payload bytes in one commit; bounds the dirty pages of one transaction.
+    public static let commitBytesMax = 64 << 20
+    public static let typeBytesMax = 128
+    public static let memberBytesMax = 256
+    public static let idempotencyKeyBytesMax = 256
+    public static let dataBytesMax = 1 << 20
+    /// Events read per short read transaction when scanning or tailing.
+    public static let readBatchEventsMax = 4_096
+    /// Every `chainCheckpointInterval`-th position has its chain hash stored in `chain`.
+    public static let chainCheckpointInterval: UInt64 = 256
+}

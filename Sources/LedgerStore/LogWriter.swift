@@ -1,0 +1,385 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The single writer: one thread that coalesces concurrent appends into one LMDB transaction
+/// (group commit) and answers each caller only after that transaction committed.
+///
+/// Everything the commit path needs is on this thread or in memory: the head, the chain hash, and
+/// the index overlay. The only random-key B-tree it reads is the index environment (lookups, no
+/// writes); the only pages it writes are the tail of `events` and `chain` (sequential keys).
+final class LogWriter: @unchecked Sendable {
+    // @unchecked: `pending`/`stopping` are guarded by `condition`; `head`, `headHash` and
+    // `lastRecordedAt` are touched only on the writer thread after `start()`; shared state
+    // (`overlay`, `signal`) is Mutex-protected or Sendable.
+    struct Request {
+        let drafts: [EventDraft]
+        let continuation: CheckedContinuation<AppendResult, any Error>
+    }
+
+    private let store: LogStore
+    private let index: LogIndex
+    let overlay: IndexOverlay
+    private let signal: CommitSignal
+    private let options: EventLogOptions
+    private let logger: Logger
+
+    private let condition = NSCondition()
+    private var pending: [Request] = []
+    private var pendingEvents = 0
+    private var stopping = false
+    private let finished = DispatchSemaphore(value: 0)
+
+    private var head: UInt64
+    private var headHash: ChainHash
+    private var lastRecordedAt: Int64
+    private var lastRotationAt = ContinuousClock.now
+    private let flusher: IndexFlusher
+
+    init(store: LogStore, index: LogIndex, head: LogHead, signal: CommitSignal, options: EventLogOptions, logger: Logger) {
+        self.store = store
+        self.index = index
+        self.head = head.position
+        self.headHash = head.hash
+        self.lastRecordedAt = head.recordedAt
+        self.signal = signal
+        self.options = options
+        self.logger = logger
+        self.overlay = IndexOverlay()
+        self.flusher = IndexFlusher(index: index, logger: logger)
+    }
+
+    func start() {
+        flusher.start(overlay: overlay)
+        let thread = Thread { [self] in run() }
+        thread.name = "ledger-writer"
+        thread.start()
+    }
+
+    /// Appends one atomic batch; returns after the commit that carried it.
+    func submit(_ drafts: [EventDraft]) async throws -> AppendResult {
+        try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            if stopping {
+                condition.unlock()
+                continuation.resume(throwing: LedgerError.notWritable(reason: "the log is closing"))
+                return
+            }
+            pending.append(Request(drafts: drafts, continuation: continuation))
+            pendingEvents += drafts.count
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Drains queued appends, writes the whole overlay to the index, and stops both threads.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        finished.wait()
+    }
+
+    private func run() {
+        while true {
+            let (group, stop) = takeGroup()
+            if !group.isEmpty {
+                rotateOverlayIfDue(force: false)
+                commit(group)
+            } else {
+                rotateOverlayIfDue(force: false)
+            }
+            if stop { break }
+        }
+        flushEverything()
+        flusher.stop()
+        finished.signal()
+    }
+
+    /// Waits for requests and takes as many whole requests as fit the commit limits.
+    private func takeGroup() -> ([Request], stop: Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        let idleDeadline = Date(timeIntervalSinceNow: Double(options.indexFlushIntervalMilliseconds) / 1000)
+        while pending.isEmpty && !stopping {
+            if !condition.wait(until: idleDeadline) { return ([], false) }
+        }
+        if options.commitLingerMicroseconds > 0, !stopping, pendingEvents < LogLimits.commitEventsMax {
+            let lingerDeadline = Date(timeIntervalSinceNow: Double(options.commitLingerMicroseconds) / 1_000_000)
+            _ = condition.wait(until: lingerDeadline)
+        }
+        var taken = 0, bytes = 0, count = 0
+        for request in pending {
+            let size = request.drafts.reduce(0) { $0 + $1.data.count }
+            if count > 0 && (taken + request.drafts.count > LogLimits.commitEventsMax || bytes + size > LogLimits.commitBytesMax) { break }
+            taken += request.drafts.count
+            bytes += size
+            count += 1
+        }
+        let group = Array(pending.prefix(count))
+        pending.removeFirst(count)
+        pendingEvents -= taken
+        return (group, stopping && pending.isEmpty)
+    }
+
+    // MARK: Commit
+
+    private func commit(_ requests: [Request]) {
+        var outcomes: [Result<AppendResult, LedgerError>] = []
+        var staged = StagedGroup(position: head, hash: headHash, recordedAt: max(Self.nowMicros(), lastRecordedAt))
+        do {
+            try index.env.read { indexTxn in
+                try store.env.write { txn in
+                    // The body may run again after the map grew: start from the committed state.
+                    staged = StagedGroup(position: head, hash: headHash, recordedAt: staged.recordedAt)
+                    outcomes = []
+                    for request in requests {
+                        outcomes.append(stage(request.drafts, txn: txn, indexTxn: indexTxn, staged: &staged))
+                    }
+                }
+            }
+        } catch {
+            let failure = LedgerError.wrap(error, mapSizeMaxBytes: store.env.options.mapSizeMaxBytes)
+            logger.error("commit failed", metadata: ["error": "\(failure)", "requests": "\(requests.count)"])
+            for request in requests { request.continuation.resume(throwing: failure) }
+            return
+        }
+        precondition(staged.position >= head, "the head never moves back")
+        head = staged.position
+        headHash = staged.hash
+        lastRecordedAt = staged.recordedAt
+        if !staged.indexed.isEmpty {
+            overlay.withLock { state in
+                for entry in staged.indexed { state.active.record(entry) }
+            }
+        }
+        signal.publish(head: head)
+        for (request, outcome) in zip(requests, outcomes) {
+            switch outcome {
+            case .success(var result):
+                result.headPosition = head
+                request.continuation.resume(returning: result)
+            case .failure(let error):
+                request.continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Validates one caller's batch against everything committed or staged before it, then writes
+    /// it. A batch that fails validation writes nothing and leaves `staged` untouched.
+    private func stage(_ drafts: [EventDraft], txn: LMDBTransaction, indexTxn: LMDBTransaction,
+                       staged: inout StagedGroup) -> Result<AppendResult, LedgerError> {
+        guard (1...LogLimits.batchEventsMax).contains(drafts.count) else {
+            return .failure(.invalidBatchSize(count: drafts.count, max: LogLimits.batchEventsMax))
+        }
+        var plan = BatchPlan()
+        for (i, draft) in drafts.enumerated() {
+            do {
+                try EventDraftValidation.validate(draft, index: i)
+                try planEvent(draft, index: i, drafts: drafts, txn: txn, indexTxn: indexTxn, staged: staged, plan: &plan)
+            } catch let error as LedgerError {
+                return .failure(error)
+            } catch {
+                return .failure(LedgerError.wrap(error, mapSizeMaxBytes: store.env.options.mapSizeMaxBytes))
+            }
+        }
+        do {
+            try write(plan, drafts: drafts, txn: txn, staged: &staged)
+        } catch {
+            // A failed put leaves the transaction unusable: fail the whole group (it is retried
+            // from scratch when the map grew).
+            return .failure(LedgerError.wrap(error, mapSizeMaxBytes: store.env.options.mapSizeMaxBytes))
+        }
+        return .success(AppendResult(events: plan.outcomes.map { outcome in
+            var o = outcome
+            if !o.deduplicated { o.recordedAt = staged.recordedAt }
+            return o
+        }, headPosition: staged.position))
+    }
+
+    private func planEvent(_ draft: EventDraft, index i: Int, drafts: [EventDraft], txn: LMDBTransaction, indexTxn: LMDBTransaction,
+                           staged: StagedGroup, plan: inout BatchPlan) throws {
+        var keyHash: UInt64?
+        if let key = draft.idempotencyKey {
+            let hash = KeyHash.of(key)
+            keyHash = hash
+            if let earlier = plan.pendingKeys[key] {
+                // The same key twice in one batch: the second is a replay of the first, or a conflict.
+                let first = plan.newEvents[earlier]
+                guard drafts[first.draftIndex] == draft else {
+                    throw LedgerError.idempotencyConflict(key: key, position: first.position, eventIndex: i)
+                }
+                plan.outcomes.append(AppendedEvent(position: first.position, version: first.version, recordedAt: 0, deduplicated: true))
+                return
+            }
+            if let original = try findKeyed(key: key, hash: hash, txn: txn, indexTxn: indexTxn, staged: staged) {
+                guard original.isSameRequest(as: draft) else {
+                    throw LedgerError.idempotencyConflict(key: key, position: original.position, eventIndex: i)
+                }
+                plan.outcomes.append(AppendedEvent(position: original.position, version: original.version,
+                                                   recordedAt: original.recordedAt, deduplicated: true))
+                return
+            }
+        }
+        let current = try plan.members[draft.member] ?? memberHead(draft.member, indexTxn: indexTxn, staged: staged)
+        let actual = current?.version ?? 0
+        if let expected = draft.expectedVersion, expected != actual {
+            throw LedgerError.wrongExpectedVersion(member: draft.member, expected: expected, actual: actual, eventIndex: i)
+        }
+        let position = staged.position + UInt64(plan.newEvents.count) + 1
+        let next = MemberHead(version: actual + 1, position: position)
+        plan.members[draft.member] = next
+        if let key = draft.idempotencyKey { plan.pendingKeys[key] = plan.newEvents.count }
+        plan.newEvents.append(.init(draftIndex: i, position: position, version: next.version,
+                                    previousDelta: current.map { position - $0.position } ?? 0, keyHash: keyHash))
+        plan.outcomes.append(AppendedEvent(position: position, version: next.version, recordedAt: 0, deduplicated: false))
+    }
+
+    private func write(_ plan: BatchPlan, drafts: [EventDraft], txn: LMDBTransaction, staged: inout StagedGroup) throws {
+        var record = [UInt8]()
+        record.reserveCapacity(512)
+        var key = [UInt8](repeating: 0, count: 8)
+        for event in plan.newEvents {
+            let draft = drafts[event.draftIndex]
+            precondition(event.position == staged.position + 1, "positions are gapless")
+            record.removeAll(keepingCapacity: true)
+            EventRecord.encode(draft, recordedAt: staged.recordedAt, version: event.version,
+                               previousDelta: event.previousDelta, into: &record)
+            Self.storeBigEndian(event.position, into: &key)
+            let hash = record.withUnsafeBytes { staged.hash.next(position: event.position, record: $0) }
+            try key.withUnsafeBytes { k in
+                try record.withUnsafeBytes { v in try txn.put(store.events, key: k, value: v, flags: .append) }
+            }
+            if event.position % LogLimits.chainCheckpointInterval == 0 {
+                try key.withUnsafeBytes { k in
+                    try hash.bytes.withUnsafeBytes { v in try txn.put(store.chain, key: k, value: v, flags: .append) }
+                }
+            }
+            staged.position = event.position
+            staged.hash = hash
+            staged.members[draft.member] = MemberHead(version: event.version, position: event.position)
+            if let h = event.keyHash { staged.keys[h, default: []].append(event.position) }
+            staged.indexed.append((draft.member, MemberHead(version: event.version, position: event.position), event.keyHash))
+        }
+    }
+
+    /// The stored event carrying `key`, if any: staged in this group, in the overlay, or indexed.
+    private func findKeyed(key: String, hash: UInt64, txn: LMDBTransaction, indexTxn: LMDBTransaction,
+                           staged: StagedGroup) throws -> RecordedEvent? {
+        var candidates = staged.keys[hash] ?? []
+        overlay.withLock { state in
+            state.active.keyPositions(hash, into: &candidates)
+            state.frozen?.keyPositions(hash, into: &candidates)
+        }
+        try index.keyPositions(indexTxn, hash: hash, into: &candidates)
+        for position in candidates {
+            let event = try store.event(at: position, txn: txn)
+            if event.idempotencyKey == key { return event }
+        }
+        return nil
+    }
+
+    private func memberHead(_ member: String, indexTxn: LMDBTransaction, staged: StagedGroup) throws -> MemberHead? {
+        if let head = staged.members[member] { return head }
+        let cached = overlay.withLock { state in state.active.members[member] ?? state.frozen?.members[member] }
+        if let cached { return cached }
+        return try index.memberHead(indexTxn, member: member)
+    }
+
+    @inline(__always)
+    private static func storeBigEndian(_ value: UInt64, into key: inout [UInt8]) {
+        var v = value
+        for i in stride(from: 7, through: 0, by: -1) {
+            key[i] = UInt8(truncatingIfNeeded: v)
+            v >>= 8
+        }
+    }
+
+    static func nowMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+    }
+
+    // MARK: Index overlay
+
+    /// Hands the active generation to the flusher when it is big or old enough (or on `force`).
+    /// Runs on the writer thread between groups: the only place `frozen` is replaced or dropped.
+    private func rotateOverlayIfDue(force: Bool) {
+        let due = force || ContinuousClock.now - lastRotationAt >= .milliseconds(options.indexFlushIntervalMilliseconds)
+        var mustWait = false
+        let rotated = overlay.withLock { state -> Bool in
+            if state.frozenWritten {
+                state.frozen = nil
+                state.frozenWritten = false
+            }
+            let size = state.active.entryCount
+            if state.frozen != nil {
+                mustWait = size >= options.indexOverlayEntriesMax
+                return false
+            }
+            guard size > 0, due || size >= options.indexFlushEntries else { return false }
+            state.frozen = state.active
+            state.active = IndexGeneration()
+            return true
+        }
+        if rotated {
+            lastRotationAt = .now
+            flusher.wake()
+        } else if mustWait {
+            // Back-pressure: memory is bounded; wait for the flusher before taking more appends.
+            flusher.waitUntilIdle()
+            rotateOverlayIfDue(force: force)
+        }
+    }
+
+    /// At close: write whatever the overlay holds, on this thread, after the flusher is idle.
+    private func flushEverything() {
+        flusher.waitUntilIdle()
+        let generations = overlay.withLock { state -> [IndexGeneration] in
+            var out: [IndexGeneration] = []
+            if let frozen = state.frozen, !state.frozenWritten { out.append(frozen) }
+            if state.active.entryCount > 0 { out.append(state.active) }
+            return out
+        }
+        do {
+            for generation in generations { try index.write(generation) }
+            overlay.withLock { $0 = OverlayState() }
+        } catch {
+            logger.error("index flush at close failed; it is rebuilt from the log at next open", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// What one commit group has written so far (the transaction is not committed yet).
+struct StagedGroup {
+    var position: UInt64
+    var hash: ChainHash
+    let recordedAt: Int64
+    var members: [String: MemberHead] = [:]
+    var keys: [UInt64: [UInt64]] = [:]
+    var indexed: [(member: String, head: MemberHead, keyHash: UInt64?)] = []
+
+    init(position: UInt64, hash: ChainHash, recordedAt: Int64) {
+        self.position = position
+        self.hash = hash
+        self.recordedAt = recordedAt
+    }
+}
+
+/// One caller's batch, validated but not yet written.
+struct BatchPlan {
+    struct NewEvent {
+        let draftIndex: Int
+        let position: UInt64
+        let version: UInt64
+        let previousDelta: UInt64
+        let keyHash: UInt64?
+    }
+    var newEvents: [NewEvent] = []
+    var outcomes: [AppendedEvent] = []
+    var members: [String: MemberHead] = [:]
+    /// Idempotency key -> index in `newEvents`, for keys repeated inside one batch.
+    var pendingKeys: [String: Int] = [:]
+}
