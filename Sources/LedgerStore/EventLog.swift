@@ -167,8 +167,8 @@ public final class EventLog: Sendable {
         }
     }
 
-    /// Events after `position` that continue a read whose last hash was `previousHash`.
-    func events(after position: UInt64, limit: Int, previousHash: ChainHash?) throws -> [RecordedEvent] {
+    /// Events after `position`, continuing a read whose last chain hash was `previousHash`.
+    public func events(after position: UInt64, limit: Int, previousHash: ChainHash?) throws -> [RecordedEvent] {
         try read { txn in
             let start = try previousHash ?? store.chainHash(at: position, txn: txn)
             return try store.events(after: position, limit: min(limit, LogLimits.readBatchEventsMax), hashFrom: start, txn: txn)

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import LedgerStore
+
+struct AppendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "append",
+        abstract: "Append events from JSON Lines (stdin or a file).",
+        discussion: """
+        One event a line: {"type": "...", "member": "...", "occurredAt": "RFC 3339", "data": {...}}
+        with optional "idempotencyKey" and "expectedVersion". Every --batch lines commit atomically.
+        A bad line is reported with its line number and field, and nothing of its batch is written.
+        """
+    )
+
+    @OptionGroup var options: LedgerOptions
+
+    @Option(help: "Events per atomic batch (1...\(LogLimits.batchEventsMax)).")
+    var batch: Int = 1000
+
+    @Argument(help: "A JSON Lines file (default: standard input).")
+    var file: String?
+
+    func validate() throws {
+        guard (1...LogLimits.batchEventsMax).contains(batch) else {
+            throw ValidationError("--batch must be between 1 and \(LogLimits.batchEventsMax), got \(batch)")
+        }
+    }
+
+    func run() async throws {
+        var fd: Int32 = 0
+        if let file {
+            fd = open(file, O_RDONLY)
+            guard fd >= 0 else { throw CLIError("cannot open \(file): \(String(cString: strerror(errno)))") }
+        }
+        defer { if fd != 0 { close(fd) } }
+        var input = LineReader(fd: fd)
+        let log = try options.open(writable: true)
+        defer { log.close() }
+        var appended = 0, deduplicated = 0, lineNumber = 0
+        var pending: [EventDraft] = []
+        var firstLineOfBatch = 1
+        func flush() async throws {
+            guard !pending.isEmpty else { return }
+            let result: AppendResult
+            do {
+                result = try await log.append(pending)
+            } catch let error as LedgerError {
+                throw CLIError("batch of lines \(firstLineOfBatch)-\(lineNumber) not written: \(Self.describe(error, firstLine: firstLineOfBatch))")
+            }
+            for event in result.events { if event.deduplicated { deduplicated += 1 } else { appended += 1 } }
+            pending.removeAll(keepingCapacity: true)
+        }
+        while let line = try input.next() {
+            lineNumber += 1
+            if pending.isEmpty { firstLineOfBatch = lineNumber }
+            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            do {
+                pending.append(try EventLine.parse(line))
+            } catch {
+                throw CLIError("line \(lineNumber): \(error); nothing of lines \(firstLineOfBatch)-\(lineNumber) was written (\(appended) events from earlier batches were)")
+            }
+            if pending.count == batch { try await flush() }
+        }
+        try await flush()
+        let head = try log.head()
+        print("appended \(appended) events, \(deduplicated) already present (idempotent replays); head position \(head.position), hash \(head.hash.hex)")
+    }
+
+    /// Re-words an error that names an event index in terms of input lines.
+    static func describe(_ error: LedgerError, firstLine: Int) -> String {
+        switch error {
+        case let .wrongExpectedVersion(member, expected, actual, index):
+            return "line \(firstLine + index): wrong expectedVersion for member '\(member)': expected \(expected), stream is at \(actual)"
+        case let .idempotencyConflict(key, position, index):
+            return "line \(firstLine + index): idempotencyKey '\(key)' was already used for a different event (position \(position))"
+        case let .invalidEvent(index, field, reason):
+            return "line \(firstLine + index): field '\(field)': \(reason)"
+        default:
+            return error.description
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import LedgerStore
+
+struct EventsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events", abstract: "Print events after a position as JSON Lines.")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "Print events after this position.") var after: UInt64 = 0
+    @Option(help: "At most this many events (default: all).") var limit: Int?
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
+    }
+
+    func run() throws {
+        let log = try options.open(writable: false)
+        var position = after
+        var remaining = limit ?? Int.max
+        var hash: ChainHash?
+        while remaining > 0 {
+            let batch = try hash.map { try log.events(after: position, limit: min(remaining, 4096), previousHash: $0) }
+                ?? log.events(after: position, limit: min(remaining, 4096), withHashes: true)
+            guard let last = batch.last else { break }
+            var text = ""
+            for event in batch { text += EventLine.render(event); text += "\n" }
+            FileHandle.standardOutput.write(Data(text.utf8))
+            position = last.position
+            hash = last.hash
+            remaining -= batch.count
+        }
+    }
+}
+
+struct TailCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tail", abstract: "Follow the log from a position, printing JSON Lines.")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "Start after this position (a consumer's checkpoint).") var after: UInt64 = 0
+    @Flag(help: "Keep following new commits (until interrupted).") var follow = false
+
+    func run() async throws {
+        let log = try options.open(writable: false)
+        var text = ""
+        for try await event in log.subscribe(after: after, follow: follow) {
+            text += EventLine.render(event)
+            text += "\n"
+            if text.utf8.count > 64 << 10 || follow {
+                FileHandle.standardOutput.write(Data(text.utf8))
+                text = ""
+            }
+        }
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Re-walk the hash chain and every index; exit 1 naming the first bad position.")
+
+    @OptionGroup var options: LedgerOptions
+
+    func run() throws {
+        let log = try options.open(writable: false)
+        let report = try log.verify()
+        if report.isValid {
+            print("ok: \(report.eventCount) events, \(report.memberCount) members, \(report.keyedEventCount) idempotency keys, \(report.chainCheckpointCount) chain checkpoints, index through \(report.indexedThrough); head \(report.head.position) \(report.head.hash.hex)")
+            return
+        }
+        for problem in report.problems { printError("bad: \(problem)") }
+        throw CLIError("verification failed: first bad position \(report.firstBadPosition.map(String.init) ?? "n/a"), \(report.problems.count) problem(s)")
+    }
+}
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Head, counts and sizes.")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "table or json") var format: OutputFormat = .table
+
+    func run() throws {
+        let log = try options.open(writable: false)
+        let stats = try log.stats()
+        switch format {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try encoder.encode(stats), as: UTF8.self))
+        case .table:
+            let rows: [(String, String)] = [
+                ("format", stats.format),
+                ("head position", "\(stats.headPosition)"),
+                ("head hash", stats.headHash),
+                ("events", "\(stats.eventCount)"),
+                ("members", "\(stats.memberCount)"),
+                ("indexed through", "\(stats.indexedThrough)"),
+                ("log file", "\(stats.logFileBytes) bytes"),
+                ("index file", "\(stats.indexFileBytes) bytes"),
+                ("map size", "\(stats.mapSizeBytes) bytes (\(stats.mapUsedBytes) used)"),
+                ("bytes per event", stats.bytesPerEvent.map(String.init) ?? "-"),
+            ]
+            let width = rows.map(\.0.count).max() ?? 0
+            for (k, v) in rows { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }
+        }
+    }
+}
