@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "loyalty", targets: ["LoyaltyCLI"]),
+        .executable(name: "ledger-torture", targets: ["LedgerTorture"]),
         .library(name: "LedgerStore", targets: ["LedgerStore"]),
         .library(name: "LoyaltyDomain", targets: ["LoyaltyDomain"]),
     ],
@@ -53,9 +54,15 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Appends forever, printing acknowledgements: the child process of the crash tests.
+        .executableTarget(
+            name: "LedgerTorture",
+            dependencies: ["LedgerStore"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "LedgerStoreTests",
-            dependencies: ["LedgerStore", "LoyaltyCLI"],
+            dependencies: ["LedgerStore", "LoyaltyCLI", "LedgerTorture"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -146,20 +146,22 @@ public final class LMDBEnvironment: @unchecked Sendable {
                 try check(rc, readOnly ? "mdb_txn_begin(read)" : "mdb_txn_begin(write)")
                 guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin") }
                 let transaction = LMDBTransaction(handle: txn, readOnly: readOnly)
+                let value: T
                 do {
-                    let value = try body(transaction)
-                    transaction.invalidate()
-                    if readOnly && !commit {
-                        mdb_txn_abort(txn)
-                    } else {
-                        try check(mdb_txn_commit(txn), "mdb_txn_commit")
-                    }
-                    return value
+                    value = try body(transaction)
                 } catch {
                     transaction.invalidate()
                     mdb_txn_abort(txn)
                     throw error
                 }
+                transaction.invalidate()
+                if readOnly && !commit {
+                    mdb_txn_abort(txn)
+                } else {
+                    // mdb_txn_commit frees the transaction whether it succeeds or not.
+                    try check(mdb_txn_commit(txn), "mdb_txn_commit")
+                }
+                return value
             }
             if let result { return result }
             try adoptResizedMap()

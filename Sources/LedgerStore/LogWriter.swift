@@ -135,7 +135,7 @@ final class LogWriter: @unchecked Sendable {
                     staged = StagedGroup(position: head, hash: headHash, recordedAt: staged.recordedAt)
                     outcomes = []
                     for request in requests {
-                        outcomes.append(stage(request.drafts, txn: txn, indexTxn: indexTxn, staged: &staged))
+                        outcomes.append(try stage(request.drafts, txn: txn, indexTxn: indexTxn, staged: &staged))
                     }
                 }
             }
@@ -169,7 +169,7 @@ final class LogWriter: @unchecked Sendable {
     /// Validates one caller's batch against everything committed or staged before it, then writes
     /// it. A batch that fails validation writes nothing and leaves `staged` untouched.
     private func stage(_ drafts: [EventDraft], txn: LMDBTransaction, indexTxn: LMDBTransaction,
-                       staged: inout StagedGroup) -> Result<AppendResult, LedgerError> {
+                       staged: inout StagedGroup) throws -> Result<AppendResult, LedgerError> {
         guard (1...LogLimits.batchEventsMax).contains(drafts.count) else {
             return .failure(.invalidBatchSize(count: drafts.count, max: LogLimits.batchEventsMax))
         }
@@ -184,13 +184,9 @@ final class LogWriter: @unchecked Sendable {
                 return .failure(LedgerError.wrap(error, mapSizeMaxBytes: store.env.options.mapSizeMaxBytes))
             }
         }
-        do {
-            try write(plan, drafts: drafts, txn: txn, staged: &staged)
-        } catch {
-            // A failed put leaves the transaction unusable: fail the whole group (it is retried
-            // from scratch when the map grew).
-            return .failure(LedgerError.wrap(error, mapSizeMaxBytes: store.env.options.mapSizeMaxBytes))
-        }
+        // A failed put leaves the transaction unusable: it propagates and fails the whole group,
+        // or, for a full map, makes `LMDBEnvironment.write` grow the map and run the group again.
+        try write(plan, drafts: drafts, txn: txn, staged: &staged)
         return .success(AppendResult(events: plan.outcomes.map { outcome in
             var o = outcome
             if !o.deduplicated { o.recordedAt = staged.recordedAt }

@@ -29,3 +29,199 @@ import Testing
         log.close()
     }
 }
+
+@Suite struct AppendRulesTests {
+    @Test func expectedVersionIsCheckedAndAMismatchWritesNothing() async throws {
+        let dir = TemporaryDirectory()
+        let log = try openLog(dir.ledger)
+        defer { log.close() }
+        _ = try await log.append([draft("m1", expected: 0), draft("m1", expected: 1)])
+        await #expect(throws: LedgerError.wrongExpectedVersion(member: "m1", expected: 1, actual: 2, eventIndex: 1)) {
+            try await log.append([draft("m2"), draft("m1", expected: 1)])
+        }
+        #expect(try log.headPosition() == 2, "the failed batch wrote nothing, not even its valid first event")
+        #expect(try log.memberVersion("m2") == 0)
+        let ok = try await log.append(draft("m1", expected: 2))
+        #expect(ok.position == 3 && ok.version == 3)
+    }
+
+    @Test func invalidDraftsAreRejectedWithTheirField() async throws {
+        let dir = TemporaryDirectory()
+        let log = try openLog(dir.ledger)
+        defer { log.close() }
+        await #expect(throws: LedgerError.invalidEvent(eventIndex: 1, field: "member", reason: "must not be empty")) {
+            try await log.append([draft("m1"), draft("")])
+        }
+        let big = EventDraft(type: "t", member: "m", occurredAt: 0, data: [UInt8](repeating: 65, count: LogLimits.dataBytesMax + 1))
+        await #expect(throws: LedgerError.self) { try await log.append(big) }
+        await #expect(throws: LedgerError.invalidBatchSize(count: 0, max: LogLimits.batchEventsMax)) { try await log.append([]) }
+        #expect(try log.headPosition() == 0)
+    }
+
+    @Test func idempotentReplayReturnsTheOriginalOutcomeAndConflictsAreRejected() async throws {
+        let dir = TemporaryDirectory()
+        var log = try openLog(dir.ledger)
+        let first = try await log.append([draft("m1", key: "k1"), draft("m2", key: "k2")])
+        _ = try await log.append(draft("m1"))
+        let replay = try await log.append([draft("m1", key: "k1"), draft("m2", key: "k2")])
+        #expect(replay.events.map(\.position) == first.events.map(\.position))
+        #expect(replay.events.allSatisfy { $0.deduplicated })
+        #expect(replay.events.map(\.recordedAt) == first.events.map(\.recordedAt))
+        #expect(try log.headPosition() == 3)
+        await #expect(throws: LedgerError.idempotencyConflict(key: "k1", position: 1, eventIndex: 0)) {
+            try await log.append(draft("m1", key: "k1", data: #"{"amount":9999}"#))
+        }
+        // A replay mixed with a new event: the replay is answered, the new one appended.
+        let mixed = try await log.append([draft("m2", key: "k2"), draft("m3", key: "k3")])
+        #expect(mixed.events.map(\.deduplicated) == [true, false])
+        #expect(mixed.events[1].position == 4)
+        // Same key twice inside one batch: the second is a replay of the first.
+        let twice = try await log.append([draft("m4", key: "k4"), draft("m4", key: "k4")])
+        #expect(twice.events[0].position == twice.events[1].position && twice.events[1].deduplicated)
+
+        // Permanent: after close (index flushed) and reopen, and after the index is deleted.
+        log.close()
+        log = try openLog(dir.ledger)
+        #expect(try await log.append(draft("m1", key: "k1")).deduplicated)
+        log.close()
+        try FileManager.default.removeItem(atPath: dir.ledger + "/index")
+        log = try openLog(dir.ledger)
+        #expect(try await log.append(draft("m1", key: "k1")).position == 1)
+        await #expect(throws: LedgerError.self) { try await log.append(draft("m1", key: "k1", data: "{}")) }
+        #expect(try log.memberVersion("m1") == 2)
+        #expect(try log.verify().isValid)
+        log.close()
+    }
+
+    @Test func idempotencyHoldsWhileEntriesAreOnlyInTheOverlay() async throws {
+        let dir = TemporaryDirectory()
+        let log = try openLog(dir.ledger) { $0.indexFlushIntervalMilliseconds = 60_000; $0.indexFlushEntries = 1 << 30 }
+        defer { log.close() }
+        for i in 0..<200 { _ = try await log.append(draft("m\(i % 7)", key: "key-\(i)")) }
+        for i in stride(from: 0, to: 200, by: 13) {
+            let again = try await log.append(draft("m\(i % 7)", key: "key-\(i)"))
+            #expect(again.deduplicated && again.position == UInt64(i + 1))
+        }
+        #expect(try log.headPosition() == 200)
+    }
+
+    @Test func streamsSurviveReopenAndIndexLoss() async throws {
+        let dir = TemporaryDirectory()
+        var log = try openLog(dir.ledger)
+        for i in 0..<300 { _ = try await log.append(draft("m\(i % 3)")) }
+        log.close()
+        try FileManager.default.removeItem(atPath: dir.ledger + "/index")
+        log = try openLog(dir.ledger)
+        #expect(try log.stream(member: "m1").map(\.version) == Array(1...100))
+        let next = try await log.append(draft("m1", expected: 100))
+        #expect(next.version == 101)
+        log.close()
+    }
+}
+
+@Suite struct MultiProcessRulesTests {
+    @Test func aSecondWriterIsRefusedWithTheOwnersPid() async throws {
+        let dir = TemporaryDirectory()
+        let log = try openLog(dir.ledger)
+        defer { log.close() }
+        _ = try await log.append(draft("m1"))
+        // A second process cannot write: the lock names this process.
+        let refused = try runTool("loyalty", ["append", "--ledger", dir.ledger],
+                                  input: #"{"type":"t","member":"m","occurredAt":"2026-01-01T00:00:00Z","data":{}}"# + "\n")
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("in use by process \(ProcessInfo.processInfo.processIdentifier)"))
+        // Readers in another process work alongside the writer.
+        let events = try runTool("loyalty", ["events", "--ledger", dir.ledger])
+        #expect(events.status == 0 && events.out.contains(#""position":1"#))
+        let verify = try runTool("loyalty", ["verify", "--ledger", dir.ledger])
+        #expect(verify.status == 0, "\(verify.err)")
+    }
+
+    @Test func aReaderSeesAnotherProcesssCommitsWithoutTheIndex() async throws {
+        let dir = TemporaryDirectory()
+        let writer = try openLog(dir.ledger) { $0.indexFlushIntervalMilliseconds = 60_000; $0.indexFlushEntries = 1 << 30 }
+        defer { writer.close() }
+        _ = try await writer.append([draft("m1"), draft("m2"), draft("m1")])
+        // A read-only handle is what another process gets: the index has nothing yet.
+        let result = try runTool("loyalty", ["stats", "--ledger", dir.ledger, "--format", "json"])
+        #expect(result.status == 0)
+        #expect(result.out.contains(#""memberCount" : 2"#), "\(result.out)")
+    }
+}
+
+@Suite struct MapGrowthAndTamperTests {
+    @Test func theMapGrowsFromATinySizeAndStopsAtItsCeiling() async throws {
+        let dir = TemporaryDirectory()
+        let log = try openLog(dir.ledger) { $0.lmdb.mapSizeBytes = 64 << 10; $0.lmdb.mapSizeMaxBytes = 4 << 20 }
+        defer { log.close() }
+        let payload = String(repeating: "x", count: 900)
+        for i in 0..<200 { _ = try await log.append(draft("m\(i % 10)", data: #"{"p":"\#(payload)"}"#)) }
+        #expect(try log.headPosition() == 200)
+        let grown = try log.stats().mapSizeBytes
+        #expect(grown > 64 << 10)
+        // Keep going until the ceiling: a clear "ledger full" and nothing of that batch written.
+        var full: LedgerError?
+        var before: UInt64 = 0
+        for _ in 0..<100 {
+            before = try log.headPosition()
+            do {
+                _ = try await log.append((0..<100).map { i in draft("m\(i)", data: #"{"p":"\#(payload)"}"#) })
+            } catch let error as LedgerError {
+                full = error
+                break
+            }
+        }
+        #expect(full == .ledgerFull(mapSizeMaxBytes: 4 << 20))
+        #expect(try log.headPosition() == before)
+        #expect(try log.verify().isValid)
+    }
+
+    @Test func verifyNamesTheFirstTamperedPosition() async throws {
+        let dir = TemporaryDirectory()
+        var log = try openLog(dir.ledger)
+        for i in 0..<600 { _ = try await log.append(draft("m\(i % 5)", data: #"{"amount":\#(1000 + i)}"#)) }
+        log.close()
+        // Rewrite event 300's amount, keeping the record well-formed: only the chain can tell.
+        let env = try LMDBEnvironment.open(path: dir.ledger)
+        let events = try env.database("events", create: false)
+        try env.write { txn in
+            let key = ByteCoding.positionKey(300)
+            var record = try #require(try txn.value(events, key: key))
+            let text = Array("1299".utf8)
+            let at = try #require(record.indices.first { Array(record[$0..<min($0 + 4, record.count)]) == text })
+            record.replaceSubrange(at..<(at + 4), with: Array("9299".utf8))
+            try txn.put(events, key: key, value: record)
+        }
+        log = try openLog(dir.ledger, writable: false)
+        let report = try log.verify()
+        #expect(!report.isValid)
+        #expect(report.firstBadPosition == 512, "the first checkpoint after the change catches it")
+        let cli = try runTool("loyalty", ["verify", "--ledger", dir.ledger])
+        #expect(cli.status != 0 && cli.err.contains("first bad position 512"))
+    }
+
+    @Test func verifyCatchesABrokenRecordAndABadIndexEntry() async throws {
+        let dir = TemporaryDirectory()
+        var log = try openLog(dir.ledger)
+        for i in 0..<50 { _ = try await log.append(draft("m\(i % 5)", key: "k\(i)")) }
+        log.close()
+        let index = try LMDBEnvironment.open(path: dir.ledger + "/index")
+        let members = try index.database("members", create: false)
+        try index.write { txn in
+            try txn.put(members, key: Array("m3".utf8), value: ByteCoding.positionKey(9) + ByteCoding.positionKey(4))
+        }
+        log = try openLog(dir.ledger, writable: false)
+        let report = try log.verify()
+        #expect(report.problems.contains { $0.what.contains("index head of member 'm3'") })
+
+        let env = try LMDBEnvironment.open(path: dir.ledger)
+        let events = try env.database("events", create: false)
+        try env.write { txn in
+            var record = try #require(try txn.value(events, key: ByteCoding.positionKey(20)))
+            record[0] = 9  // unknown record format
+            try txn.put(events, key: ByteCoding.positionKey(20), value: record)
+        }
+        let broken = try log.verify()
+        #expect(broken.firstBadPosition == 20)
+    }
+}
