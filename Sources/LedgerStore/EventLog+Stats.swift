@@ -22,7 +22,7 @@ extension EventLog {
         let head = try self.head()
         let usage = try store.env.usage()
         let logBytes = fileSize(path + "/data.mdb")
-        let indexBytes = fileSize(path + "/index/data.mdb")
+        let indexBytes = fileSize(path + "/index/data.mdb") + fileSize(path + "/index/keys.table")
         var memberCount = 0
         var through: UInt64 = 0
         if let index {

@@ -80,27 +80,27 @@ extension EventLog {
 
     private func checkKeyIndex(itxn: LMDBTransaction, txn: LMDBTransaction, through: UInt64, walk: LogWalk,
                                report: inout VerificationReport) throws {
-        guard let index else { return }
-        var indexed = 0
-        try itxn.withCursor(index.keys) { cursor in
-            var entry = try cursor.first()
-            while let e = entry {
-                indexed += 1
-                guard let hash = ByteCoding.readUInt64BE(e.key), let position = ByteCoding.readUInt64BE(e.value) else {
-                    report.problems.append(.init(position: nil, what: "malformed idempotency index entry"))
-                    entry = try cursor.next()
-                    continue
-                }
-                let key = position <= through ? try store.event(at: position, txn: txn).idempotencyKey : nil
-                if key.map(KeyHash.of) != hash {
-                    report.problems.append(.init(position: position, what: "idempotency index entry \(hash) points at an event without that key"))
-                }
-                entry = try cursor.next()
+        guard let index, let table = index.keys else { return }
+        // Every entry points at an event whose key has its fingerprint, reachable from its home.
+        try table.forEachEntry { slot, position, fingerprint in
+            guard position >= 1, position <= walk.position else {
+                report.problems.append(.init(position: position, what: "idempotency table slot \(slot) points past the log head"))
+                return
+            }
+            let key = try store.event(at: position, txn: txn).idempotencyKey
+            if key.map({ KeyTable.fingerprint(KeyHash.of($0)) }) != fingerprint {
+                report.problems.append(.init(position: position, what: "idempotency table slot \(slot) points at an event without a matching key"))
+            } else if !table.isReachable(index: slot, fingerprint: fingerprint) {
+                report.problems.append(.init(position: position, what: "idempotency table slot \(slot) is unreachable from its home slot"))
             }
         }
-        let expectedCount = walk.keys.values.filter { $0 <= through }.count
-        if indexed != expectedCount {
-            report.problems.append(.init(position: nil, what: "idempotency index holds \(indexed) keys, the log has \(expectedCount) up to position \(through)"))
+        // Every keyed event up to indexedThrough is found.
+        for (key, position) in walk.keys where position <= through {
+            var candidates: [UInt64] = []
+            table.candidates(hash: KeyHash.of(key), into: &candidates)
+            if !candidates.contains(position) {
+                report.problems.append(.init(position: position, what: "idempotency key '\(key)' is missing from the key table"))
+            }
         }
     }
 }

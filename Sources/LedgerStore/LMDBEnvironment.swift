@@ -56,10 +56,17 @@ public final class LMDBEnvironment: @unchecked Sendable {
         guard let real = realpath(path, nil) else { throw LMDBError(code: errno, operation: "realpath(\(path))") }
         let canonical = String(cString: real)
         free(real)
+        var st = stat()
+        let inode = stat(canonical + "/data.mdb", &st) == 0 ? UInt64(st.st_ino) : 0
         return try registry.withLock { (open: inout [String: WeakEnvironment]) throws -> LMDBEnvironment in
-            if let existing = open[canonical]?.environment { return existing }
+            // The same files: hand back the open environment (LMDB forbids a second one). Files
+            // replaced since (a deleted and recreated directory) get a new environment.
+            if let existing = open[canonical], let env = existing.environment, existing.inode == inode, inode != 0 {
+                return env
+            }
             let env = try LMDBEnvironment(canonicalPath: canonical, options: options)
-            open[canonical] = WeakEnvironment(environment: env)
+            stat(canonical + "/data.mdb", &st)
+            open[canonical] = WeakEnvironment(environment: env, inode: UInt64(st.st_ino))
             return env
         }
     }
@@ -212,6 +219,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
 private struct WeakEnvironment {
     weak var environment: LMDBEnvironment?
+    /// Inode of `data.mdb` when opened, to tell a replaced file from the same one.
+    var inode: UInt64
 }
 
 /// A named database inside an environment.

@@ -61,15 +61,16 @@ final class LogIndex: Sendable {
     let env: LMDBEnvironment
     let state: LMDBDatabase
     let members: LMDBDatabase
-    let keys: LMDBDatabase
+    /// The idempotency-key table; nil only for a read-only open of an index that has none.
+    let keys: KeyTable?
 
-    static let format = "loyalty-index/1"
+    static let format = "loyalty-index/2"
 
     init(env: LMDBEnvironment, create: Bool) throws {
         self.env = env
         state = try env.database("state", create: create)
         members = try env.database("members", create: create)
-        keys = try env.database("keys", flags: [.duplicateSort, .duplicateFixed], create: create)
+        keys = try KeyTable.open(path: env.path + "/keys.table", writable: create)
     }
 
     /// Makes the index belong to `ledgerId` and lie within the log; otherwise empties it.
@@ -78,9 +79,12 @@ final class LogIndex: Sendable {
             let format = try txn.value(state, key: Array("format".utf8))
             let owner = try txn.value(state, key: Array("ledgerId".utf8))
             let through = try indexedThrough(txn)
-            if format == Array(LogIndex.format.utf8), owner == ledgerId, through <= logHead { return }
+            // A key table created just now holds nothing: an index that claims positions without
+            // it (its file was deleted) is rebuilt from the log like any other mismatch.
+            let tableLost = keys?.wasCreated == true && through > 0
+            if format == Array(LogIndex.format.utf8), owner == ledgerId, through <= logHead, !tableLost { return }
+            try keys?.clear()
             try txn.clear(members)
-            try txn.clear(keys)
             try txn.clear(state)
             try txn.put(state, key: Array("format".utf8), value: Array(LogIndex.format.utf8))
             try txn.put(state, key: Array("ledgerId".utf8), value: ledgerId)
@@ -106,21 +110,22 @@ final class LogIndex: Sendable {
         }
     }
 
-    func keyPositions(_ txn: LMDBTransaction, hash: UInt64, into out: inout [UInt64]) throws {
-        let key = ByteCoding.positionKey(hash)
-        try txn.withCursor(keys) { cursor in
-            try key.withUnsafeBytes { k in
-                var entry = try cursor.seek(exactly: k)
-                while let e = entry {
-                    if let p = ByteCoding.readUInt64BE(e.value) { out.append(p) }
-                    entry = try cursor.nextDuplicate()
-                }
-            }
-        }
+    func keyPositions(hash: UInt64, into out: inout [UInt64]) {
+        keys?.candidates(hash: hash, into: &out)
     }
 
-    /// Writes a generation and moves `indexedThrough` to its end, in one transaction.
+    /// Writes a generation: key-table entries first (synced), then member heads and the new
+    /// `indexedThrough` in one transaction, so that `indexedThrough` never claims more than is durable.
     func write(_ generation: IndexGeneration) throws {
+        guard let keys else { preconditionFailure("write to a read-only index") }
+        var entries: [(hash: UInt64, position: UInt64)] = []
+        entries.reserveCapacity(generation.keys.count)
+        for (hash, position) in generation.keys { entries.append((hash, position)) }
+        for (hash, positions) in generation.keyCollisions { for p in positions { entries.append((hash, p)) } }
+        if !entries.isEmpty {
+            try keys.insert(entries)
+            try keys.sync()
+        }
         try env.write { txn in
             let through = try indexedThrough(txn)
             precondition(generation.through >= through, "index generations are written in log order")
@@ -133,18 +138,6 @@ final class LogIndex: Sendable {
                 ByteCoding.appendUInt64BE(head.version, to: &value)
                 ByteCoding.appendUInt64BE(head.position, to: &value)
                 try txn.put(members, key: Array(member.utf8), value: value)
-            }
-            for hash in generation.keys.keys.sorted() {
-                var positions = [UInt64]()
-                generation.keyPositions(hash, into: &positions)
-                let key = ByteCoding.positionKey(hash)
-                for p in positions {
-                    do {
-                        try txn.put(keys, key: key, value: ByteCoding.positionKey(p), flags: .noDuplicateData)
-                    } catch let error as LMDBError where error.isKeyExists {
-                        continue  // written before a crash that lost the indexedThrough update
-                    }
-                }
             }
             try txn.put(state, key: Array("indexedThrough".utf8), value: ByteCoding.positionKey(generation.through))
         }

@@ -268,8 +268,9 @@ final class LogWriter: @unchecked Sendable {
             state.active.keyPositions(hash, into: &candidates)
             state.frozen?.keyPositions(hash, into: &candidates)
         }
-        try index.keyPositions(indexTxn, hash: hash, into: &candidates)
-        for position in candidates {
+        index.keyPositions(hash: hash, into: &candidates)
+        for position in candidates where position <= staged.position {
+            // Candidates come from a fingerprint match: the stored key decides.
             let event = try store.event(at: position, txn: txn)
             if event.idempotencyKey == key { return event }
         }
