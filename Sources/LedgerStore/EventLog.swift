@@ -24,6 +24,8 @@ public struct EventLogOptions: Sendable {
     /// seen this way; in-process commits wake them at once).
     public var tailPollIntervalMilliseconds = 50
     public var logger = Logger(label: "loyalty.ledger")
+    /// Sees every commit group of the writer (see `CommitObserver`).
+    public var commitObserver: (any CommitObserver)?
 
     public init() {}
 }
@@ -80,7 +82,8 @@ public final class EventLog: Sendable {
             if options.writable {
                 try index.adopt(ledgerId: ledgerId, logHead: head.position)
                 try Self.catchUp(index: index, store: store, head: head.position, logger: options.logger)
-                let writer = LogWriter(store: store, index: index, head: head, signal: signal, options: options, logger: options.logger)
+                let writer = LogWriter(store: store, index: index, head: head, signal: signal, options: options,
+                                       logger: options.logger, observer: options.commitObserver)
                 writer.start()
                 self.writer = writer
             } else {
@@ -139,7 +142,15 @@ public final class EventLog: Sendable {
         guard (1...LogLimits.batchEventsMax).contains(drafts.count) else {
             throw LedgerError.invalidBatchSize(count: drafts.count, max: LogLimits.batchEventsMax)
         }
-        return try await writer.submit(drafts)
+        return try await writer.submit(.events(drafts))
+    }
+
+    /// Runs `decision` on the writer thread, after everything committed or staged before it, and
+    /// appends the events it returns as one atomic batch (none: nothing is written). Its errors
+    /// reach the caller unchanged.
+    public func append(deciding decision: @escaping AppendDecision) async throws -> AppendResult {
+        guard let writer else { throw LedgerError.notWritable(reason: "opened read-only") }
+        return try await writer.submit(.decide(decision))
     }
 
     public func append(_ draft: EventDraft) async throws -> AppendedEvent {

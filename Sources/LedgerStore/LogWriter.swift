@@ -12,9 +12,25 @@ final class LogWriter: @unchecked Sendable {
     // @unchecked: `pending`/`stopping` are guarded by `condition`; `head`, `headHash` and
     // `lastRecordedAt` are touched only on the writer thread after `start()`; shared state
     // (`overlay`, `signal`) is Mutex-protected or Sendable.
+    enum Work {
+        case events([EventDraft])
+        case decide(AppendDecision)
+    }
+
     struct Request {
-        let drafts: [EventDraft]
+        let work: Work
         let continuation: CheckedContinuation<AppendResult, any Error>
+
+        /// Events counted against the commit limits (a decision counts as one until it has run).
+        var eventCount: Int {
+            if case let .events(drafts) = work { return drafts.count }
+            return 1
+        }
+
+        var payloadBytes: Int {
+            if case let .events(drafts) = work { return drafts.reduce(0) { $0 + $1.data.count } }
+            return 0
+        }
     }
 
     private let store: LogStore
@@ -35,8 +51,11 @@ final class LogWriter: @unchecked Sendable {
     private var lastRecordedAt: Int64
     private var lastRotationAt = ContinuousClock.now
     private let flusher: IndexFlusher
+    private let observer: (any CommitObserver)?
 
-    init(store: LogStore, index: LogIndex, head: LogHead, signal: CommitSignal, options: EventLogOptions, logger: Logger) {
+    init(store: LogStore, index: LogIndex, head: LogHead, signal: CommitSignal, options: EventLogOptions, logger: Logger,
+         observer: (any CommitObserver)?) {
+        self.observer = observer
         self.store = store
         self.index = index
         self.head = head.position
@@ -56,8 +75,9 @@ final class LogWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Appends one atomic batch; returns after the commit that carried it.
-    func submit(_ drafts: [EventDraft]) async throws -> AppendResult {
+    /// Appends one atomic batch (or the events a decision returns); returns after the commit
+    /// that carried it.
+    func submit(_ work: Work) async throws -> AppendResult {
         try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             if stopping {
@@ -65,8 +85,9 @@ final class LogWriter: @unchecked Sendable {
                 continuation.resume(throwing: LedgerError.notWritable(reason: "the log is closing"))
                 return
             }
-            pending.append(Request(drafts: drafts, continuation: continuation))
-            pendingEvents += drafts.count
+            let request = Request(work: work, continuation: continuation)
+            pending.append(request)
+            pendingEvents += request.eventCount
             condition.signal()
             condition.unlock()
         }
@@ -111,9 +132,9 @@ final class LogWriter: @unchecked Sendable {
         }
         var taken = 0, bytes = 0, count = 0
         for request in pending {
-            let size = request.drafts.reduce(0) { $0 + $1.data.count }
-            if count > 0 && (taken + request.drafts.count > LogLimits.commitEventsMax || bytes + size > LogLimits.commitBytesMax) { break }
-            taken += request.drafts.count
+            let size = request.payloadBytes
+            if count > 0 && (taken + request.eventCount > LogLimits.commitEventsMax || bytes + size > LogLimits.commitBytesMax) { break }
+            taken += request.eventCount
             bytes += size
             count += 1
         }
@@ -126,7 +147,7 @@ final class LogWriter: @unchecked Sendable {
     // MARK: Commit
 
     private func commit(_ requests: [Request]) {
-        var outcomes: [Result<AppendResult, LedgerError>] = []
+        var outcomes: [Result<AppendResult, any Error>] = []
         var staged = StagedGroup(position: head, hash: headHash, recordedAt: max(Self.nowMicros(), lastRecordedAt))
         do {
             try index.env.read { indexTxn in
@@ -134,17 +155,20 @@ final class LogWriter: @unchecked Sendable {
                     // The body may run again after the map grew: start from the committed state.
                     staged = StagedGroup(position: head, hash: headHash, recordedAt: staged.recordedAt)
                     outcomes = []
+                    observer?.groupStarted()
                     for request in requests {
-                        outcomes.append(try stage(request.drafts, txn: txn, indexTxn: indexTxn, staged: &staged))
+                        outcomes.append(try stage(request.work, txn: txn, indexTxn: indexTxn, staged: &staged))
                     }
                 }
             }
         } catch {
             let failure = LedgerError.wrap(error, mapSizeMaxBytes: store.env.options.mapSizeMaxBytes)
             logger.error("commit failed", metadata: ["error": "\(failure)", "requests": "\(requests.count)"])
+            observer?.groupEnded(committed: false)
             for request in requests { request.continuation.resume(throwing: failure) }
             return
         }
+        observer?.groupEnded(committed: true)
         precondition(staged.position >= head, "the head never moves back")
         head = staged.position
         headHash = staged.hash
@@ -168,10 +192,22 @@ final class LogWriter: @unchecked Sendable {
 
     /// Validates one caller's batch against everything committed or staged before it, then writes
     /// it. A batch that fails validation writes nothing and leaves `staged` untouched.
-    private func stage(_ drafts: [EventDraft], txn: LMDBTransaction, indexTxn: LMDBTransaction,
-                       staged: inout StagedGroup) throws -> Result<AppendResult, LedgerError> {
+    private func stage(_ work: Work, txn: LMDBTransaction, indexTxn: LMDBTransaction,
+                       staged: inout StagedGroup) throws -> Result<AppendResult, any Error> {
+        let drafts: [EventDraft]
+        switch work {
+        case let .events(batch):
+            drafts = batch
+        case let .decide(decision):
+            do {
+                drafts = try decision()
+            } catch {
+                return .failure(error)  // the decision's own (domain) error, nothing staged
+            }
+            if drafts.isEmpty { return .success(AppendResult(events: [], headPosition: staged.position)) }
+        }
         guard (1...LogLimits.batchEventsMax).contains(drafts.count) else {
-            return .failure(.invalidBatchSize(count: drafts.count, max: LogLimits.batchEventsMax))
+            return .failure(LedgerError.invalidBatchSize(count: drafts.count, max: LogLimits.batchEventsMax))
         }
         var plan = BatchPlan()
         for (i, draft) in drafts.enumerated() {
@@ -180,6 +216,8 @@ final class LogWriter: @unchecked Sendable {
                 try planEvent(draft, index: i, drafts: drafts, txn: txn, indexTxn: indexTxn, staged: staged, plan: &plan)
             } catch let error as LedgerError {
                 return .failure(error)
+            } catch let error as LMDBError {
+                throw error  // the transaction is unusable: fail (or, for a full map, retry) the group
             } catch {
                 return .failure(LedgerError.wrap(error, mapSizeMaxBytes: store.env.options.mapSizeMaxBytes))
             }
@@ -187,6 +225,15 @@ final class LogWriter: @unchecked Sendable {
         // A failed put leaves the transaction unusable: it propagates and fails the whole group,
         // or, for a full map, makes `LMDBEnvironment.write` grow the map and run the group again.
         try write(plan, drafts: drafts, txn: txn, staged: &staged)
+        if let observer, !plan.newEvents.isEmpty {
+            observer.staged(plan.newEvents.map { e in
+                let d = drafts[e.draftIndex]
+                return RecordedEvent(position: e.position, recordedAt: staged.recordedAt, occurredAt: d.occurredAt, type: d.type,
+                                     schemaVersion: d.schemaVersion, member: d.member, version: e.version,
+                                     previousPosition: e.previousDelta == 0 ? nil : e.position - e.previousDelta,
+                                     idempotencyKey: d.idempotencyKey, data: d.data, hash: nil)
+            })
+        }
         return .success(AppendResult(events: plan.outcomes.map { outcome in
             var o = outcome
             if !o.deduplicated { o.recordedAt = staged.recordedAt }
@@ -347,6 +394,21 @@ final class LogWriter: @unchecked Sendable {
             logger.error("index flush at close failed; it is rebuilt from the log at next open", metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// Decides, on the writer thread, which events to append: it runs after every earlier request of
+/// its commit group was staged, so decisions never race. It must not block or await.
+public typealias AppendDecision = @Sendable () throws -> [EventDraft]
+
+/// Follows commit groups on the writer thread, so that an in-memory model can apply what each
+/// request staged at once (later decisions in the group see it) and drop it if the group fails.
+public protocol CommitObserver: AnyObject, Sendable {
+    /// A group starts, or starts again after the map grew: forget anything staged before.
+    func groupStarted()
+    /// One request's new events were staged (in order, with positions and versions).
+    func staged(_ events: [RecordedEvent])
+    /// The group committed (keep what was staged) or failed (drop it).
+    func groupEnded(committed: Bool)
 }
 
 /// What one commit group has written so far (the transaction is not committed yet).
