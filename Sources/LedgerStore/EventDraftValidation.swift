@@ -17,7 +17,8 @@ enum EventDraftValidation {
         guard count <= max else {
             throw .invalidEvent(eventIndex: i, field: field, reason: "\(count) bytes, over the limit of \(max)")
         }
-        guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+        // Control characters are single bytes in UTF-8: a byte scan finds them.
+        guard !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
             throw .invalidEvent(eventIndex: i, field: field, reason: "contains a control character")
         }
     }

@@ -110,8 +110,9 @@ public final class EventLog: Sendable {
                 }
                 guard !batch.isEmpty else { break }
                 for event in batch {
-                    generation.record((event.member, MemberHead(version: event.version, position: event.position),
-                                       event.idempotencyKey.map(KeyHash.of)))
+                    generation.record(StagedEntry(member: event.member, memberHash: KeyHash.of(event.member),
+                                                  head: MemberHead(version: event.version, position: event.position),
+                                                  keyHash: event.idempotencyKey.map(KeyHash.of)))
                 }
             }
             precondition(generation.through > through, "catch-up makes progress")
@@ -242,7 +243,8 @@ public final class EventLog: Sendable {
                 // Under the overlay lock, so the writer cannot drop a generation between the
                 // overlay lookup and the index lookup.
                 return try writer.overlay.withLock { state -> MemberHead? in
-                    if let head = state.active.members[member] ?? state.frozen?.members[member] { return head }
+                    let hash = KeyHash.of(member)
+                    if let head = state.active.members[member, hash] ?? state.frozen?.members[member, hash] { return head }
                     return try index.env.read { txn in try index.memberHead(txn, member: member) }
                 }
             }

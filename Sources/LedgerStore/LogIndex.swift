@@ -22,35 +22,57 @@ enum KeyHash {
     }
 }
 
+/// One committed event as the index needs it.
+struct StagedEntry: Sendable {
+    let member: String
+    let memberHash: UInt64
+    let head: MemberHead
+    let keyHash: UInt64?
+}
+
 /// Index entries for a range of positions, held in memory until they are written to the index
 /// environment. `through` is the highest position whose entries it holds.
 struct IndexGeneration: Sendable {
-    var members: [String: MemberHead] = [:]
-    var keys: [UInt64: UInt64] = [:]
-    /// Extra positions for key hashes that collide (rare); `keys` holds the first.
-    var keyCollisions: [UInt64: [UInt64]] = [:]
+    var members = MemberTable()
+    var keys = KeyPositions()
     var through: UInt64 = 0
     var entryCount: Int { members.count + keys.count }
 
-    mutating func record(_ event: (member: String, head: MemberHead, keyHash: UInt64?)) {
-        members[event.member] = event.head
-        if let hash = event.keyHash { addKey(hash: hash, position: event.head.position) }
+    mutating func record(_ event: StagedEntry) {
+        members[event.member, event.memberHash] = event.head
+        if let hash = event.keyHash { keys.add(hash: hash, position: event.head.position) }
         through = max(through, event.head.position)
     }
+}
 
-    mutating func addKey(hash: UInt64, position: UInt64) {
-        if keys[hash] == nil {
-            keys[hash] = position
+/// Key hash -> positions, without an array per entry: the first position inline, further ones
+/// (hash collisions, rare) in a side table.
+struct KeyPositions: Sendable {
+    private(set) var first: [UInt64: UInt64] = [:]
+    private(set) var more: [UInt64: [UInt64]] = [:]
+
+    var count: Int { first.count + more.count }
+
+    mutating func add(hash: UInt64, position: UInt64) {
+        if first[hash] == nil {
+            first[hash] = position
         } else {
-            keyCollisions[hash, default: []].append(position)
+            more[hash, default: []].append(position)
         }
     }
 
-    func keyPositions(_ hash: UInt64, into out: inout [UInt64]) {
-        if let first = keys[hash] {
-            out.append(first)
-            if let more = keyCollisions[hash] { out.append(contentsOf: more) }
+    func positions(_ hash: UInt64, into out: inout [UInt64]) {
+        if let p = first[hash] {
+            out.append(p)
+            if let rest = more[hash] { out.append(contentsOf: rest) }
         }
+    }
+
+    /// Every (hash, position) pair.
+    var all: [(hash: UInt64, position: UInt64)] {
+        var out: [(hash: UInt64, position: UInt64)] = first.map { ($0.key, $0.value) }
+        for (hash, positions) in more { for p in positions { out.append((hash, p)) } }
+        return out
     }
 }
 
@@ -118,10 +140,7 @@ final class LogIndex: Sendable {
     /// `indexedThrough` in one transaction, so that `indexedThrough` never claims more than is durable.
     func write(_ generation: IndexGeneration) throws {
         guard let keys else { preconditionFailure("write to a read-only index") }
-        var entries: [(hash: UInt64, position: UInt64)] = []
-        entries.reserveCapacity(generation.keys.count)
-        for (hash, position) in generation.keys { entries.append((hash, position)) }
-        for (hash, positions) in generation.keyCollisions { for p in positions { entries.append((hash, p)) } }
+        let entries = generation.keys.all
         if !entries.isEmpty {
             try keys.insert(entries)
             try keys.sync()
@@ -132,8 +151,7 @@ final class LogIndex: Sendable {
             var value = [UInt8]()
             value.reserveCapacity(16)
             // Sorted keys touch each B-tree page once.
-            for member in generation.members.keys.sorted() {
-                let head = generation.members[member]!
+            for (member, head) in generation.members.sorted() {
                 value.removeAll(keepingCapacity: true)
                 ByteCoding.appendUInt64BE(head.version, to: &value)
                 ByteCoding.appendUInt64BE(head.position, to: &value)

@@ -247,7 +247,8 @@ final class LogWriter: @unchecked Sendable {
         if let key = draft.idempotencyKey {
             let hash = KeyHash.of(key)
             keyHash = hash
-            if let earlier = plan.pendingKeys[key] {
+            if plan.pendingKeys.contains(hash),
+               let earlier = plan.newEvents.firstIndex(where: { drafts[$0.draftIndex].idempotencyKey == key }) {
                 // The same key twice in one batch: the second is a replay of the first, or a conflict.
                 let first = plan.newEvents[earlier]
                 guard drafts[first.draftIndex] == draft else {
@@ -265,17 +266,20 @@ final class LogWriter: @unchecked Sendable {
                 return
             }
         }
-        let current = try plan.members[draft.member] ?? memberHead(draft.member, indexTxn: indexTxn, staged: staged)
+        let memberHash = KeyHash.of(draft.member)
+        let current = try plan.members[draft.member, memberHash]
+            ?? memberHead(draft.member, hash: memberHash, indexTxn: indexTxn, staged: staged)
         let actual = current?.version ?? 0
         if let expected = draft.expectedVersion, expected != actual {
             throw LedgerError.wrongExpectedVersion(member: draft.member, expected: expected, actual: actual, eventIndex: i)
         }
         let position = staged.position + UInt64(plan.newEvents.count) + 1
         let next = MemberHead(version: actual + 1, position: position)
-        plan.members[draft.member] = next
-        if let key = draft.idempotencyKey { plan.pendingKeys[key] = plan.newEvents.count }
+        plan.members[draft.member, memberHash] = next
+        if let keyHash { plan.pendingKeys.insert(keyHash) }
         plan.newEvents.append(.init(draftIndex: i, position: position, version: next.version,
-                                    previousDelta: current.map { position - $0.position } ?? 0, keyHash: keyHash))
+                                    previousDelta: current.map { position - $0.position } ?? 0,
+                                    memberHash: memberHash, keyHash: keyHash))
         plan.outcomes.append(AppendedEvent(position: position, version: next.version, recordedAt: 0, deduplicated: false))
     }
 
@@ -301,19 +305,21 @@ final class LogWriter: @unchecked Sendable {
             }
             staged.position = event.position
             staged.hash = hash
-            staged.members[draft.member] = MemberHead(version: event.version, position: event.position)
-            if let h = event.keyHash { staged.keys[h, default: []].append(event.position) }
-            staged.indexed.append((draft.member, MemberHead(version: event.version, position: event.position), event.keyHash))
+            let head = MemberHead(version: event.version, position: event.position)
+            staged.members[draft.member, event.memberHash] = head
+            if let h = event.keyHash { staged.keys.add(hash: h, position: event.position) }
+            staged.indexed.append(StagedEntry(member: draft.member, memberHash: event.memberHash, head: head, keyHash: event.keyHash))
         }
     }
 
     /// The stored event carrying `key`, if any: staged in this group, in the overlay, or indexed.
     private func findKeyed(key: String, hash: UInt64, txn: LMDBTransaction, indexTxn: LMDBTransaction,
                            staged: StagedGroup) throws -> RecordedEvent? {
-        var candidates = staged.keys[hash] ?? []
+        var candidates: [UInt64] = []
+        staged.keys.positions(hash, into: &candidates)
         overlay.withLock { state in
-            state.active.keyPositions(hash, into: &candidates)
-            state.frozen?.keyPositions(hash, into: &candidates)
+            state.active.keys.positions(hash, into: &candidates)
+            state.frozen?.keys.positions(hash, into: &candidates)
         }
         index.keyPositions(hash: hash, into: &candidates)
         for position in candidates where position <= staged.position {
@@ -324,9 +330,9 @@ final class LogWriter: @unchecked Sendable {
         return nil
     }
 
-    private func memberHead(_ member: String, indexTxn: LMDBTransaction, staged: StagedGroup) throws -> MemberHead? {
-        if let head = staged.members[member] { return head }
-        let cached = overlay.withLock { state in state.active.members[member] ?? state.frozen?.members[member] }
+    private func memberHead(_ member: String, hash: UInt64, indexTxn: LMDBTransaction, staged: StagedGroup) throws -> MemberHead? {
+        if let head = staged.members[member, hash] { return head }
+        let cached = overlay.withLock { state in state.active.members[member, hash] ?? state.frozen?.members[member, hash] }
         if let cached { return cached }
         return try index.memberHead(indexTxn, member: member)
     }
@@ -416,9 +422,9 @@ struct StagedGroup {
     var position: UInt64
     var hash: ChainHash
     let recordedAt: Int64
-    var members: [String: MemberHead] = [:]
-    var keys: [UInt64: [UInt64]] = [:]
-    var indexed: [(member: String, head: MemberHead, keyHash: UInt64?)] = []
+    var members = MemberTable()
+    var keys = KeyPositions()
+    var indexed: [StagedEntry] = []
 
     init(position: UInt64, hash: ChainHash, recordedAt: Int64) {
         self.position = position
@@ -434,11 +440,13 @@ struct BatchPlan {
         let position: UInt64
         let version: UInt64
         let previousDelta: UInt64
+        let memberHash: UInt64
         let keyHash: UInt64?
     }
     var newEvents: [NewEvent] = []
     var outcomes: [AppendedEvent] = []
-    var members: [String: MemberHead] = [:]
-    /// Idempotency key -> index in `newEvents`, for keys repeated inside one batch.
-    var pendingKeys: [String: Int] = [:]
+    var members = MemberTable()
+    /// Key hashes of this batch's new events: a hit means the key may repeat inside the batch
+    /// (then `newEvents` is searched for it; rare).
+    var pendingKeys = Set<UInt64>()
 }

@@ -1,0 +1,38 @@
+/// Member id -> stream head, keyed by the member's 64-bit `KeyHash` so that the writer hashes
+/// each id once per event instead of once per dictionary operation (String hashing was the
+/// largest cost of the commit path). Ids are compared exactly on every hit, and the rare ids
+/// whose hash collides with another's live in a String-keyed side table: two members can
+/// never share a head.
+struct MemberTable: Sendable {
+    private var byHash: [UInt64: (member: String, head: MemberHead)] = [:]
+    private var collisions: [String: MemberHead] = [:]
+
+    var count: Int { byHash.count + collisions.count }
+    var isEmpty: Bool { byHash.isEmpty && collisions.isEmpty }
+
+    subscript(member: String, hash: UInt64) -> MemberHead? {
+        get {
+            if let entry = byHash[hash] {
+                if entry.member == member { return entry.head }
+                return collisions[member]
+            }
+            return nil
+        }
+        set {
+            guard let newValue else { preconditionFailure("member heads are never removed") }
+            if let entry = byHash[hash], entry.member != member {
+                collisions[member] = newValue
+            } else {
+                byHash[hash] = (member, newValue)
+            }
+        }
+    }
+
+    /// Every (member, head), sorted so that B-tree inserts walk the pages in order. String `<`
+    /// is byte order for ASCII ids and close to it otherwise; the order only affects locality.
+    func sorted() -> [(member: String, head: MemberHead)] {
+        var all = byHash.values.map { ($0.member, $0.head) }
+        all += collisions.map { ($0.key, $0.value) }
+        return all.sorted { $0.0 < $1.0 }
+    }
+}
