@@ -12,7 +12,7 @@ public struct EventLogOptions: Sendable {
     /// How long a second writing process waits for the writer lock before "in use by process N".
     public var writerLockWaitMilliseconds = 0
     /// The writer hands index entries to the background flusher at least this often...
-    public var indexFlushIntervalMilliseconds = 500
+    public var indexFlushIntervalMilliseconds = 2_000
     /// ...or as soon as this many entries are waiting in memory.
     public var indexFlushEntries = 500_000
     /// Back-pressure: appends wait for the flusher when this many entries are in memory.
@@ -156,6 +156,12 @@ public final class EventLog: Sendable {
 
     public func append(_ draft: EventDraft) async throws -> AppendedEvent {
         try await append([draft]).events[0]
+    }
+
+    /// Commits made and events committed by this process's writer since open (group-commit
+    /// efficiency: events per commit).
+    public var commitStatistics: (commits: Int, events: Int) {
+        writer?.counters.withLock { $0 } ?? (0, 0)
     }
 
     // MARK: Reading

@@ -50,6 +50,8 @@ final class LogWriter: @unchecked Sendable {
     private var headHash: ChainHash
     private var lastRecordedAt: Int64
     private var lastRotationAt = ContinuousClock.now
+    /// Commits and events committed by this writer (for `commitStatistics`).
+    let counters = Mutex<(commits: Int, events: Int)>((0, 0))
     private let flusher: IndexFlusher
     private let observer: (any CommitObserver)?
 
@@ -170,6 +172,8 @@ final class LogWriter: @unchecked Sendable {
         }
         observer?.groupEnded(committed: true)
         precondition(staged.position >= head, "the head never moves back")
+        let committedEvents = Int(staged.position - head)
+        counters.withLock { $0.commits += 1; $0.events += committedEvents }
         head = staged.position
         headHash = staged.hash
         lastRecordedAt = staged.recordedAt
