@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "ledger-torture", targets: ["LedgerTorture"]),
         .library(name: "LedgerStore", targets: ["LedgerStore"]),
         .library(name: "LoyaltyDomain", targets: ["LoyaltyDomain"]),
+        .library(name: "LedgerJSON", targets: ["LedgerJSON"]),
+        .library(name: "LoyaltyLedger", targets: ["LoyaltyLedger"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -28,6 +30,12 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // Exact JSON values (integer literals kept as text) and canonical encoding. No dependencies.
+        .target(
+            name: "LedgerJSON",
+            dependencies: [],
+            swiftSettings: strictSettings
+        ),
         // Storage core: LMDB wrapper + append-only log. No HTTP, no loyalty domain.
         .target(
             name: "LedgerStore",
@@ -41,14 +49,22 @@ let package = Package(
         // Pure domain: events, commands, program rules, decide/evolve. No I/O.
         .target(
             name: "LoyaltyDomain",
-            dependencies: [],
+            dependencies: ["LedgerJSON"],
+            swiftSettings: strictSettings
+        ),
+        // The facade the CLI and the server share: the log plus the domain.
+        .target(
+            name: "LoyaltyLedger",
+            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyDomain"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "LoyaltyCLI",
             dependencies: [
                 "LedgerStore",
+                "LedgerJSON",
                 "LoyaltyDomain",
+                "LoyaltyLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -62,13 +78,16 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerStoreTests",
-            dependencies: ["LedgerStore", "LoyaltyCLI", "LedgerTorture"],
+            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyCLI", "LedgerTorture"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LoyaltyDomainTests",
             dependencies: [
                 "LoyaltyDomain",
+                "LoyaltyLedger",
+                "LedgerStore",
+                "LedgerJSON",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [],

@@ -1,4 +1,5 @@
 import LedgerStore
+import LedgerJSON
 import LoyaltyDomain
 
 /// Parses one JSON Lines input event:

@@ -1,0 +1,62 @@
+public import LedgerJSON
+
+/// A member's points as of a time. Identity (checked by tests and reconciliation):
+/// `earned + transferredIn + adjusted - redeemed - expired - clawedBack - transferredOut
+///  == available + pending + held - debt`.
+public struct Balance: Hashable, Sendable {
+    public var member: String
+    public var asOf: Timestamp
+    /// Spendable now (never negative): available lots less holds.
+    public var available: Points
+    /// Visible, not yet spendable (return window).
+    public var pending: Points
+    public var held: Points
+    /// Clawbacks the lots could not cover; later earnings pay it first.
+    public var debt: Points
+    public var earned: Points
+    public var redeemed: Points
+    public var expired: Points
+    public var adjusted: Points
+    public var clawedBack: Points
+    public var transferredIn: Points
+    public var transferredOut: Points
+    /// Lots with points left, in consumption order.
+    public var lots: [Lot]
+
+    public init(_ s: MemberState, at t: Timestamp) {
+        member = s.member
+        asOf = t
+        held = s.held(at: t)
+        available = s.spendableLots(at: t) - held
+        pending = s.lots.reduce(0) { $0 + ($1.isPending(at: t) ? $1.remaining : 0) }
+        debt = s.debt
+        earned = s.earned
+        redeemed = s.redeemed
+        // Lots past their expiry count as expired even before their expiry event is written.
+        expired = s.expired + s.lots.reduce(0) { $0 + ($1.isExpired(at: t) && !$1.expiryWritten ? $1.remaining : 0) }
+        adjusted = s.adjusted
+        clawedBack = s.clawedBack
+        transferredIn = s.transferredIn
+        transferredOut = s.transferredOut
+        lots = s.lots.filter { $0.remaining > 0 && !$0.isExpired(at: t) }.sorted(by: Lot.consumptionOrder)
+    }
+
+    /// Both sides of the identity; equal for every consistent state.
+    public var identity: (credits: Points, holdings: Points) {
+        (earned + transferredIn + adjusted - redeemed - expired - clawedBack - transferredOut, available + pending + held - debt)
+    }
+
+    public var json: JSONValue {
+        .object([
+            "member": .string(member), "asOf": .string(asOf.rfc3339),
+            "available": .int(available), "pending": .int(pending), "held": .int(held), "debt": .int(debt),
+            "earned": .int(earned), "redeemed": .int(redeemed), "expired": .int(expired), "adjusted": .int(adjusted),
+            "clawedBack": .int(clawedBack), "transferredIn": .int(transferredIn), "transferredOut": .int(transferredOut),
+            "lots": .array(lots.map { lot in
+                .object(["lotId": .string(lot.lotId), "remaining": .int(lot.remaining), "points": .int(lot.points),
+                         "earnedAt": .string(lot.earnedAt.rfc3339), "availableAt": .string(lot.availableAt.rfc3339),
+                         "expiresAt": lot.expiresAt.map { .string($0.rfc3339) }, "source": lot.source.json])
+            }),
+        ])
+    }
+}

@@ -1,0 +1,164 @@
+public import LedgerJSON
+
+/// A request to the program. JSON form: an object with a `command` field naming it, camelCase
+/// fields, money as decimal strings ("12.50"), times as RFC 3339 (schemas/commands/).
+public enum Command: Hashable, Sendable {
+    case publishProgram(ProgramRules, at: Timestamp)
+    case enroll(member: String, store: String, brand: String, channel: String, birthDate: String?, gender: String?,
+                profile: [String: String], at: Timestamp)
+    case updateProfile(member: String, changes: [String: String], at: Timestamp)
+    case closeMember(member: String, reason: String, at: Timestamp)
+    case purchase(Purchase)
+    case returnPurchase(purchaseId: String, returnId: String, amount: String?, at: Timestamp)
+    case redeem(member: String, points: Points?, redemptionId: String, reward: String?, at: Timestamp)
+    case reverseRedemption(redemptionId: String, at: Timestamp)
+    case adjust(member: String, points: Points, reason: String, operatorId: String, key: String, at: Timestamp)
+    case transfer(from: String, to: String, points: Points, key: String, at: Timestamp)
+    case hold(member: String, points: Points, holdId: String, expiresAt: Timestamp, at: Timestamp)
+    case release(holdId: String, at: Timestamp)
+    case defineReward(rewardId: String, name: String, cost: Points, stock: Int64?, budget: Points?, at: Timestamp)
+    case expire(asOf: Timestamp)
+    case evaluateTiers(asOf: Timestamp)
+
+    public struct Purchase: Hashable, Sendable {
+        public var member: String
+        public var purchaseId: String
+        /// Decimal string in the program currency ("12.50").
+        public var amount: String
+        public var currency: String?
+        public var store: String
+        public var lines: [(category: String, amount: String)] = []
+        public var paidWithPoints: String?
+        public var at: Timestamp
+
+        public init(member: String, purchaseId: String, amount: String, currency: String? = nil, store: String,
+                    lines: [(category: String, amount: String)] = [], paidWithPoints: String? = nil, at: Timestamp) {
+            (self.member, self.purchaseId, self.amount, self.currency, self.store) = (member, purchaseId, amount, currency, store)
+            (self.lines, self.paidWithPoints, self.at) = (lines, paidWithPoints, at)
+        }
+
+        public static func == (a: Purchase, b: Purchase) -> Bool {
+            a.member == b.member && a.purchaseId == b.purchaseId && a.amount == b.amount && a.currency == b.currency
+                && a.store == b.store && a.paidWithPoints == b.paidWithPoints && a.at == b.at
+                && a.lines.map(\.category) == b.lines.map(\.category) && a.lines.map(\.amount) == b.lines.map(\.amount)
+        }
+        public func hash(into h: inout Hasher) { h.combine(purchaseId) }
+    }
+
+    /// The permanent idempotency key: a retry with the same key is answered with the original
+    /// outcome; the same key with a different command is a conflict. Nil: naturally idempotent.
+    public var idempotencyKey: String? {
+        switch self {
+        case .publishProgram(let rules, _): return "program:v\(rules.version)"
+        case .enroll(let m, _, _, _, _, _, _, _): return "enroll:\(m)"
+        case .updateProfile, .closeMember, .expire, .evaluateTiers: return nil
+        case .purchase(let p): return "purchase:\(p.purchaseId)"
+        case .returnPurchase(_, let id, _, _): return "return:\(id)"
+        case .redeem(_, _, let id, _, _): return "redeem:\(id)"
+        case .reverseRedemption(let id, _): return "reverse:\(id)"
+        case .adjust(_, _, _, _, let key, _): return "adjust:\(key)"
+        case .transfer(_, _, _, let key, _): return "transfer:\(key)"
+        case .hold(_, _, let id, _, _): return "hold:\(id)"
+        case .release(let id, _): return "release:\(id)"
+        case .defineReward: return nil
+        }
+    }
+
+    public var at: Timestamp {
+        switch self {
+        case .publishProgram(_, let at), .updateProfile(_, _, let at), .closeMember(_, _, let at),
+             .returnPurchase(_, _, _, let at), .redeem(_, _, _, _, let at), .reverseRedemption(_, let at),
+             .adjust(_, _, _, _, _, let at), .transfer(_, _, _, _, let at), .hold(_, _, _, _, let at), .release(_, let at),
+             .defineReward(_, _, _, _, _, let at): return at
+        case .enroll(_, _, _, _, _, _, _, let at): return at
+        case .purchase(let p): return p.at
+        case .expire(let at), .evaluateTiers(let at): return at
+        }
+    }
+}
+
+extension Command {
+    public static let names = ["publish-program", "enroll", "update-profile", "close-member", "purchase", "return", "redeem",
+                               "reverse-redemption", "adjust", "transfer", "hold", "release", "define-reward", "expire",
+                               "evaluate-tiers"]
+
+    /// Reads a JSON command object. `now` fills an absent `occurredAt` (or `asOf`).
+    public init(json: JSONValue, now: Timestamp) throws {
+        let r = try JSONObjectReader(json)
+        let name = try r.string("command")
+        func time(_ key: String) throws -> Timestamp {
+            guard let text = try r.optionalString(key) else { return now }
+            guard let t = Timestamp(rfc3339: text) else {
+                throw DomainError.invalid(field: key, value: text, reason: "is not an RFC 3339 time or YYYY-MM-DD date")
+            }
+            return t
+        }
+        func fields(_ names: Set<String>) throws { try r.rejectUnknown(names.union(["command", "occurredAt"])) }
+        let at = try time("occurredAt")
+        switch name {
+        case "publish-program":
+            try fields(["rules"])
+            guard let rules = r.value("rules") else { throw JSONFieldError(field: "rules", reason: "missing") }
+            self = .publishProgram(try ProgramRules(json: rules), at: at)
+        case "enroll":
+            try fields(["member", "store", "brand", "channel", "birthDate", "gender", "profile"])
+            var profile: [String: String] = [:]
+            if let p = try r.optionalObject("profile") { for k in p.keys { profile[k] = try p.string(k) } }
+            self = .enroll(member: try r.string("member"), store: try r.string("store"), brand: try r.optionalString("brand") ?? "main",
+                           channel: try r.optionalString("channel") ?? "store", birthDate: try r.optionalString("birthDate"),
+                           gender: try r.optionalString("gender"), profile: profile, at: at)
+        case "update-profile":
+            try fields(["member", "changes"])
+            var changes: [String: String] = [:]
+            let c = try r.object("changes")
+            for k in c.keys { changes[k] = try c.string(k) }
+            self = .updateProfile(member: try r.string("member"), changes: changes, at: at)
+        case "close-member":
+            try fields(["member", "reason"])
+            self = .closeMember(member: try r.string("member"), reason: try r.string("reason"), at: at)
+        case "purchase":
+            try fields(["member", "purchaseId", "amount", "currency", "store", "lines", "paidWithPoints"])
+            self = .purchase(Purchase(member: try r.string("member"), purchaseId: try r.string("purchaseId"), amount: try r.string("amount"),
+                                      currency: try r.optionalString("currency"), store: try r.string("store"),
+                                      lines: try r.objects("lines").map { (try $0.string("category"), try $0.string("amount")) },
+                                      paidWithPoints: try r.optionalString("paidWithPoints"), at: at))
+        case "return":
+            try fields(["purchaseId", "returnId", "amount"])
+            self = .returnPurchase(purchaseId: try r.string("purchaseId"), returnId: try r.string("returnId"),
+                                   amount: try r.optionalString("amount"), at: at)
+        case "redeem":
+            try fields(["member", "points", "redemptionId", "reward"])
+            self = .redeem(member: try r.string("member"), points: try r.optionalInt("points"), redemptionId: try r.string("redemptionId"),
+                           reward: try r.optionalString("reward"), at: at)
+        case "reverse-redemption":
+            try fields(["redemptionId"])
+            self = .reverseRedemption(redemptionId: try r.string("redemptionId"), at: at)
+        case "adjust":
+            try fields(["member", "points", "reason", "operator", "key"])
+            self = .adjust(member: try r.string("member"), points: try r.int("points"), reason: try r.string("reason"),
+                           operatorId: try r.optionalString("operator") ?? "unknown", key: try r.string("key"), at: at)
+        case "transfer":
+            try fields(["from", "to", "points", "key"])
+            self = .transfer(from: try r.string("from"), to: try r.string("to"), points: try r.int("points"), key: try r.string("key"), at: at)
+        case "hold":
+            try fields(["member", "points", "holdId", "expiresAt"])
+            self = .hold(member: try r.string("member"), points: try r.int("points"), holdId: try r.string("holdId"),
+                         expiresAt: try time("expiresAt"), at: at)
+        case "release":
+            try fields(["holdId"])
+            self = .release(holdId: try r.string("holdId"), at: at)
+        case "define-reward":
+            try fields(["rewardId", "name", "cost", "stock", "budget"])
+            self = .defineReward(rewardId: try r.string("rewardId"), name: try r.optionalString("name") ?? (try r.string("rewardId")),
+                                 cost: try r.int("cost"), stock: try r.optionalInt("stock"), budget: try r.optionalInt("budget"), at: at)
+        case "expire":
+            try fields(["asOf"])
+            self = .expire(asOf: try time("asOf"))
+        case "evaluate-tiers":
+            try fields(["asOf"])
+            self = .evaluateTiers(asOf: try time("asOf"))
+        default:
+            throw JSONFieldError(field: "command", reason: "unknown command '\(name)' (one of \(Command.names.joined(separator: ", ")))")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/// Why a command was refused. Nothing is written for a refused command.
+public enum DomainError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unknownMember(String)
+    case memberExists(String)
+    case memberClosed(String)
+    case unknownPurchase(String)
+    case unknownRedemption(String)
+    case redemptionAlreadyReversed(String)
+    case unknownReward(String)
+    case rewardOutOfStock(String)
+    case rewardOverBudget(reward: String, budgetLeft: Points, cost: Points)
+    case unknownHold(String)
+    case insufficientPoints(member: String, requested: Points, spendable: Points)
+    case overReturn(purchase: String, requested: MinorUnits, returnable: MinorUnits)
+    case invalid(field: String, value: String, reason: String)
+    case overflow(String)
+    /// The same idempotency key was used for a different command.
+    case idempotencyConflict(key: String)
+    case sameMember(String)
+
+    public var description: String {
+        switch self {
+        case .unknownMember(let m): return "unknown member '\(m)'"
+        case .memberExists(let m): return "member '\(m)' is already enrolled"
+        case .memberClosed(let m): return "member '\(m)' is closed"
+        case .unknownPurchase(let p): return "unknown purchase '\(p)'"
+        case .unknownRedemption(let r): return "unknown redemption '\(r)'"
+        case .redemptionAlreadyReversed(let r): return "redemption '\(r)' was already reversed"
+        case .unknownReward(let r): return "unknown reward '\(r)'"
+        case .rewardOutOfStock(let r): return "reward '\(r)' is out of stock"
+        case let .rewardOverBudget(r, left, cost): return "reward '\(r)' is over budget: \(left) points left, it costs \(cost)"
+        case .unknownHold(let h): return "unknown hold '\(h)'"
+        case let .insufficientPoints(m, requested, spendable):
+            return "member '\(m)' has \(spendable) spendable points, \(requested) requested"
+        case let .overReturn(p, requested, returnable):
+            return "purchase '\(p)': return of \(requested) minor units exceeds the \(returnable) still returnable"
+        case let .invalid(field, value, reason): return "field '\(field)': '\(value)' \(reason)"
+        case .overflow(let what): return "arithmetic overflow in \(what)"
+        case .idempotencyConflict(let key): return "key '\(key)' was already used for a different command"
+        case .sameMember(let m): return "cannot transfer from member '\(m)' to itself"
+        }
+    }
+}

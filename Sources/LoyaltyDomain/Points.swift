@@ -1,0 +1,113 @@
+/// Points and money are Int64 (money in minor units). Arithmetic is checked: overflow is a
+/// `DomainError.overflow`, never a wrap and never a trap.
+public typealias Points = Int64
+public typealias MinorUnits = Int64
+
+@inline(__always)
+func add(_ a: Int64, _ b: Int64, _ what: @autoclosure () -> String) throws(DomainError) -> Int64 {
+    let (r, o) = a.addingReportingOverflow(b)
+    if o { throw .overflow(what()) }
+    return r
+}
+
+@inline(__always)
+func sub(_ a: Int64, _ b: Int64, _ what: @autoclosure () -> String) throws(DomainError) -> Int64 {
+    let (r, o) = a.subtractingReportingOverflow(b)
+    if o { throw .overflow(what()) }
+    return r
+}
+
+/// How a fractional number of points becomes whole.
+public enum Rounding: String, Sendable, CaseIterable {
+    case down, halfUp = "half_up", up
+}
+
+/// An exact ratio of integers (rates, multipliers): `numerator / denominator`, denominator > 0.
+public struct Ratio: Hashable, Sendable, CustomStringConvertible {
+    public var numerator: Int64
+    public var denominator: Int64
+
+    public init(_ numerator: Int64, _ denominator: Int64 = 1) {
+        precondition(denominator > 0, "a ratio's denominator is positive")
+        self.numerator = numerator
+        self.denominator = denominator
+    }
+
+    public static let one = Ratio(1)
+
+    public var description: String { denominator == 1 ? "\(numerator)" : "\(numerator)/\(denominator)" }
+
+    /// Parses `"2"`, `"3/2"` or a decimal string `"1.5"` exactly.
+    public init?(text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 2, let n = Int64(parts[0]), let d = Int64(parts[1]), d > 0, n >= 0 {
+            self.init(n, d)
+            return
+        }
+        guard let (units, scale) = Decimal10.parse(text, maxFractionDigits: 9), units >= 0 else { return nil }
+        self.init(units, scale)
+    }
+}
+
+/// Exact decimal parsing into integer units: "12.50" with 2 digits -> 1250.
+public enum Decimal10 {
+    /// Returns (value scaled by 10^digits, 10^digits) where digits = the fraction digits found.
+    public static func parse(_ text: String, maxFractionDigits: Int) -> (Int64, Int64)? {
+        var negative = false
+        var s = Substring(text)
+        if s.hasPrefix("-") { negative = true; s = s.dropFirst() }
+        let pieces = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard pieces.count <= 2, let whole = pieces.first, !whole.isEmpty, whole.allSatisfy(\.isASCIIDigit) else { return nil }
+        let fraction = pieces.count == 2 ? pieces[1] : ""
+        guard fraction.count <= maxFractionDigits, fraction.allSatisfy(\.isASCIIDigit), pieces.count == 1 || !fraction.isEmpty else { return nil }
+        var scale: Int64 = 1
+        for _ in 0..<fraction.count { scale *= 10 }
+        guard let w = Int64(whole) else { return nil }
+        let f = fraction.isEmpty ? 0 : Int64(fraction)!
+        let (scaled, o1) = w.multipliedReportingOverflow(by: scale)
+        let (sum, o2) = scaled.addingReportingOverflow(f)
+        guard !o1, !o2 else { return nil }
+        return (negative ? -sum : sum, scale)
+    }
+
+    /// "12.50" -> 1250 for exponent 2; nil if malformed, negative, or more digits than the exponent.
+    public static func minorUnits(_ text: String, exponent: Int) -> MinorUnits? {
+        guard let (value, scale) = parse(text, maxFractionDigits: exponent), value >= 0 else { return nil }
+        var factor: Int64 = 1
+        var s = scale
+        while s < pow10(exponent) { s *= 10; factor *= 10 }
+        let (r, o) = value.multipliedReportingOverflow(by: factor)
+        return o ? nil : r
+    }
+
+    public static func pow10(_ n: Int) -> Int64 {
+        var r: Int64 = 1
+        for _ in 0..<n { r *= 10 }
+        return r
+    }
+
+    /// 1250 -> "12.50" for exponent 2.
+    public static func format(_ minor: MinorUnits, exponent: Int) -> String {
+        guard exponent > 0 else { return String(minor) }
+        let p = pow10(exponent)
+        let sign = minor < 0 ? "-" : ""
+        let m = minor.magnitude
+        let frac = String(m % UInt64(p))
+        return sign + String(m / UInt64(p)) + "." + String(repeating: "0", count: exponent - frac.count) + frac
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}
+
+/// Rounds `numerator / denominator` (denominator > 0, numerator >= 0) to an integer.
+func rounded(_ numerator: Int128, _ denominator: Int128, _ mode: Rounding) -> Int128 {
+    precondition(denominator > 0)
+    let q = numerator / denominator, r = numerator % denominator
+    switch mode {
+    case .down: return q
+    case .up: return r > 0 ? q + 1 : q
+    case .halfUp: return r * 2 >= denominator ? q + 1 : q
+    }
+}

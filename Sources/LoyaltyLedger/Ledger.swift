@@ -1,0 +1,92 @@
+public import LedgerStore
+public import LoyaltyDomain
+import LedgerJSON
+import Foundation
+import Synchronization
+
+/// What a command did.
+public struct CommandOutcome: Sendable {
+    /// The events written, with their positions (empty for a replay or a no-op).
+    public var events: [(position: UInt64, event: DomainEvent)]
+    /// True when the command's key was used before for this same command: nothing was written.
+    public var replayed: Bool
+    /// For a replay: the position of the original command's first event.
+    public var originalPosition: UInt64?
+}
+
+/// The loyalty ledger: the event log plus the domain, shared by the CLI and the server.
+/// Commands are decided on the log's single writer thread, so no two decisions race.
+public final class Ledger: Sendable {
+    public let log: EventLog
+    let keeper: ModelKeeper
+
+    public static func open(path: String, create: Bool = false, writable: Bool = true,
+                            configure: (inout EventLogOptions) -> Void = { _ in }) throws -> Ledger {
+        let keeper = ModelKeeper()
+        var options = EventLogOptions()
+        options.create = create
+        options.writable = writable
+        configure(&options)
+        options.commitObserver = keeper
+        let log = try EventLog.open(path: path, options: options)
+        keeper.log = log
+        try keeper.rebuild(from: log)
+        return Ledger(log: log, keeper: keeper)
+    }
+
+    private init(log: EventLog, keeper: ModelKeeper) {
+        self.log = log
+        self.keeper = keeper
+    }
+
+    public func close() { log.close() }
+
+    /// Decides and appends `command` atomically; domain refusals throw `DomainError`.
+    @discardableResult
+    public func execute(_ command: Command) async throws -> CommandOutcome {
+        let keeper = self.keeper
+        let decided = Mutex<(events: [DomainEvent], replay: UInt64?)>(([], nil))
+        let result = try await log.append(deciding: {
+            try keeper.withModel { state in
+                switch try state.model.decide(command) {
+                case .replay(let key):
+                    decided.withLock { $0 = ([], state.outcomes[key] ?? 0) }
+                    return []
+                case .append(let events):
+                    decided.withLock { $0 = (events, nil) }
+                    return Self.drafts(events, command: command)
+                }
+            }
+        })
+        let (events, replay) = decided.withLock { $0 }
+        if let replay { return CommandOutcome(events: [], replayed: true, originalPosition: replay) }
+        return CommandOutcome(events: Array(zip(result.events.map(\.position), events).map { ($0, $1) }), replayed: false, originalPosition: nil)
+    }
+
+    static func drafts(_ events: [DomainEvent], command: Command) -> [EventDraft] {
+        let key = command.idempotencyKey
+        return events.enumerated().map { i, e in
+            EventDraft(type: e.type, schemaVersion: DomainEvent.schemaVersion, member: e.stream,
+                       occurredAt: command.at.microseconds, data: JSONCanonical.encode(e.json),
+                       idempotencyKey: key.map { "\($0)#\(i)" })
+        }
+    }
+
+    /// A member's balance at `at` (default: now), from the model.
+    public func balance(_ member: String, at: Timestamp = .now()) throws -> Balance? {
+        try keeper.withModel { $0.model.balance(member, at: at) }
+    }
+
+    public func member(_ id: String) throws -> MemberState? {
+        try keeper.withModel { $0.model.member(id) }
+    }
+
+    /// Runs `body` with the current model (for reports and tests).
+    public func withModel<T>(_ body: (LedgerModel) throws -> T) throws -> T {
+        try keeper.withModel { try body($0.model) }
+    }
+
+    public func rules(at: Timestamp = .now()) throws -> ProgramRules {
+        try keeper.withModel { $0.model.rules(at: at) }
+    }
+}

@@ -1,0 +1,72 @@
+import LedgerJSON
+import LedgerStore
+import LoyaltyDomain
+import Synchronization
+
+/// Keeps the domain model equal to the log, on the writer thread: decisions read it, every staged
+/// event is applied at once (so a later decision in the same commit sees it), and a commit that
+/// fails or is retried triggers a rebuild from the log (rare: disk errors, map growth).
+final class ModelKeeper: CommitObserver {
+    struct State {
+        var model = LedgerModel()
+        /// Command key -> first position of its events (the original outcome of a replay).
+        var outcomes: [String: UInt64] = [:]
+        var stagedSinceCommit = false
+        var needsRebuild = false
+        var through: UInt64 = 0
+    }
+
+    let state = Mutex(State())
+    /// Set after open; used to rebuild from the log.
+    nonisolated(unsafe) weak var log: EventLog?
+
+    func groupStarted() {
+        state.withLock { s in if s.stagedSinceCommit { s.needsRebuild = true } }
+    }
+
+    func staged(_ events: [RecordedEvent]) {
+        state.withLock { s in
+            for e in events { Self.apply(e, to: &s) }
+            s.stagedSinceCommit = true
+        }
+    }
+
+    func groupEnded(committed: Bool) {
+        state.withLock { s in
+            if !committed && s.stagedSinceCommit { s.needsRebuild = true }
+            s.stagedSinceCommit = false
+        }
+    }
+
+    static func apply(_ e: RecordedEvent, to s: inout State) {
+        s.through = max(s.through, e.position)
+        if let key = e.idempotencyKey, key.hasSuffix("#0") { s.outcomes[String(key.dropLast(2))] = e.position }
+        guard DomainEvent.allTypes.contains(e.type) else { return }  // not a domain event (raw `append`)
+        do {
+            let json = try JSONCanonical.parse(String(decoding: e.data, as: UTF8.self))
+            s.model.apply(try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, json: json),
+                          at: Timestamp(microseconds: e.occurredAt))
+        } catch {
+            preconditionFailure("event \(e.position) (\(e.type)) in the log does not decode: \(error)")
+        }
+    }
+
+    /// Folds the whole committed log (at open, or after a failed commit).
+    func rebuild(from log: EventLog) throws {
+        var fresh = State()
+        var position: UInt64 = 0
+        while true {
+            let batch = try log.events(after: position, limit: 4_096)
+            guard let last = batch.last else { break }
+            for e in batch { Self.apply(e, to: &fresh) }
+            position = last.position
+        }
+        state.withLock { $0 = fresh }
+    }
+
+    /// Runs `body` on a model that is current (rebuilding first if a commit failed).
+    func withModel<T>(_ body: (inout State) throws -> T) throws -> T {
+        if state.withLock({ $0.needsRebuild }), let log { try rebuild(from: log) }
+        return try state.withLock { try body(&$0) }
+    }
+}
