@@ -1,10 +1,14 @@
 // swift-tools-version: 6.1
-// Benchmarks of the ledger, kept out of the main package (as swift-nio keeps its Benchmarks/).
+// Benchmarks of the ledger's storage core, kept out of the main package (as swift-nio keeps its
+// Benchmarks/): `swift build -c release`, then `.build/release/ledger-bench --help`, or run.sh.
 import PackageDescription
 
 let package = Package(
     name: "LedgerBench",
     platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ledger-bench", targets: ["LedgerBench"]),
+    ],
     dependencies: [
         .package(name: "LoyaltyLedger", path: "../.."),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
