@@ -10,6 +10,9 @@ struct Loyalty: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, AppendCommand.self, EventsCommand.self, TailCommand.self,
             VerifyCommand.self, StatsCommand.self, GenerateCommand.self,
+            ProgramCommand.self, EnrollCommand.self, PurchaseCommand.self, ReturnCommand.self, RedeemCommand.self,
+            ReverseRedemptionCommand.self, AdjustCommand.self, TransferCommand.self, HoldCommand.self, ReleaseCommand.self,
+            RewardCommand.self, ExpireCommand.self, TiersCommand.self, BalanceCommand.self, ImportCommand.self,
         ]
     )
 }

@@ -14,6 +14,9 @@ final class ModelKeeper: CommitObserver {
         var stagedSinceCommit = false
         var needsRebuild = false
         var through: UInt64 = 0
+        /// Events the current request's decision already applied to `model` (batch decisions
+        /// apply as they go, so each command sees the ones before it); `staged` skips them.
+        var preApplied = 0
     }
 
     let state = Mutex(State())
@@ -26,13 +29,23 @@ final class ModelKeeper: CommitObserver {
 
     func staged(_ events: [RecordedEvent]) {
         state.withLock { s in
-            for e in events { Self.apply(e, to: &s) }
+            for (i, e) in events.enumerated() {
+                if i < s.preApplied {
+                    s.through = max(s.through, e.position)
+                    if let key = e.idempotencyKey, key.hasSuffix("#0") { s.outcomes[String(key.dropLast(2))] = e.position }
+                } else {
+                    Self.apply(e, to: &s)
+                }
+            }
+            s.preApplied = 0
             s.stagedSinceCommit = true
         }
     }
 
     func groupEnded(committed: Bool) {
         state.withLock { s in
+            // A decision that applied events whose batch then failed validation in the log.
+            if s.preApplied > 0 { s.needsRebuild = true; s.preApplied = 0 }
             if !committed && s.stagedSinceCommit { s.needsRebuild = true }
             s.stagedSinceCommit = false
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Histogram
+import Synchronization
 
 /// Where the time goes, without a profiler: per-thread CPU and run-queue wait from
 /// /proc/self/task/*/schedstat, grouped by thread name; the process's storage I/O from
@@ -36,6 +37,22 @@ enum Probe {
 
     // MARK: Threads
 
+    /// Thread ids of the ledger's own threads, by role. Foundation's `Thread.name` does not reach
+    /// the kernel on Linux (every thread's comm is the process's or dispatch's), so the roles are
+    /// learnt from the threads `EventLog.open` starts: the index flusher first, then the writer.
+    static let roles = Mutex<[Int: String]>([:])
+
+    static func learnLedgerThreads(_ new: Set<Int>) {
+        let sorted = new.sorted()
+        roles.withLock { r in
+            r = [:]
+            if sorted.count >= 2 {
+                r[sorted[sorted.count - 2]] = "flusher"
+                r[sorted[sorted.count - 1]] = "writer"
+            }
+        }
+    }
+
     struct ThreadTimes {
         var name: String
         var runNanos: UInt64
@@ -56,6 +73,23 @@ enum Probe {
         }
         return out
     }
+
+    /// Busy jiffies of the whole machine (user+nice+system+irq+softirq+steal, /proc/stat) and of
+    /// this process (utime+stime, /proc/self/stat): their difference is what other processes took.
+    static func busyJiffies() -> (machine: UInt64, own: UInt64) {
+        var machine: UInt64 = 0, own: UInt64 = 0
+        if let line = firstLine("/proc/stat") {
+            let f = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
+            if f.count >= 8 { machine = f[0] + f[1] + f[2] + f[5] + f[6] + f[7] }
+        }
+        if let line = firstLine("/proc/self/stat"), let close = line.lastIndex(of: ")") {
+            let f = line[line.index(after: close)...].split(separator: " ")
+            if f.count > 13, let u = UInt64(f[11]), let s = UInt64(f[12]) { own = u + s }
+        }
+        return (machine, own)
+    }
+
+    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
     /// The process's counters from /proc/self/io.
     static func io() -> [String: UInt64] {
@@ -114,17 +148,18 @@ struct CPUBreakdown {
     var wallNanos: Int64
     var groups: [(String, run: UInt64, wait: UInt64)]
     var io: [String: UInt64]
+    /// CPU of other processes on the machine over the window, in jiffies (noise indicator).
+    var otherJiffies: UInt64
 
-    static func group(_ name: String) -> String {
-        if name.hasPrefix("ledger-writer") { return "writer" }
-        if name.hasPrefix("ledger-index") { return "flusher" }
-        return "others"
+    static func group(_ tid: Int) -> String {
+        Probe.roles.withLock { $0[tid] } ?? "others"
     }
 
     struct Sample {
         var at = monotonicNanos()
         var threads = Probe.threads()
         var io = Probe.io()
+        var jiffies = Probe.busyJiffies()
     }
 
     init(from a: Sample, to b: Sample) {
@@ -134,10 +169,12 @@ struct CPUBreakdown {
             let before = a.threads[tid]
             let run = t.runNanos &- (before?.runNanos ?? 0)
             let wait = t.waitNanos &- (before?.waitNanos ?? 0)
-            let g = Self.group(t.name)
+            let g = Self.group(tid)
             sums[g] = (sums[g]!.0 + run, sums[g]!.1 + wait)
         }
         groups = ["writer", "flusher", "others"].map { ($0, sums[$0]!.0, sums[$0]!.1) }
+        let machine = b.jiffies.machine &- a.jiffies.machine, own = b.jiffies.own &- a.jiffies.own
+        otherJiffies = machine > own ? machine - own : 0
         io = [:]
         for (k, v) in b.io { io[k] = v &- (a.io[k] ?? 0) }
     }
@@ -153,6 +190,7 @@ struct CPUBreakdown {
         }
         let total = groups.reduce(0) { $0 + $1.run }
         out.append(("cpuTotalPercent", (Double(total) / wall * 1000).rounded() / 10, "% of a core"))
+        out.append(("otherProcessesCpuPercent", (Double(otherJiffies) / Probe.ticksPerSecond * 1e9 / wall * 10).rounded() / 10, "% of a core"))
         if let w = io["write_bytes"] { out.append(("diskWriteMiB", (Double(w) / 1_048_576 * 10).rounded() / 10, "MiB")) }
         return out
     }

@@ -88,7 +88,10 @@ enum Workload {
         options.lmdb.durability = durability
         options.lmdb.mapSizeBytes = 8 << 30
         options.commitLingerMicroseconds = lingerMicros
-        return (try EventLog.open(path: path, options: options), path)
+        let before = Set(Probe.threads().keys)
+        let log = try EventLog.open(path: path, options: options)
+        Probe.learnLedgerThreads(Set(Probe.threads().keys).subtracting(before))
+        return (log, path)
     }
 
     static func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }

@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import LedgerJSON
+import LoyaltyDomain
+import LoyaltyLedger
+
+/// `loyalty import FILE`: JSON Lines of command objects, or CSV of members
+/// (`member_id,enrolled_at,store_id,birth_date,gender`) or purchases
+/// (`member_id,purchase_id,occurred_at,amount,currency,store_id`), told apart by the header.
+/// Commands are decided and committed 1,000 lines at a time; a bad line is reported with its line
+/// number and reason and the import goes on; re-running an import writes nothing new.
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "import", abstract: "Import JSON Lines commands or CSV members/purchases.")
+    @OptionGroup var options: DomainOptions
+    @Argument var file: String
+    @Flag(name: .customLong("enroll-unknown"), help: "Enroll a member at their first purchase when unknown.") var enrollUnknown = false
+    @Option(help: "Lines per commit.") var batch = 1_000
+
+    enum Kind { case jsonl, members, purchases }
+
+    static let memberHeader = ["member_id", "enrolled_at", "store_id", "birth_date", "gender"]
+    static let purchaseHeader = ["member_id", "purchase_id", "occurred_at", "amount", "currency", "store_id"]
+
+    func validate() throws {
+        guard (1...2_000).contains(batch) else { throw ValidationError("--batch must be 1 to 2000") }
+    }
+
+    func run() async throws {
+        let fd = open(file, O_RDONLY)
+        guard fd >= 0 else { throw CLIError("cannot open \(file): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var reader = LineReader(fd: fd)
+        let ledger = try options.open()
+        defer { ledger.close() }
+        var progress = ImportProgress()
+        var kind = Kind.jsonl
+        var lineNumber = 0
+        var pending: [(line: Int, command: Command)] = []
+        var enrolledHere = Set<String>()
+        let now = Timestamp.now()
+        while let line = try reader.next() {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            if lineNumber == 1 {
+                let header = CSV.split(line).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                if header == Self.memberHeader { kind = .members; continue }
+                if header == Self.purchaseHeader { kind = .purchases; continue }
+                if !line.hasPrefix("{") {
+                    throw CLIError("line 1: not a JSON command nor a known CSV header (members: \(Self.memberHeader.joined(separator: ",")); purchases: \(Self.purchaseHeader.joined(separator: ",")))")
+                }
+            }
+            do {
+                let command = try parse(line, kind: kind, now: now)
+                if enrollUnknown, case .purchase(let p) = command, !enrolledHere.contains(p.member), try ledger.member(p.member)?.isEnrolled != true {
+                    pending.append((lineNumber, .enroll(member: p.member, store: p.store, brand: "main", channel: "store", birthDate: nil,
+                                                        gender: nil, profile: [:], at: p.at)))
+                    enrolledHere.insert(p.member)
+                }
+                if case .enroll(let m, _, _, _, _, _, _, _) = command { enrolledHere.insert(m) }
+                pending.append((lineNumber, command))
+            } catch {
+                progress.bad(line: lineNumber, reason: "\(error)")
+            }
+            if pending.count >= batch {
+                try await commit(&pending, ledger: ledger, progress: &progress)
+            }
+            progress.show(lines: lineNumber)
+        }
+        try await commit(&pending, ledger: ledger, progress: &progress)
+        progress.finish(lines: lineNumber)
+        if progress.badLines > 0 { throw CLIError("\(progress.badLines) line(s) not imported (reasons above)") }
+    }
+
+    func parse(_ line: String, kind: Kind, now: Timestamp) throws -> Command {
+        switch kind {
+        case .jsonl:
+            return try Command(json: try JSONCanonical.parse(line), now: now)
+        case .members:
+            let f = try CSV.fields(line, count: 5)
+            return .enroll(member: try CSV.required(f[0], "member_id"), store: try CSV.required(f[2], "store_id"), brand: "main", channel: "store",
+                           birthDate: f[3].isEmpty ? nil : f[3], gender: f[4].isEmpty ? nil : f[4], profile: [:],
+                           at: try CSV.time(f[1], "enrolled_at"))
+        case .purchases:
+            let f = try CSV.fields(line, count: 6)
+            return .purchase(.init(member: try CSV.required(f[0], "member_id"), purchaseId: try CSV.required(f[1], "purchase_id"),
+                                   amount: try CSV.required(f[3], "amount"), currency: f[4].isEmpty ? nil : f[4],
+                                   store: try CSV.required(f[5], "store_id"), at: try CSV.time(f[2], "occurred_at")))
+        }
+    }
+
+    func commit(_ pending: inout [(line: Int, command: Command)], ledger: Ledger, progress: inout ImportProgress) async throws {
+        guard !pending.isEmpty else { return }
+        let items = try await ledger.executeBatch(pending.map(\.command))
+        for (entry, item) in zip(pending, items) {
+            switch item {
+            case .written: progress.written += 1
+            case .replayed: progress.replayed += 1
+            case .refused(let error): progress.bad(line: entry.line, reason: "\(error)")
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+}
+
+extension ImportCommand.Kind: Equatable {}
+
+/// Counts and terminal progress for an import.
+struct ImportProgress {
+    var written = 0, replayed = 0, badLines = 0
+    private var lastShown = ContinuousClock.now
+    private let tty = isatty(2) != 0
+
+    mutating func bad(line: Int, reason: String) {
+        badLines += 1
+        if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        printError("line \(line): \(reason)")
+    }
+
+    mutating func show(lines: Int) {
+        guard tty, ContinuousClock.now - lastShown > .milliseconds(250) else { return }
+        lastShown = .now
+        FileHandle.standardError.write(Data("\r\(lines) lines read, \(written) commands written, \(replayed) already present, \(badLines) refused".utf8))
+    }
+
+    func finish(lines: Int) {
+        if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        print("imported \(lines) lines: \(written) commands written, \(replayed) already present (nothing new written), \(badLines) refused")
+    }
+}
+
+/// Minimal RFC 4180 CSV: commas, double-quoted fields with "" escapes.
+enum CSV {
+    static func split(_ line: String) -> [String] {
+        var out: [String] = [], field = "", quoted = false
+        var chars = line.makeIterator()
+        while let c = chars.next() {
+            if quoted {
+                if c == "\"" {
+                    if let n = chars.next() {
+                        if n == "\"" { field.append("\"") } else { quoted = false; if n == "," { out.append(field); field = "" } else { field.append(n) } }
+                    } else { quoted = false }
+                } else { field.append(c) }
+            } else if c == "\"" && field.isEmpty {
+                quoted = true
+            } else if c == "," {
+                out.append(field); field = ""
+            } else {
+                field.append(c)
+            }
+        }
+        out.append(field)
+        return out.map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    static func fields(_ line: String, count: Int) throws -> [String] {
+        let f = split(line)
+        guard f.count == count else { throw CLIError("expected \(count) fields, found \(f.count)") }
+        return f
+    }
+
+    static func required(_ value: String, _ field: String) throws -> String {
+        guard !value.isEmpty else { throw CLIError("field '\(field)' is empty") }
+        return value
+    }
+
+    static func time(_ value: String, _ field: String) throws -> Timestamp {
+        guard let t = Timestamp(rfc3339: value) else { throw CLIError("field '\(field)': '\(value)' is not a date (YYYY-MM-DD) or RFC 3339 time") }
+        return t
+    }
+}
