@@ -75,7 +75,13 @@ public enum JSONCanonical {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            // Most objects are built in key order already: check before sorting.
+            var inOrder = true
+            for i in members.indices.dropFirst() where !JSONCanonical.bytesLess(members[i - 1].key, members[i].key) {
+                inOrder = false
+                break
+            }
+            let sorted = inOrder ? members : members.sorted { JSONCanonical.bytesLess($0.key, $1.key) }
             for (i, member) in sorted.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 writeString(member.key, into: &out)
@@ -86,8 +92,28 @@ public enum JSONCanonical {
         }
     }
 
+    /// Byte-wise (UTF-8) order of two strings, with memcmp.
+    public static func bytesLess(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                for i in 0..<n where x[i] != y[i] { return x[i] < y[i] }
+                return x.count < y.count
+            }
+        }
+    }
+
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        var s = s
+        // Fast path: nothing to escape.
+        let plain = s.withUTF8 { u in !u.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }
+        if plain {
+            s.withUTF8 { out.append(contentsOf: $0) }
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)

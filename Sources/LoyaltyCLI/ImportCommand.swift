@@ -42,7 +42,7 @@ struct ImportCommand: AsyncParsableCommand {
             lineNumber += 1
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             if lineNumber == 1 {
-                let header = CSV.split(line).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                let header = CSV.split(line).map { $0.lowercased() }
                 if header == Self.memberHeader { kind = .members; continue }
                 if header == Self.purchaseHeader { kind = .purchases; continue }
                 if !line.hasPrefix("{") {
@@ -149,7 +149,18 @@ enum CSV {
             }
         }
         out.append(field)
-        return out.map { $0.trimmingCharacters(in: .whitespaces) }
+        return out.map(trim)
+    }
+
+    /// Drops leading and trailing spaces and tabs (Foundation's trimming bridges to NSString:
+    /// it was a fifth of an import's time).
+    static func trim(_ s: String) -> String {
+        guard let first = s.utf8.first, let last = s.utf8.last,
+              first == 32 || first == 9 || last == 32 || last == 9 else { return s }
+        var sub = Substring(s)
+        while let c = sub.first, c == " " || c == "\t" { sub = sub.dropFirst() }
+        while let c = sub.last, c == " " || c == "\t" { sub = sub.dropLast() }
+        return String(sub)
     }
 
     static func fields(_ line: String, count: Int) throws -> [String] {

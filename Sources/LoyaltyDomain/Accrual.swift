@@ -4,7 +4,7 @@ struct Accrual {
     /// Points counted against caps.
     var counted: Points
     var explanation: String
-    var birthday: Bool
+    var birthday: Points?
 
     /// Per line: `eligible * rate * category * tier * campaigns`, rounded per line by the rule's
     /// rounding; then fixed bonuses (campaign, birthday); then the caps, applied to the result
@@ -12,7 +12,7 @@ struct Accrual {
     /// (`before_multipliers`, stated in the rules). Integers and exact ratios only.
     static func compute(_ p: DomainEvent.PurchaseRecorded, at t: Timestamp, member s: MemberState,
                         rules: ProgramRules) throws(DomainError) -> Accrual {
-        guard p.amount > 0 else { return Accrual(points: 0, counted: 0, explanation: "nothing to earn on", birthday: false) }
+        guard p.amount > 0 else { return Accrual(points: 0, counted: 0, explanation: "nothing to earn on", birthday: nil) }
         let eligibleTotal = Int128(p.amount - p.paidWithPoints)
         let lines = p.lines.isEmpty ? [DomainEvent.PurchaseRecorded.Line(category: "", amount: p.amount)] : p.lines
         let tier = s.tier.flatMap { rules.tierMultipliers[$0] } ?? .one
@@ -58,7 +58,8 @@ struct Accrual {
         if capRoom(s, at: t, rules: rules) != nil { why += ", cap \(rules.capOrder.rawValue) leaves \(room)" }
         why += " = \(points)"
         guard points <= Int128(Int64.max) else { throw .overflow("points of purchase \(p.purchaseId)") }
-        return Accrual(points: Points(points), counted: Points(counted), explanation: why, birthday: birthday)
+        return Accrual(points: Points(points), counted: Points(counted), explanation: why,
+                       birthday: birthday ? rules.birthdayBonus : nil)
     }
 
     static func isBirthday(_ birthDate: String?, at t: Timestamp, zone: ProgramTimeZone) -> Bool {

@@ -8,10 +8,10 @@ extension LotAllocation {
 extension LotSource {
     var json: JSONValue {
         switch self {
-        case .purchase(let id): return .object(["kind": .string("purchase"), "id": .string(id)])
-        case .adjustment(let id): return .object(["kind": .string("adjustment"), "id": .string(id)])
-        case .transfer(let id): return .object(["kind": .string("transfer"), "id": .string(id)])
-        case .bonus(let id): return .object(["kind": .string("bonus"), "id": .string(id)])
+        case .purchase(let id): return .object(["id": .string(id), "kind": .string("purchase")])
+        case .adjustment(let id): return .object(["id": .string(id), "kind": .string("adjustment")])
+        case .transfer(let id): return .object(["id": .string(id), "kind": .string("transfer")])
+        case .bonus(let id): return .object(["id": .string(id), "kind": .string("bonus")])
         }
     }
 
@@ -62,19 +62,20 @@ extension DomainEvent {
         case let .memberClosed(m, reason):
             return .object(["member": .string(m), "reason": .string(reason)])
         case .purchaseRecorded(let e):
-            return .object(["member": .string(e.member), "purchaseId": .string(e.purchaseId), "store": .string(e.store),
-                            "amount": .int(e.amount), "currency": .string(e.currency),
-                            "lines": e.lines.isEmpty ? nil : .array(e.lines.map { .object(["category": .string($0.category), "amount": .int($0.amount)]) }),
-                            "paidWithPoints": e.paidWithPoints == 0 ? nil : .int(e.paidWithPoints)])
+            // Keys in canonical (sorted) order: the encoder then skips sorting.
+            return .object(["amount": .int(e.amount), "currency": .string(e.currency),
+                            "lines": e.lines.isEmpty ? nil : .array(e.lines.map { .object(["amount": .int($0.amount), "category": .string($0.category)]) }),
+                            "member": .string(e.member), "paidWithPoints": e.paidWithPoints == 0 ? nil : .int(e.paidWithPoints),
+                            "purchaseId": .string(e.purchaseId), "store": .string(e.store)])
         case .purchaseReturned(let e):
-            return .object(["member": .string(e.member), "purchaseId": .string(e.purchaseId), "returnId": .string(e.returnId),
-                            "amount": .int(e.amount), "clawedBack": .array(e.clawedBack.map(\.json)),
-                            "debt": .int(e.debt), "forgiven": .int(e.forgiven)])
+            return .object(["amount": .int(e.amount), "clawedBack": .array(e.clawedBack.map(\.json)), "debt": .int(e.debt),
+                            "forgiven": .int(e.forgiven), "member": .string(e.member), "purchaseId": .string(e.purchaseId),
+                            "returnId": .string(e.returnId)])
         case .pointsEarned(let e):
-            return .object(["member": .string(e.member), "lotId": .string(e.lotId), "points": .int(e.points),
-                            "source": e.source.json, "ruleVersion": .int(e.ruleVersion), "rule": .string(e.rule),
-                            "availableAt": time(e.availableAt), "expiresAt": optionalTime(e.expiresAt),
-                            "debtPaid": e.debtPaid == 0 ? nil : .int(e.debtPaid), "capCounted": e.capCounted.map { .int($0) }])
+            return .object(["availableAt": time(e.availableAt), "birthdayBonus": e.birthdayBonus.map { .int($0) },
+                            "capCounted": e.capCounted.map { .int($0) }, "debtPaid": e.debtPaid == 0 ? nil : .int(e.debtPaid),
+                            "expiresAt": optionalTime(e.expiresAt), "lotId": .string(e.lotId), "member": .string(e.member),
+                            "points": .int(e.points), "rule": .string(e.rule), "ruleVersion": .int(e.ruleVersion), "source": e.source.json])
         case .pointsRedeemed(let e):
             return .object(["member": .string(e.member), "redemptionId": .string(e.redemptionId), "points": .int(e.points),
                             "reward": e.reward.map { .string($0) }, "allocations": .array(e.allocations.map(\.json))])
@@ -138,7 +139,7 @@ extension DomainEvent {
                                        source: try LotSource(try r.object("source")), ruleVersion: try r.int("ruleVersion"),
                                        rule: try r.string("rule"), availableAt: try readTime(r, "availableAt"),
                                        expiresAt: try readOptionalTime(r, "expiresAt"), debtPaid: try r.optionalInt("debtPaid") ?? 0,
-                                       capCounted: try r.optionalInt("capCounted")))
+                                       capCounted: try r.optionalInt("capCounted"), birthdayBonus: try r.optionalInt("birthdayBonus")))
         case "points.redeemed":
             return .pointsRedeemed(.init(member: try r.string("member"), redemptionId: try r.string("redemptionId"),
                                          points: try r.int("points"), reward: try r.optionalString("reward"),

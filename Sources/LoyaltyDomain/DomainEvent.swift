@@ -86,6 +86,8 @@ public enum DomainEvent: Hashable, Sendable {
         public var debtPaid: Points = 0
         /// Points counted against the caps (base points when caps apply before multipliers).
         public var capCounted: Points? = nil
+        /// Of `points`, the birthday bonus (once a year).
+        public var birthdayBonus: Points? = nil
     }
 
     public struct PointsRedeemed: Hashable, Sendable {

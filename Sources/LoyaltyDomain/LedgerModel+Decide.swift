@@ -129,7 +129,8 @@ extension LedgerModel {
                                               rule: accrual.explanation, availableAt: availableAt,
                                               expiresAt: Accrual.expiry(availableAt: availableAt, rules: rules),
                                               debtPaid: min(accrual.points, s.debt),
-                                              capCounted: accrual.counted == accrual.points ? nil : accrual.counted)))
+                                              capCounted: accrual.counted == accrual.points ? nil : accrual.counted,
+                                              birthdayBonus: accrual.birthday)))
         }
         if let upgrade = tierUpgrade(s, adding: rules.tierMeasure == .spend ? amount - paid : accrual.points, at: c.at, rules: rules) {
             events.append(.tierChanged(upgrade))

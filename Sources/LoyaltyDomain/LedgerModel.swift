@@ -43,7 +43,9 @@ public struct LedgerModel: Sendable {
             rewards[d.rewardId, default: Reward(definition: d)].definition = d
         default:
             let id = event.stream
-            var state = members[id] ?? MemberState(member: id)
+            // Taken out of the dictionary so that its arrays are uniquely referenced and mutate
+            // in place (a copy left in the dictionary made every event copy the member's history).
+            var state = members.removeValue(forKey: id) ?? MemberState(member: id)
             applyToMember(event, at: at, state: &state)
             members[id] = state
         }
@@ -140,7 +142,7 @@ public struct LedgerModel: Sendable {
             s.accruals.append((p.at, e.capCounted ?? e.points))
             if rules(at: p.at).tierMeasure == .qualifyingPoints { s.qualifying.append((p.at, e.points)) }
         }
-        if e.rule.contains("birthday") { s.lastBirthdayBonusYear = rules(at: at).timeZone.date(at).year }
+        if e.birthdayBonus != nil { s.lastBirthdayBonusYear = rules(at: at).timeZone.date(at).year }
     }
 
     private mutating func applyReturn(_ e: DomainEvent.PurchaseReturned, state s: inout MemberState) {
