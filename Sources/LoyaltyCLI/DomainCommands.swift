@@ -253,18 +253,15 @@ struct TiersCommand: ParsableCommand {
 }
 
 struct BalanceCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "balance", abstract: "A member's points (folded from the log).")
+    static let configuration = CommandConfiguration(
+        commandName: "balance", abstract: "A member's points now (folded from the log).",
+        discussion: "--at T evaluates everything recorded so far at time T (which points are pending, expired or held then); it is not a replay of history up to T.")
     @OptionGroup var options: DomainOptions
     @Argument var member: String
-    @Option(name: .customLong("as-of")) var asOf: String?
 
     func run() throws {
         let ledger = try options.open(writable: false)
-        let t = try asOf.map { s -> Timestamp in
-            guard let t = Timestamp(rfc3339: s) else { throw ValidationError("--as-of: '\(s)' is not an RFC 3339 time") }
-            return t
-        } ?? options.time()
-        guard let b = try ledger.balance(member, at: t) else { throw CLIError("unknown member '\(member)'") }
+        guard let b = try ledger.balance(member, at: try options.time()) else { throw CLIError("unknown member '\(member)'") }
         switch options.format {
         case .json: print(String(decoding: JSONCanonical.encode(b.json), as: UTF8.self))
         case .table:

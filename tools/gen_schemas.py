@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Writes the JSON Schemas of every event (schemas/events/<type>.schema.json) and command
+(schemas/commands/<name>.schema.json) from the field tables below, which mirror
+Sources/LoyaltyDomain/DomainEvent+JSON.swift and Command.swift. Run after changing either."""
+import json, os
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "schemas")
+S = {"type": "string", "minLength": 1}
+I = {"type": "integer"}
+P = {"type": "integer", "minimum": 0}
+T = {"type": "string", "format": "date-time", "description": "RFC 3339"}
+DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+MONEY = {"type": "string", "pattern": r"^\d+(\.\d+)?$", "description": "decimal amount in the program currency, e.g. 12.50"}
+DICT = {"type": "object", "additionalProperties": {"type": "string"}}
+ALLOC = {"type": "array", "items": {"type": "object", "additionalProperties": False, "required": ["lotId", "points"],
+                                     "properties": {"lotId": S, "points": P}}}
+XALLOC = {"type": "array", "items": {"type": "object", "additionalProperties": False, "required": ["lotId", "points"],
+                                      "properties": {"lotId": S, "points": P, "expiresAt": T}}}
+SOURCE = {"type": "object", "additionalProperties": False, "required": ["kind", "id"],
+          "properties": {"kind": {"enum": ["purchase", "adjustment", "transfer", "bonus"]}, "id": S}}
+
+def req(**fields): return {k: (v, True) for k, v in fields.items()}
+def opt(**fields): return {k: (v, False) for k, v in fields.items()}
+
+EVENTS = {
+    "member.enrolled": ("A member joined (stream: the member).", {**req(member=S, brand=S, store=S, channel=S), **opt(birthDate=DATE, gender=S, profile=DICT)}),
+    "member.profile_updated": ("Profile fields changed.", req(member=S, changes=DICT)),
+    "member.closed": ("The membership ended.", req(member=S, reason=S)),
+    "purchase.recorded": ("A purchase, amounts in minor units.", {**req(member=S, purchaseId=S, store=S, amount=P, currency=S),
+        **opt(lines={"type": "array", "items": {"type": "object", "additionalProperties": False, "required": ["category", "amount"], "properties": {"category": {"type": "string"}, "amount": P}}}, paidWithPoints=P)}),
+    "purchase.returned": ("A (partial) return and the points it clawed back.", req(member=S, purchaseId=S, returnId=S, amount=P, clawedBack=ALLOC, debt=P, forgiven=P)),
+    "points.earned": ("A lot of points.", {**req(member=S, lotId=S, points=P, source=SOURCE, ruleVersion=I, rule={"type": "string"}, availableAt=T),
+        **opt(expiresAt=T, debtPaid=P, capCounted=P, birthdayBonus=P)}),
+    "points.redeemed": ("A redemption and the lots it consumed.", {**req(member=S, redemptionId=S, points=P, allocations=ALLOC), **opt(reward=S)}),
+    "redemption.reversed": ("A redemption undone: lots restored, or expired when past expiry.", req(member=S, redemptionId=S, restored=ALLOC, expired=ALLOC)),
+    "points.adjusted": ("An operator's signed adjustment.", {**req(member=S, key=S, points=I, reason=S, operator=S), **opt(lotId=S, expiresAt=T, allocations=ALLOC)}),
+    "points.expired": ("A lot's unspent remainder expired.", req(member=S, lotId=S, points=P)),
+    "points.held": ("Points held until a time.", req(member=S, holdId=S, points=P, expiresAt=T)),
+    "points.hold_released": ("A hold released.", req(member=S, holdId=S)),
+    "points.transferred_out": ("Points sent to another member (stream: the sender).", req(**{"from": S, "to": S, "transferId": S, "points": P, "allocations": XALLOC})),
+    "points.transferred_in": ("Points received (stream: the receiver); new lots keep the expiry.", req(**{"from": S, "to": S, "transferId": S, "points": P, "allocations": XALLOC})),
+    "tier.changed": ("A tier change with the figures that justified it.", {**req(member=S, reason=S, qualifyingValue=I, windowFrom=T, windowTo=T),
+        **opt(**{"from": S, "to": S, "floorUntil": T})}),
+    "reward.defined": ("A reward defined or updated (stream: $program).", {**req(rewardId=S, name=S, cost=P), **opt(stock=P, budget=P)}),
+}
+
+COMMANDS = {
+    "publish-program": req(rules={"$ref": "../program-rules.schema.json"}),
+    "enroll": {**req(member=S, store=S), **opt(brand=S, channel=S, birthDate=DATE, gender=S, profile=DICT)},
+    "update-profile": req(member=S, changes=DICT),
+    "close-member": req(member=S, reason=S),
+    "purchase": {**req(member=S, purchaseId=S, amount=MONEY, store=S), **opt(currency=S, paidWithPoints=MONEY,
+        lines={"type": "array", "items": {"type": "object", "additionalProperties": False, "required": ["category", "amount"], "properties": {"category": {"type": "string"}, "amount": MONEY}}})},
+    "return": {**req(purchaseId=S, returnId=S), **opt(amount=MONEY)},
+    "redeem": {**req(member=S, redemptionId=S), **opt(points=P, reward=S)},
+    "reverse-redemption": req(redemptionId=S),
+    "adjust": {**req(member=S, points=I, reason=S, key=S), **opt(operator=S)},
+    "transfer": req(**{"from": S, "to": S, "points": P, "key": S}),
+    "hold": req(member=S, points=P, holdId=S, expiresAt=T),
+    "release": req(holdId=S),
+    "define-reward": {**req(rewardId=S, cost=P), **opt(name=S, stock=P, budget=P)},
+    "expire": opt(asOf=T),
+    "evaluate-tiers": opt(asOf=T),
+}
+
+def schema(title, description, fields, extra=None):
+    props = {k: v for k, (v, _) in fields.items()}
+    props.update(extra or {})
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, "description": description,
+            "type": "object", "additionalProperties": False, "properties": props,
+            "required": sorted([k for k, (_, r) in fields.items() if r] + list((extra or {}).keys() & {"command"}))}
+
+for t, (desc, fields) in EVENTS.items():
+    s = schema(t, desc + " Schema version 1; canonical JSON (sorted keys, integers only).", fields)
+    json.dump(s, open(os.path.join(ROOT, "events", t + ".schema.json"), "w"), indent=2, sort_keys=True)
+json.dump({"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "program.published",
+           "description": "A rule set published (stream: $program); the data is the rules document.",
+           "$ref": "../program-rules.schema.json"}, open(os.path.join(ROOT, "events", "program.published.schema.json"), "w"), indent=2, sort_keys=True)
+for name, fields in COMMANDS.items():
+    s = schema(name, f"The `{name}` command (JSON Lines for `loyalty import`).", fields,
+               {"command": {"const": name}, "occurredAt": T})
+    json.dump(s, open(os.path.join(ROOT, "commands", name + ".schema.json"), "w"), indent=2, sort_keys=True)
+print(f"wrote {len(EVENTS) + 1} event schemas and {len(COMMANDS)} command schemas")
