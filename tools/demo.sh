@@ -1,43 +1,57 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: a fresh ledger, a realistic batch of a retail chain's
-# events, appended, replayed (idempotent), tailed, verified, with its stats.
+# The main job on the embedded default: a fresh ledger, a retail chain's program rules, a realistic
+# stream of enrollments, purchases, redemptions, returns and adjustments imported as commands,
+# balances, tier evaluation, expiry, and a verification of the whole hash-chained log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
 swift build -c release --product loyalty
 BIN="$(swift build -c release --show-bin-path)/loyalty"
 LEDGER="${LEDGER:-./demo-ledger}"
-EVENTS="${EVENTS:-200000}"
-MEMBERS="${MEMBERS:-10000}"
-DATA="$(mktemp -t demo-events.XXXXXX.jsonl)"
-trap 'rm -f "$DATA"' EXIT
+COMMANDS="${COMMANDS:-100000}"
+MEMBERS="${MEMBERS:-5000}"
+WORK="$(mktemp -d -t loyalty-demo.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
 rm -rf "$LEDGER"
+export LOYALTY_LEDGER="$LEDGER"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "create a ledger at $LEDGER"
-"$BIN" init --ledger "$LEDGER"
+step "create a ledger at $LEDGER and publish the program rules (schemas/examples/retail.rules.json)"
+"$BIN" init
+"$BIN" program publish schemas/examples/retail.rules.json --at 2026-01-01
+"$BIN" program show | head -c 400; echo " ..."
 
-step "generate $EVENTS realistic events for $MEMBERS members (enrollments, purchases, redemptions, returns)"
-"$BIN" generate --count "$EVENTS" --members "$MEMBERS" > "$DATA"
-head -n 2 "$DATA"
+step "generate $COMMANDS realistic commands for $MEMBERS members over a year"
+"$BIN" generate --commands --count "$COMMANDS" --members "$MEMBERS" > "$WORK/commands.jsonl"
+head -n 3 "$WORK/commands.jsonl"
 
-step "append them in atomic batches of 1,000 (full durability)"
-time "$BIN" append --ledger "$LEDGER" --batch 1000 "$DATA"
+step "import them (decided on the single writer, 1,000 per durable commit)"
+time "$BIN" import "$WORK/commands.jsonl" 2> "$WORK/refused.txt" || true
+echo "refused: $(grep -c '^line ' "$WORK/refused.txt" || true) commands, for example:"
+grep '^line ' "$WORK/refused.txt" | head -n 3 || true
 
-step "append the same file again: every event carries an idempotency key, so nothing is written"
-"$BIN" append --ledger "$LEDGER" --batch 1000 "$DATA"
+step "import the same file again: every command is idempotent by its key, nothing new is written"
+"$BIN" import "$WORK/commands.jsonl" 2>/dev/null || true
 
-step "a bad line is refused with its line number and field; nothing of its batch is written"
-printf '%s\n' '{"type":"purchase.recorded","member":"M0000001","occurredAt":"2026-02-01T10:00:00Z","data":{"amount":12.5}}' \
-  | "$BIN" append --ledger "$LEDGER" || echo "(exit code $?, as expected)"
+step "a bad command is refused with its field and value, and nothing is written"
+echo '{"command":"purchase","member":"M0000001","purchaseId":"BAD-1","amount":"12.345","store":"S001"}' > "$WORK/bad.jsonl"
+"$BIN" import "$WORK/bad.jsonl" || echo "(exit code $?, as expected)"
 
-step "tail the last three events (a downstream consumer resuming from its checkpoint)"
-HEAD=$("$BIN" stats --ledger "$LEDGER" --format json | sed -n 's/.*"headPosition" : \([0-9]*\).*/\1/p')
-"$BIN" tail --ledger "$LEDGER" --after $((HEAD - 3))
+step "balance of member M0000042 (lots in the order they will be spent)"
+"$BIN" balance M0000042 --at 2026-12-31T23:00:00Z
+
+step "tier evaluation at the end of the year, and the expiry run a year and a half later"
+"$BIN" tiers evaluate --as-of 2026-12-31T23:00:00Z | tail -n 2
+"$BIN" expire --as-of 2027-06-30T00:00:00Z | wc -l | sed 's/^/expiry events written: /'
+"$BIN" balance M0000042 --at 2027-06-30T00:00:00Z --format json | head -c 300; echo " ..."
 
 step "verify: re-walk the hash chain, every member stream and every index"
-"$BIN" verify --ledger "$LEDGER"
+"$BIN" verify
 
 step "stats"
-"$BIN" stats --ledger "$LEDGER"
+"$BIN" stats
+
+step "the last three events, as a downstream consumer tailing from its checkpoint sees them"
+HEAD=$("$BIN" stats --format json | sed -n 's/.*"headPosition" : \([0-9]*\).*/\1/p')
+"$BIN" tail --after $((HEAD - 3)) | cut -c1-220

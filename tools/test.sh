@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: installs LMDB if missing, builds, runs every test.
+# The whole test suite, from a fresh clone: installs LMDB (and Python's jsonschema for the schema
+# check) if missing, builds, runs every Swift test, then validates the golden fixtures against
+# the JSON Schemas.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
+if ! python3 -c "import jsonschema, referencing" 2>/dev/null; then
+  python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq python3-pip >/dev/null; }
+  python3 -m pip install --quiet "jsonschema>=4.18" 2>/dev/null || python3 -m pip install --quiet --break-system-packages "jsonschema>=4.18"
+fi
 swift build --build-tests
 swift test --skip-build
+python3 tools/check_schemas.py

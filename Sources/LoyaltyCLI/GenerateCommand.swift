@@ -15,6 +15,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Stores in the chain.") var stores: Int = 40
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Option(help: "First business day (YYYY-MM-DD).") var start: String = "2026-01-05"
+    @Flag(help: "Print domain commands (for `loyalty import`) instead of raw log events.") var commands = false
 
     func validate() throws {
         guard members > 0, count >= 0, stores > 0 else { throw ValidationError("--members and --stores must be positive, --count not negative") }
@@ -26,7 +27,7 @@ struct GenerateCommand: ParsableCommand {
                                            start: Timestamp(rfc3339: start)!)
         var text = ""
         for _ in 0..<count {
-            text += generator.nextLine()
+            text += commands ? generator.nextCommand() : generator.nextLine()
             text += "\n"
             if text.utf8.count > 256 << 10 {
                 FileHandle.standardOutput.write(Data(text.utf8))
@@ -113,6 +114,44 @@ struct DemoEventGenerator {
         balances[m] = balance - points
         return #"{"type":"points.redeemed","member":"\#(memberId(m))","occurredAt":"\#(at)","idempotencyKey":"redeem-R\#(sequence)","data":{"points":\#(points),"redemptionId":"R\#(sequence)","reward":"voucher-\#(points)"}}"#
     }
+
+    /// A domain command for `loyalty import`: enrollments, purchases with category lines,
+    /// redemptions, partial returns, an occasional goodwill adjustment.
+    mutating func nextCommand() -> String {
+        sequence += 1
+        clock += Int64.random(in: 2_000_000...90_000_000, using: &random)
+        let roll = Int.random(in: 0..<100, using: &random)
+        if enrolled < memberCount && (enrolled < 10 || roll < 8) {
+            enrolled += 1
+            let store = Int.random(in: 1...storeCount, using: &random)
+            let year = Int.random(in: 1950...2006, using: &random)
+            let month = Int.random(in: 1...12, using: &random), day = Int.random(in: 1...28, using: &random)
+            let gender = ["female", "male", "unspecified"][Int.random(in: 0..<3, using: &random)]
+            return #"{"command":"enroll","member":"\#(memberId(enrolled))","store":"\#(storeId(store))","channel":"\#(Self.channels[Int.random(in: 0..<3, using: &random)])","birthDate":"\#(year)-\#(String(format: "%02d", month))-\#(String(format: "%02d", day))","gender":"\#(gender)","occurredAt":"\#(at)"}"#
+        }
+        let m = Int.random(in: 1...max(1, enrolled), using: &random)
+        if roll < 75 || purchases.isEmpty {
+            let amount = Int64.random(in: 150...25_000, using: &random)
+            let first = amount * Int64.random(in: 1...9, using: &random) / 10
+            purchases.append((m, sequence, amount))
+            if purchases.count > 5_000 { purchases.removeFirst(1_000) }
+            balances[m, default: 0] += amount / 100
+            let c1 = Self.categories[Int.random(in: 0..<Self.categories.count, using: &random)]
+            let c2 = Self.categories[Int.random(in: 0..<Self.categories.count, using: &random)]
+            return #"{"command":"purchase","member":"\#(memberId(m))","purchaseId":"P\#(sequence)","amount":"\#(Self.money(amount))","store":"\#(storeId(Int.random(in: 1...storeCount, using: &random)))","lines":[{"category":"\#(c1)","amount":"\#(Self.money(first))"},{"category":"\#(c2)","amount":"\#(Self.money(amount - first))"}],"occurredAt":"\#(at)"}"#
+        }
+        if roll < 88 {
+            let points = [50, 100, 200][Int.random(in: 0..<3, using: &random)]
+            return #"{"command":"redeem","member":"\#(memberId(m))","points":\#(points),"redemptionId":"R\#(sequence)","occurredAt":"\#(at)"}"#
+        }
+        if roll < 98 {
+            let p = purchases[Int.random(in: 0..<purchases.count, using: &random)]
+            return #"{"command":"return","purchaseId":"P\#(p.id)","returnId":"RT\#(sequence)","amount":"\#(Self.money(p.amount / 3))","occurredAt":"\#(at)"}"#
+        }
+        return #"{"command":"adjust","member":"\#(memberId(m))","points":25,"reason":"goodwill: late delivery","operator":"support-1","key":"ADJ\#(sequence)","occurredAt":"\#(at)"}"#
+    }
+
+    static func money(_ cents: Int64) -> String { "\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100)" }
 
     private mutating func returnPurchase() -> String {
         let p = purchases[Int.random(in: 0..<purchases.count, using: &random)]

@@ -100,7 +100,8 @@ extension ProgramRules {
         }
         tierMultipliers = try Self.ratios(r, "tierMultipliers")
         categoryMultipliers = try Self.ratios(r, "categoryMultipliers")
-        campaigns = try r.objects("campaigns").map(Self.campaign)
+        let zone = timeZone
+        campaigns = try r.objects("campaigns").map { try Self.campaign($0, zone: zone) }
         birthdayBonus = try r.optionalInt("birthdayBonus") ?? 0
         if let c = try r.optionalObject("caps") {
             try c.rejectUnknown(["perDay", "perWeek", "perMonth", "order"])
@@ -171,7 +172,7 @@ extension ProgramRules {
         return out
     }
 
-    static func campaign(_ c: JSONObjectReader) throws -> Campaign {
+    static func campaign(_ c: JSONObjectReader, zone: ProgramTimeZone) throws -> Campaign {
         try c.rejectUnknown(["id", "from", "to", "stores", "daysOfWeek", "multiplier", "bonusPoints"])
         let days = try c.value("daysOfWeek").map { v -> [Int] in
             guard case let .array(items) = v else { throw DomainError.invalid(field: "\(c.path).daysOfWeek", value: "", reason: "must be an array") }
@@ -182,7 +183,12 @@ extension ProgramRules {
                 return d
             }
         } ?? []
-        return Campaign(id: try c.string("id"), from: try time(c, "from"), to: try time(c, "to"), stores: try c.strings("stores"),
+        // A bare date means the whole local day: from its first to its last microsecond.
+        var from = try time(c, "from"), to = try time(c, "to")
+        func day(_ t: Timestamp) -> Int64 { t.microseconds.floorDivided(by: Timestamp.microsecondsPerDay).quotient }
+        if try c.string("from").count == 10 { from = zone.startOfDay(day(from)) }
+        if try c.string("to").count == 10 { to = zone.endOfDay(zone.startOfDay(day(to))) }
+        return Campaign(id: try c.string("id"), from: from, to: to, stores: try c.strings("stores"),
                         daysOfWeek: days, multiplier: try ratio(c, "multiplier"), bonusPoints: try c.optionalInt("bonusPoints") ?? 0)
     }
 

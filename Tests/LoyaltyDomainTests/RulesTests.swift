@@ -115,3 +115,11 @@ import Testing
         #expect(ProgramTimeZone("Europe/Paris") == nil)
     }
 }
+
+@Suite struct CampaignDatesTests {
+    @Test func bareDatesCoverWholeLocalDays() throws {
+        let r = try rules(#"{"version":2,"timeZone":"+01:00","campaigns":[{"id":"bf","from":"2026-11-27","to":"2026-11-30","multiplier":2}]}"#)
+        #expect(r.campaigns[0].from == t("2026-11-26T23:00:00Z"))
+        #expect(r.campaigns[0].to == t("2026-11-30T22:59:59.999999Z"))
+    }
+}

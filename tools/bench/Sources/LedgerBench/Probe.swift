@@ -190,7 +190,7 @@ struct CPUBreakdown {
         }
         let total = groups.reduce(0) { $0 + $1.run }
         out.append(("cpuTotalPercent", (Double(total) / wall * 1000).rounded() / 10, "% of a core"))
-        out.append(("otherProcessesCpuPercent", (Double(otherJiffies) / Probe.ticksPerSecond * 1e9 / wall * 10).rounded() / 10, "% of a core"))
+        out.append(("otherProcessesCpuPercent", (Double(otherJiffies) / Probe.ticksPerSecond * 1e9 / wall * 1000).rounded() / 10, "% of a core"))
         if let w = io["write_bytes"] { out.append(("diskWriteMiB", (Double(w) / 1_048_576 * 10).rounded() / 10, "MiB")) }
         return out
     }
