@@ -1,0 +1,594 @@
+#!/usr/bin/env python3
+"""Independent reader and verifier of a LoyaltyLedger directory.
+
+Written from schemas/ledger-format.md only (no Swift code is called or ported): Python 3, the
+standard library and the `lmdb` package (`python3 -m pip install lmdb`).
+
+    python3 tools/verify_ledger.py LEDGER_DIR            # verify; exit 0 when all is well
+    python3 tools/verify_ledger.py LEDGER_DIR --json     # also dump every event as JSON Lines
+
+What it checks (format sections in brackets):
+  - meta: format "loyalty-ledger/1", a 16-byte ledgerId, an 8-byte createdAt        [4.1]
+  - events: keys are u64be positions 1..head without gaps; every record decodes
+    (varints minimal, limits, UTF-8, write rules, nothing trailing)                   [3, 4.2]
+  - recordedAt never decreases; each member's versions are 1, 2, 3, ... and
+    previousDelta links every event to its member's previous one                      [4.2]
+  - idempotency keys are unique                                                       [4.2, 5]
+  - the hash chain: h(n) recomputed from h(0) and compared with every checkpoint in
+    `chain`; a checkpoint exists at every multiple of 256 up to the head, and `chain`
+    holds no other key                                                                [4.3, 4.4]
+  - if index/ exists: its format and ledgerId; every `members` entry equals the
+    member's last event at or before indexedThrough, and no member is missing; every
+    slot of index/keys.table names an event whose key has the slot's fingerprint and
+    is reachable from its home slot; every keyed event up to indexedThrough is found   [6]
+
+On success it prints one line ("ok: ... head POSITION HASH", the same shape as `loyalty verify`)
+and exits 0. Otherwise it prints every problem ("bad: position P: ...") on standard error, then
+"verification failed: first bad position P, N problem(s)", and exits 1. Exit 2: usage errors or
+a directory that is not a ledger.
+
+The log is read in short read transactions of at most 4,096 events, like any reader, so a writer
+may append meanwhile: the walk covers the log as it was when verification started (and, if the
+index was flushed past that point meanwhile, up to the index).
+"""
+
+import argparse
+import hashlib
+import json
+import mmap
+import os
+import struct
+import sys
+
+import lmdb
+
+LOG_FORMAT = b"loyalty-ledger/1"
+INDEX_FORMAT = b"loyalty-index/2"
+KEY_TABLE_MAGIC = b"LLKEYTB1"
+KEY_TABLE_HEADER = 4096
+CHECKPOINT_INTERVAL = 256
+READ_BATCH = 4096
+TYPE_MAX, MEMBER_MAX, KEY_MAX, DATA_MAX = 128, 256, 256, 1 << 20
+U64 = (1 << 64) - 1
+GENESIS = bytes(32)
+
+
+class Corrupt(Exception):
+    """A stored record that breaks the format: which field, and why."""
+
+    def __init__(self, field, reason):
+        super().__init__(f"{field}: {reason}")
+
+
+class NotALedger(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Primitives (format section 3)
+
+def u64be(n):
+    return n.to_bytes(8, "big")
+
+
+def read_u64be(b):
+    return int.from_bytes(b, "big")
+
+
+def read_i64be(b):
+    return int.from_bytes(b, "big", signed=True)
+
+
+class Reader:
+    def __init__(self, buf):
+        self.buf = buf
+        self.off = 0
+
+    def u8(self, field):
+        if self.off >= len(self.buf):
+            raise Corrupt(field, "truncated")
+        b = self.buf[self.off]
+        self.off += 1
+        return b
+
+    def i64be(self, field):
+        if self.off + 8 > len(self.buf):
+            raise Corrupt(field, "truncated")
+        v = read_i64be(self.buf[self.off:self.off + 8])
+        self.off += 8
+        return v
+
+    def varint(self, field):
+        """Unsigned LEB128, at most 10 bytes, value < 2^64, minimal (no trailing zero group)."""
+        result = 0
+        shift = 0
+        while True:
+            if self.off >= len(self.buf):
+                raise Corrupt(field, "truncated varint")
+            b = self.buf[self.off]
+            self.off += 1
+            if shift >= 64 or (shift == 63 and b > 1):
+                raise Corrupt(field, "varint overflows 64 bits")
+            result |= (b & 0x7F) << shift
+            if b & 0x80 == 0:
+                if b == 0 and shift > 0:
+                    raise Corrupt(field, "non-minimal varint")
+                return result
+            shift += 7
+
+    def length_prefixed(self, field, limit):
+        n = self.varint(field)
+        if n > limit:
+            raise Corrupt(field, f"length {n} over the limit {limit}")
+        if self.off + n > len(self.buf):
+            raise Corrupt(field, "truncated")
+        v = bytes(self.buf[self.off:self.off + n])
+        self.off += n
+        return v
+
+    def text(self, field, limit):
+        raw = self.length_prefixed(field, limit)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Corrupt(field, "not valid UTF-8") from None
+        # Write rules (4.2): 1..limit bytes, no control characters (0x00-0x1F, 0x7F).
+        if not raw:
+            raise Corrupt(field, "empty")
+        if any(c < 0x20 or c == 0x7F for c in raw):
+            raise Corrupt(field, "contains a control character")
+        return raw
+
+
+def decode_record(position, buf):
+    """The event record (format 4.2). Text fields are returned as UTF-8 bytes."""
+    r = Reader(buf)
+    fmt = r.u8("format")
+    if fmt != 1:
+        raise Corrupt("format", f"unknown record format {fmt}")
+    flags = r.u8("flags")
+    if flags & ~0x01:
+        raise Corrupt("flags", f"unknown flags {flags}")
+    schema_version = r.varint("schemaVersion")
+    if schema_version > 0xFFFFFFFF:
+        raise Corrupt("schemaVersion", "over 2^32")
+    recorded_at = r.i64be("recordedAt")
+    occurred_at = r.i64be("occurredAt")
+    version = r.varint("version")
+    delta = r.varint("previousDelta")
+    if version < 1:
+        raise Corrupt("version", "zero")
+    if (version == 1) != (delta == 0) or delta >= position:
+        raise Corrupt("previousDelta", f"{delta} inconsistent with version {version}")
+    etype = r.text("type", TYPE_MAX)
+    member = r.text("member", MEMBER_MAX)
+    key = r.text("idempotencyKey", KEY_MAX) if flags & 0x01 else None
+    data = r.length_prefixed("data", DATA_MAX)
+    if r.off != len(buf):
+        raise Corrupt("data", f"{len(buf) - r.off} trailing bytes")
+    return {
+        "position": position,
+        "schemaVersion": schema_version,
+        "recordedAt": recorded_at,
+        "occurredAt": occurred_at,
+        "version": version,
+        "previousPosition": position - delta if delta else None,
+        "type": etype,
+        "member": member,
+        "idempotencyKey": key,
+        "data": data,
+    }
+
+
+def chain_next(previous, position, record):
+    """h(n) = SHA-256(h(n-1) || u64be(n) || record(n))  (format 4.3)."""
+    return hashlib.sha256(previous + u64be(position) + bytes(record)).digest()
+
+
+def key_hash(utf8):
+    """KeyHash (format 6.3): FNV-1a 64 over the UTF-8 bytes, then the splitmix64 finalizer."""
+    h = 0xCBF29CE484222325
+    for b in utf8:
+        h = ((h ^ b) * 0x100000001B3) & U64
+    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & U64
+    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & U64
+    return h ^ (h >> 31)
+
+
+def fingerprint(h):
+    return h >> 40
+
+
+def home_slot(fp, bits):
+    return fp >> (24 - bits) if bits <= 24 else fp << (bits - 24)
+
+
+def rfc3339(micros):
+    """YYYY-MM-DDTHH:MM:SS[.ffffff]Z in UTC, the fraction only when not zero (format 3)."""
+    days, rest = divmod(micros, 86_400_000_000)
+    # Civil date from days since 1970-01-01 (proleptic Gregorian), any range.
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    y = yoe + era * 400 + (1 if m <= 2 else 0)
+    seconds, fraction = divmod(rest, 1_000_000)
+    text = f"{y:04d}-{m:02d}-{d:02d}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    if fraction:
+        text += f".{fraction:06d}"
+    return text + "Z"
+
+
+# ---------------------------------------------------------------------------------------------
+# LMDB access
+
+def open_env(path):
+    # A read-only reader beside a writer in another process: MDB_RDONLY, with the lock file (the
+    # reader table) so the writer never reuses pages this reader still sees. 510 readers and
+    # 16 named databases, as the format sets them (section 2).
+    return lmdb.open(path, readonly=True, lock=True, max_dbs=16, max_readers=510, subdir=True, create=False)
+
+
+def begin(env):
+    """A read transaction; adopts a map the writer grew meanwhile (MDB_MAP_RESIZED)."""
+    while True:
+        try:
+            return env.begin(buffers=False)
+        except lmdb.MapResizedError:
+            env.set_mapsize(0)
+
+
+def open_db(env, name):
+    try:
+        return env.open_db(name, create=False)
+    except lmdb.NotFoundError:
+        raise NotALedger(f"database '{name.decode()}' missing in {env.path()}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification
+
+class Verifier:
+    def __init__(self, path, dump=None, problems_max=100):
+        self.path = path
+        self.dump = dump
+        self.problems_max = problems_max
+        self.problems = []          # (position or None, text)
+        self.position = 0           # last position walked
+        self.hash = GENESIS         # h(position)
+        self.recorded_at = None
+        self.members = {}           # member bytes -> [first position, version, position]
+        self.keys = {}              # key bytes -> position
+        self.checkpoints = 0
+        self.indexed_through = 0
+        self.walk_stopped = False
+
+    def problem(self, position, text):
+        self.problems.append((position, text))
+
+    def full(self):
+        return len(self.problems) >= self.problems_max
+
+    # -- log ----------------------------------------------------------------------------------
+
+    def open_log(self):
+        if not os.path.exists(os.path.join(self.path, "data.mdb")):
+            raise NotALedger(f"no ledger at {self.path} (no data.mdb)")
+        self.env = open_env(self.path)
+        self.meta = open_db(self.env, b"meta")
+        self.events = open_db(self.env, b"events")
+        self.chain = open_db(self.env, b"chain")
+        with begin(self.env) as txn:
+            fmt = txn.get(b"format", db=self.meta)
+            ledger_id = txn.get(b"ledgerId", db=self.meta)
+            created = txn.get(b"createdAt", db=self.meta)
+        if fmt != LOG_FORMAT:
+            raise NotALedger(f"meta/format is {fmt!r}, this verifier reads {LOG_FORMAT.decode()}")
+        if ledger_id is None or len(ledger_id) != 16:
+            raise NotALedger("meta/ledgerId is not 16 bytes")
+        self.ledger_id = ledger_id
+        if created is None or len(created) != 8:
+            self.problem(None, "meta/createdAt is not 8 bytes")
+
+    def head_position(self):
+        with begin(self.env) as txn:
+            cur = txn.cursor(db=self.events)
+            if not cur.last():
+                return 0
+            key = cur.key()
+            first_ok = cur.first()
+            first = cur.key() if first_ok else None
+        if len(key) != 8:
+            self.problem(0, f"the last key of events has {len(key)} bytes, not 8")
+            self.walk_stopped = True
+            return 0
+        if first != u64be(1):
+            self.problem(1, "events does not start with position 1 (key " + first.hex() + ")")
+            self.walk_stopped = True
+        return read_u64be(key)
+
+    def walk(self, target):
+        """Walks positions position+1 .. target, in read transactions of READ_BATCH events."""
+        while self.position < target and not self.walk_stopped and not self.full():
+            with begin(self.env) as txn:
+                cur = txn.cursor(db=self.events)
+                expected = self.position + 1
+                found = cur.set_range(u64be(expected))
+                n = 0
+                while found and n < READ_BATCH and expected <= target:
+                    key, value = cur.item()
+                    if key != u64be(expected):
+                        self.problem(expected, "event missing (gap in positions)" if len(key) == 8
+                                     else f"events key of {len(key)} bytes after position {expected - 1}")
+                        self.walk_stopped = True
+                        return
+                    if not self.check_event(expected, value, txn):
+                        return
+                    expected += 1
+                    n += 1
+                    found = cur.next()
+                if n == 0:
+                    self.problem(self.position + 1, f"event missing (head is {target})")
+                    self.walk_stopped = True
+                    return
+
+    def check_event(self, p, value, txn):
+        try:
+            event = decode_record(p, value)
+        except Corrupt as e:
+            self.problem(p, str(e))
+            self.walk_stopped = True
+            return False
+        self.hash = chain_next(self.hash, p, value)
+        if self.recorded_at is not None and event["recordedAt"] < self.recorded_at:
+            self.problem(p, f"recordedAt {event['recordedAt']} is before the previous event's {self.recorded_at}")
+        member = event["member"]
+        prev = self.members.get(member)
+        want_version = prev[1] + 1 if prev else 1
+        want_link = prev[2] if prev else None
+        if event["version"] != want_version or event["previousPosition"] != want_link:
+            self.problem(p, f"member '{member.decode()}' stream: version {event['version']} linked to "
+                            f"{event['previousPosition'] or 'none'}, expected version {want_version} "
+                            f"linked to {want_link or 'none'}")
+        self.members[member] = [prev[0] if prev else p, event["version"], p]
+        key = event["idempotencyKey"]
+        if key is not None:
+            if key in self.keys:
+                self.problem(p, f"idempotency key '{key.decode()}' already used at position {self.keys[key]}")
+            else:
+                self.keys[key] = p
+        if p % CHECKPOINT_INTERVAL == 0:
+            stored = txn.get(u64be(p), db=self.chain)
+            if stored is None:
+                self.problem(p, "chain checkpoint missing")
+            else:
+                self.checkpoints += 1
+                if stored != self.hash:
+                    self.problem(p, "chain hash differs from the stored checkpoint "
+                                    "(an event at or before it was altered)")
+        self.recorded_at = event["recordedAt"] if self.recorded_at is None else max(self.recorded_at, event["recordedAt"])
+        self.position = p
+        if self.dump:
+            self.dump_event(event)
+        return True
+
+    def dump_event(self, e):
+        out = {
+            "position": e["position"],
+            "recordedAt": rfc3339(e["recordedAt"]),
+            "recordedAtMicros": e["recordedAt"],
+            "occurredAt": rfc3339(e["occurredAt"]),
+            "occurredAtMicros": e["occurredAt"],
+            "type": e["type"].decode(),
+            "schemaVersion": e["schemaVersion"],
+            "member": e["member"].decode(),
+            "version": e["version"],
+            "previousPosition": e["previousPosition"],
+        }
+        if e["idempotencyKey"] is not None:
+            out["idempotencyKey"] = e["idempotencyKey"].decode()
+        out["hash"] = self.hash.hex()
+        line = json.dumps(out, ensure_ascii=False, separators=(",", ":"))[:-1]
+        data = e["data"]
+        try:  # canonical JSON by convention (section 8): embed it verbatim, else as hex
+            json.loads(data.decode("utf-8"))
+            line += ',"data":' + data.decode("utf-8") + "}"
+        except (UnicodeDecodeError, ValueError):
+            line += ',"dataHex":"' + data.hex() + '"}'
+        self.dump.write(line + "\n")
+
+    def check_chain_keys(self):
+        """`chain` holds exactly the multiples of 256 (checked above) and nothing else."""
+        with begin(self.env) as txn:
+            for key, value in txn.cursor(db=self.chain):
+                if len(key) != 8:
+                    self.problem(None, f"chain key of {len(key)} bytes ({key.hex()})")
+                    continue
+                p = read_u64be(key)
+                if p == 0 or p % CHECKPOINT_INTERVAL:
+                    self.problem(p, f"chain holds a key at {p}, not a multiple of {CHECKPOINT_INTERVAL}")
+                elif len(value) != 32:
+                    self.problem(p, f"chain checkpoint of {len(value)} bytes")
+                elif p > self.position and txn.get(u64be(p), db=self.events) is None:
+                    self.problem(p, "chain checkpoint past the log head")
+
+    # -- index ---------------------------------------------------------------------------------
+
+    def verify_index(self):
+        index_path = os.path.join(self.path, "index")
+        if not os.path.exists(os.path.join(index_path, "data.mdb")):
+            return False
+        ienv = open_env(index_path)
+        try:
+            state = open_db(ienv, b"state")
+            members_db = open_db(ienv, b"members")
+            with begin(ienv) as itxn:
+                fmt = itxn.get(b"format", db=state)
+                owner = itxn.get(b"ledgerId", db=state)
+                through_bytes = itxn.get(b"indexedThrough", db=state)
+                if fmt != INDEX_FORMAT:
+                    self.problem(None, f"index/ has format {fmt!r}, not {INDEX_FORMAT.decode()} "
+                                       "(a writer rebuilds it at open; delete index/ to rebuild it now)")
+                    return True
+                if owner != self.ledger_id:
+                    self.problem(None, "index/ belongs to another ledger (ledgerId differs)")
+                    return True
+                if through_bytes is None or len(through_bytes) != 8:
+                    self.problem(None, "index state/indexedThrough is not 8 bytes")
+                    return True
+                through = read_u64be(through_bytes)
+                self.indexed_through = through
+                indexed = {}
+                for key, value in itxn.cursor(db=members_db):
+                    if len(value) != 16:
+                        self.problem(None, f"index member '{key.decode('utf-8', 'replace')}' has a value of {len(value)} bytes")
+                        continue
+                    indexed[key] = (read_u64be(value[:8]), read_u64be(value[8:]))
+            # The key table is read after indexedThrough: its entries are durable before
+            # indexedThrough moves (6.1), so every key up to `through` must be in it.
+            table = self.read_key_table(os.path.join(index_path, "keys.table"), through)
+        finally:
+            ienv.close()
+        # The index may have been flushed past the walk's end meanwhile: walk up to the head now.
+        need = max(through, max((s >> 24 for s, _, _ in table or []), default=0))
+        if need > self.position:
+            self.walk(self.head_position())
+            if self.problems:
+                return True
+        if through > self.position:
+            self.problem(through, f"index claims position {through}, past the log head {self.position}")
+            return True
+        self.check_members(indexed, through)
+        if table is not None:
+            self.check_keys(table, through)
+        elif through > 0 and any(p <= through for p in self.keys.values()):
+            self.problem(None, "index/keys.table is missing")
+        return True
+
+    def member_head_at(self, member, through, txn):
+        """The member's last (version, position) at or before `through`, following previousDelta."""
+        first, version, position = self.members[member]
+        if first > through:
+            return None
+        while position > through:
+            event = decode_record(position, txn.get(u64be(position), db=self.events))
+            if event["previousPosition"] is None:
+                return None
+            position = event["previousPosition"]
+            version -= 1
+        return (version, position)
+
+    def check_members(self, indexed, through):
+        with begin(self.env) as txn:
+            for member, head in indexed.items():
+                expected = self.member_head_at(member, through, txn) if member in self.members else None
+                if expected != head:
+                    self.problem(head[1], f"index head of member '{member.decode('utf-8', 'replace')}' is version "
+                                          f"{head[0]} at {head[1]}; the log says "
+                                          + (f"version {expected[0]} at {expected[1]}" if expected else "no event"))
+        expected_count = sum(1 for m in self.members.values() if m[0] <= through)
+        if len(indexed) != expected_count:
+            missing = [m for m, v in self.members.items() if v[0] <= through and m not in indexed]
+            self.problem(min((self.members[m][0] for m in missing), default=None),
+                         f"index holds {len(indexed)} members, the log has {expected_count} up to position {through}")
+
+    def read_key_table(self, path, through):
+        """Every non-empty slot as (slot value, slot index, reachable from its home slot)."""
+        if not os.path.exists(path):
+            return None
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            header = f.read(16)
+            bits = header[8] if len(header) > 8 else 0
+            if header[:8] != KEY_TABLE_MAGIC or not 16 <= bits <= 36 or size != KEY_TABLE_HEADER + (8 << bits):
+                self.problem(None, "index/keys.table is not a key table of this format")
+                return []
+            with mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as m:
+                slots = memoryview(m)[KEY_TABLE_HEADER:].cast("B")
+                count = 1 << bits
+                values = struct.unpack(f"<{count}Q", slots)
+                slots.release()
+        mask = count - 1
+        out = []
+        for i, s in enumerate(values):
+            if s == 0:
+                continue
+            fp = s & 0xFFFFFF
+            j = home_slot(fp, bits)
+            reachable = True
+            while j != i:
+                if values[j] == 0:
+                    reachable = False
+                    break
+                j = (j + 1) & mask
+            out.append((s, i, reachable))
+        return out
+
+    def check_keys(self, table, through):
+        fingerprint_at = {p: fingerprint(key_hash(k)) for k, p in self.keys.items()}
+        found = set()
+        with begin(self.env) as txn:
+            for s, slot, reachable in table:
+                p, fp = s >> 24, s & 0xFFFFFF
+                if p < 1 or p > self.position:
+                    self.problem(p, f"idempotency table slot {slot} points past the log head")
+                elif fingerprint_at.get(p) != fp:
+                    self.problem(p, f"idempotency table slot {slot} points at an event without a matching key")
+                elif not reachable:
+                    self.problem(p, f"idempotency table slot {slot} is unreachable from its home slot")
+                else:
+                    found.add(s)
+        for key, p in self.keys.items():
+            if p <= through and (p << 24 | fingerprint_at[p]) not in found:
+                self.problem(p, f"idempotency key '{key.decode()}' is missing from the key table")
+
+    # -- all -----------------------------------------------------------------------------------
+
+    def run(self):
+        self.open_log()
+        head = self.head_position()
+        self.walk(head)
+        if not self.problems:
+            self.check_chain_keys()
+        if not self.problems:
+            self.verify_index()
+        self.env.close()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Verify a LoyaltyLedger directory independently (schemas/ledger-format.md).")
+    ap.add_argument("ledger", help="the ledger directory (holds data.mdb)")
+    ap.add_argument("--json", action="store_true", help="dump every decoded event as JSON Lines on standard output")
+    ap.add_argument("--problems-max", type=int, default=100, help="stop after this many problems")
+    args = ap.parse_args(argv)
+    summary = sys.stderr if args.json else sys.stdout
+    v = Verifier(args.ledger, dump=sys.stdout if args.json else None, problems_max=args.problems_max)
+    try:
+        v.run()
+    except NotALedger as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except lmdb.Error as e:
+        print(f"error: lmdb: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        sys.stdout.flush()
+    if not v.problems:
+        print(f"ok: {v.position} events, {len(v.members)} members, {len(v.keys)} idempotency keys, "
+              f"{v.checkpoints} chain checkpoints, index through {v.indexed_through}; "
+              f"head {v.position} {v.hash.hex()}", file=summary)
+        return 0
+    for position, text in v.problems:
+        print(f"bad: position {position}: {text}" if position is not None else f"bad: {text}", file=sys.stderr)
+    positions = [p for p, _ in v.problems if p is not None]
+    first = min(positions) if positions else "n/a"
+    print(f"verification failed: first bad position {first}, {len(v.problems)} problem(s)", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
