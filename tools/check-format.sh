@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 LOYALTY=${LOYALTY:-$ROOT/.build/debug/loyalty}
 VERIFY=(python3 "$ROOT/tools/verify_ledger.py")
+export PYTHONDONTWRITEBYTECODE=1  # importing tools/verify_ledger.py must not leave tools/__pycache__
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $*"; }
@@ -65,6 +66,32 @@ expect_same_head() {
   echo "$s"
 }
 
+# --- the document's worked example ---------------------------------------------------------------
+step "the worked example of schemas/ledger-format.md decodes and hashes as printed"
+python3 - "$ROOT/schemas/ledger-format.md" "$ROOT/tools" <<'EOF'
+import json, re, sys
+sys.path.insert(0, sys.argv[2])
+import verify_ledger as v
+doc = open(sys.argv[1], encoding="utf-8").read()
+example = doc[doc.index("## 11. Worked example"):doc.index("## 12.")]
+blocks = re.findall(r"```\n(.*?)```", example, re.S)
+records = [bytes.fromhex(b.replace("\n", "")) for b in blocks if re.fullmatch(r"[0-9a-f\n]+", b)]
+lines = [json.loads(l) for b in blocks for l in b.splitlines() if l.startswith('{"position"')]
+assert len(records) == len(lines) == 2, (len(records), len(lines))
+h = v.GENESIS
+for position, (record, line) in enumerate(zip(records, lines), start=1):
+    e = v.decode_record(position, record)
+    h = v.chain_next(h, position, record)
+    assert h.hex() == line["hash"], (position, h.hex(), line["hash"])
+    assert v.rfc3339(e["recordedAt"]) == line["recordedAt"] and v.rfc3339(e["occurredAt"]) == line["occurredAt"]
+    assert e["type"].decode() == line["type"] and e["member"].decode() == line["member"]
+    assert e["version"] == line["version"] and e["schemaVersion"] == line.get("schemaVersion", 1)
+    assert (e["idempotencyKey"] or b"").decode() == line.get("idempotencyKey", "")
+    assert json.loads(e["data"]) == line["data"]
+    assert f"h({position})" in example and line["hash"] in example
+print(f"  {len(records)} records decode to the printed events; head hash {h.hex()}")
+EOF
+
 # --- a ledger written by the real CLI -------------------------------------------------------------
 step "writing 5000 events (200 members) with the CLI"
 "$LOYALTY" init --ledger "$LEDGER" >/dev/null
@@ -106,8 +133,9 @@ sys.path.insert(0, sys.argv[3])
 import lmdb, verify_ledger as v
 path, position = sys.argv[1], int(sys.argv[2])
 env = v.open_env(path)
+events = env.open_db(b"events", create=False)
 with env.begin() as txn:
-    record = txn.get(v.u64be(position), db=env.open_db(b"events", create=False))
+    record = txn.get(v.u64be(position), db=events)
 env.close()
 event = v.decode_record(position, record)
 start = len(record) - len(event["data"])
@@ -133,6 +161,7 @@ EOF
 
 cp -a "$LEDGER" "$WORK/ledger-tail"
 cp -a "$LEDGER" "$WORK/ledger-noindex"
+cp -a "$LEDGER" "$WORK/ledger-base"
 
 TAMPERED=1000
 EXPECTED=$(( (TAMPERED + 255) / 256 * 256 ))
@@ -146,6 +175,9 @@ echo "  loyalty:          $(tail -1 "$WORK/swift.err")"
 echo "  verify_ledger.py: $(tail -1 "$WORK/py.err")"
 [[ -n $SB && $SB == "$PB" ]] || { show; fail "first bad positions differ: loyalty '$SB', verify_ledger.py '$PB'"; }
 [[ $SB == "$EXPECTED" ]] || { show; fail "first bad position $SB, expected $EXPECTED"; }
+bad_positions() { sed -nE 's/^bad: position ([0-9]+):.*/\1/p' "$1" | sort -n | tr '\n' ' '; }
+[[ $(bad_positions "$WORK/swift.err") == "$(bad_positions "$WORK/py.err")" ]] \
+  || { show; fail "the verifiers list different bad positions"; }
 
 # After the last checkpoint nothing stored can contradict a change: only the head hash, compared
 # with a copy kept elsewhere, shows it (format section 9). Both verifiers must agree on the new head.
@@ -156,12 +188,80 @@ read -r TAIL_POS TAIL_HASH < <(expect_same_head "$WORK/ledger-tail")
 [[ $TAIL_POS == "$HEAD_POS" && $TAIL_HASH != "$HEAD_HASH" ]] || fail "expected head $HEAD_POS with a new hash, got $TAIL_POS $TAIL_HASH"
 echo "  both report head $TAIL_POS $TAIL_HASH (was $HEAD_HASH)"
 
+# Structural damage, written with plain LMDB into copies: both verifiers must name the same first
+# bad position, the one expected.
+cat >"$WORK/damage.py" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[3])
+import lmdb, verify_ledger as v
+path, case = sys.argv[1], sys.argv[2]
+def edit(position, change):
+    env = lmdb.open(path, max_dbs=16)
+    events = env.open_db(b"events")
+    with env.begin(write=True) as txn:
+        record = bytearray(txn.get(v.u64be(position), db=events))
+        assert record[2] < 0x80 and record[19] < 0x7F  # one-byte schemaVersion and version
+        change(record)
+        txn.put(v.u64be(position), bytes(record), db=events)
+    env.close()
+def drop(db, position):
+    env = lmdb.open(path, max_dbs=16)
+    handle = env.open_db(db)
+    with env.begin(write=True) as txn:
+        assert txn.delete(v.u64be(position), db=handle)
+    env.close()
+if case == "nonminimal-varint":    # version 0xNN -> 0x80|NN 0x00: same value, two bytes
+    edit(300, lambda r: r.__setitem__(slice(19, 20), bytes([r[19] | 0x80, 0])))
+elif case == "trailing-byte":
+    edit(900, lambda r: r.append(0))
+elif case == "unknown-flag":
+    edit(1200, lambda r: r.__setitem__(1, r[1] | 0x02))
+elif case == "wrong-version":
+    edit(1500, lambda r: r.__setitem__(19, r[19] + 1))
+elif case == "recordedAt-back":    # 2^48 µs earlier: decreasing time (and a chain break)
+    edit(1700, lambda r: r.__setitem__(slice(3, 5), b"\0\0"))
+elif case == "gap":
+    drop(b"events", 700)
+elif case == "missing-checkpoint":
+    drop(b"chain", 512)
+elif case == "index-member":        # an index head one position off
+    env = lmdb.open(path + "/index", max_dbs=16)
+    members = env.open_db(b"members")
+    with env.begin(write=True) as txn:
+        key, value = next(iter(txn.cursor(db=members)))
+        txn.put(key, value[:8] + v.u64be(int.from_bytes(value[8:], "big") - 1), db=members)
+        print(int.from_bytes(value[8:], "big") - 1)
+    env.close()
+elif case == "index-key-slot":      # the first non-empty slot emptied
+    with open(path + "/index/keys.table", "r+b") as f:
+        table = bytearray(f.read())
+        at = next(i for i in range(4096, len(table), 8) if any(table[i:i + 8]))
+        print(int.from_bytes(table[at:at + 8], "little") >> 24)
+        table[at:at + 8] = bytes(8)
+        f.seek(0)
+        f.write(table)
+EOF
+
+step "structural damage: both verifiers name the same first bad position"
+for spec in nonminimal-varint:300 trailing-byte:900 unknown-flag:1200 wrong-version:1500 \
+            recordedAt-back:1700 gap:700 missing-checkpoint:512 index-member:? index-key-slot:?; do
+  case=${spec%%:*}; want=${spec##*:}
+  rm -rf "$WORK/damaged"; cp -a "$WORK/ledger-base" "$WORK/damaged"
+  out=$(python3 "$WORK/damage.py" "$WORK/damaged" "$case" "$ROOT/tools")
+  [[ $want == "?" ]] && want=$out   # the damaged index entry's position
+  run_both "$WORK/damaged"
+  [[ $(cat "$WORK/swift.rc") == 1 && $(cat "$WORK/py.rc") == 1 ]] || { show; fail "$case: both verifiers must fail"; }
+  SB=$(first_bad_of "$WORK/swift.err"); PB=$(first_bad_of "$WORK/py.err")
+  [[ $SB == "$PB" && $SB == "$want" ]] || { show; fail "$case: first bad position loyalty '$SB', verify_ledger.py '$PB', expected $want"; }
+  printf '  %-20s both name position %s\n' "$case" "$SB"
+done
+
 # The index is derived: deleting it is safe, a writer's open rebuilds it from the log.
 step "deleting index/ and letting a writer rebuild it"
 rm -rf "$WORK/ledger-noindex/index"
 read -r NI_POS NI_HASH < <(expect_same_head "$WORK/ledger-noindex")
 grep -q "index through 0" "$WORK/py.out" || fail "verify_ledger.py saw an index that was deleted"
-"$LOYALTY" init --ledger "$WORK/ledger-noindex" >/dev/null
+"$LOYALTY" init --ledger "$WORK/ledger-noindex" >/dev/null 2>"$WORK/rebuild.err"
 read -r NI_POS NI_HASH < <(expect_same_head "$WORK/ledger-noindex")
 grep -q "index through 5000" "$WORK/swift.out" || { show; fail "loyalty: the index was not rebuilt through 5000"; }
 grep -q "index through 5000" "$WORK/py.out" || { show; fail "verify_ledger.py: the index was not rebuilt through 5000"; }

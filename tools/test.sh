@@ -12,3 +12,6 @@ fi
 swift build --build-tests
 swift test --skip-build
 python3 tools/check_schemas.py
+# The on-disk format document is checked by an independent reader written from it.
+python3 -c "import lmdb" 2>/dev/null || python3 -m pip install --quiet lmdb 2>/dev/null || python3 -m pip install --quiet --break-system-packages lmdb
+bash tools/check-format.sh

@@ -1,6 +1,12 @@
-/// The rules a draft must meet before it reaches the writer's transaction.
+import Foundation
+
+/// The rules a draft must meet before it reaches the writer's transaction. The decoder applies the
+/// same text rules to stored records (`EventRecord.decode`), so what verifies is what could be written.
 enum EventDraftValidation {
     static func validate(_ draft: EventDraft, index i: Int) throws(LedgerError) {
+        guard draft.schemaVersion >= 1 else {
+            throw .invalidEvent(eventIndex: i, field: "schemaVersion", reason: "must be at least 1")
+        }
         try text(draft.type, field: "type", max: LogLimits.typeBytesMax, index: i)
         try text(draft.member, field: "member", max: LogLimits.memberBytesMax, index: i)
         if let key = draft.idempotencyKey {
@@ -12,14 +18,22 @@ enum EventDraftValidation {
     }
 
     private static func text(_ value: String, field: String, max: Int, index i: Int) throws(LedgerError) {
+        if let reason = problem(value, max: max) { throw .invalidEvent(eventIndex: i, field: field, reason: reason) }
+    }
+
+    /// What is wrong with an id-like text field (type, member, key), or nil. Ids are stored and
+    /// hashed as bytes while Swift compares strings by canonical equivalence; requiring Unicode
+    /// NFC makes the two agree (two different NFC strings are never equivalent).
+    static func problem(_ value: String, max: Int) -> String? {
         let count = value.utf8.count
-        guard count > 0 else { throw .invalidEvent(eventIndex: i, field: field, reason: "must not be empty") }
-        guard count <= max else {
-            throw .invalidEvent(eventIndex: i, field: field, reason: "\(count) bytes, over the limit of \(max)")
-        }
+        guard count > 0 else { return "must not be empty" }
+        guard count <= max else { return "\(count) bytes, over the limit of \(max)" }
         // Control characters are single bytes in UTF-8: a byte scan finds them.
-        guard !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
-            throw .invalidEvent(eventIndex: i, field: field, reason: "contains a control character")
+        guard !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return "contains a control character" }
+        if value.utf8.contains(where: { $0 >= 0x80 }),
+           !value.precomposedStringWithCanonicalMapping.utf8.elementsEqual(value.utf8) {
+            return "is not in Unicode normalization form C (NFC); normalize it before appending"
         }
+        return nil
     }
 }

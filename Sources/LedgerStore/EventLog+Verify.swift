@@ -27,15 +27,55 @@ extension EventLog {
         var walk = LogWalk()
         var report = VerificationReport(head: try head())
         try walk.advance(to: report.head.position, log: self, report: &report, problemsMax: problemsMax)
+        if report.isValid { try verifyChainKeys(walk: walk, report: &report) }
         if report.isValid { try verifyIndex(walk: &walk, report: &report, problemsMax: problemsMax) }
+        // The head verified is where the walk ended (a live writer may have appended meanwhile).
+        if report.isValid { report.head = LogHead(position: walk.position, hash: walk.hash, recordedAt: walk.recordedAt == .min ? 0 : walk.recordedAt) }
         report.eventCount = walk.position
         report.memberCount = walk.members.count
         report.keyedEventCount = walk.keys.count
         return report
     }
 
+    /// `chain` holds exactly the checkpoints: one per multiple of 256 up to the walked head.
+    private func verifyChainKeys(walk: LogWalk, report: inout VerificationReport) throws {
+        try read { txn in
+            try txn.withCursor(store.chain) { cursor in
+                var entry = try cursor.first()
+                while let e = entry {
+                    guard let p = ByteCoding.readUInt64BE(e.key), p % LogLimits.chainCheckpointInterval == 0, p >= 1 else {
+                        report.problems.append(.init(position: nil, what: "chain holds a key that is not a checkpoint position"))
+                        return
+                    }
+                    if p > walk.position {
+                        // Appended after the walk, unless it lies past the head itself.
+                        if p > (try store.headPosition(txn: txn)) {
+                            report.problems.append(.init(position: p, what: "chain holds a checkpoint past the log head"))
+                        }
+                        return
+                    }
+                    entry = try cursor.next()
+                }
+            }
+        }
+        let expected = Int(walk.position / LogLimits.chainCheckpointInterval)
+        if report.chainCheckpointCount != expected {
+            report.problems.append(.init(position: nil, what: "chain holds \(report.chainCheckpointCount) checkpoints, \(expected) expected"))
+        }
+    }
+
     private func verifyIndex(walk: inout LogWalk, report: inout VerificationReport, problemsMax: Int) throws {
         guard let index else { return }
+        let (format, owner) = try index.env.read { txn in
+            (try txn.value(index.state, key: Array("format".utf8)), try txn.value(index.state, key: Array("ledgerId".utf8)))
+        }
+        guard format == Array(LogIndex.format.utf8), owner == ledgerId else {
+            report.problems.append(.init(position: nil, what: "index/ is of format '\(format.map { String(decoding: $0, as: UTF8.self) } ?? "none")' or of another ledger: delete it (a writer rebuilds it at open)"))
+            return
+        }
+        if index.keys == nil {
+            report.problems.append(.init(position: nil, what: "index/keys.table is missing: a writer rebuilds the index at open"))
+        }
         var through = try index.env.read { txn in try index.indexedThrough(txn) }
         if through > walk.position {
             // The writer moved on while we walked; walk the rest so the snapshot is covered.

@@ -1,5 +1,11 @@
 /// An event as the caller hands it to `append`.
 public struct EventDraft: Sendable, Hashable {
+    /// The idempotency comparison between two drafts: everything but `expectedVersion`.
+    func isSameRequest(_ other: EventDraft) -> Bool {
+        type == other.type && schemaVersion == other.schemaVersion && member == other.member
+            && occurredAt == other.occurredAt && data == other.data && idempotencyKey == other.idempotencyKey
+    }
+
     public var type: String
     public var schemaVersion: UInt32
     /// The stream: a member id (or a reserved stream name of the caller's choosing).
@@ -44,7 +50,8 @@ public struct RecordedEvent: Sendable, Hashable {
     /// Chain hash after this event, when it was read in log order (see `ChainHash`).
     public var hash: ChainHash?
 
-    /// True when `draft` is the same request as this event (the idempotency comparison).
+    /// True when `draft` is the same request as this event (the idempotency comparison). Text
+    /// fields are NFC (validated), so String equality is byte equality.
     func isSameRequest(as draft: EventDraft) -> Bool {
         type == draft.type && schemaVersion == draft.schemaVersion && member == draft.member
             && occurredAt == draft.occurredAt && data == draft.data && idempotencyKey == draft.idempotencyKey
@@ -89,7 +96,9 @@ enum EventRecord {
         let flags = try r.uint8("flags")
         guard flags & ~flagIdempotencyKey == 0 else { throw RecordDecodingError(field: "flags", reason: "unknown flags \(flags)") }
         let schemaVersion = try r.varint("schemaVersion")
-        guard schemaVersion <= UInt64(UInt32.max) else { throw RecordDecodingError(field: "schemaVersion", reason: "over 2^32") }
+        guard schemaVersion >= 1, schemaVersion <= UInt64(UInt32.max) else {
+            throw RecordDecodingError(field: "schemaVersion", reason: "\(schemaVersion) is outside 1...\(UInt32.max)")
+        }
         let recordedAt = Int64(bitPattern: try r.uint64BE("recordedAt"))
         let occurredAt = Int64(bitPattern: try r.uint64BE("occurredAt"))
         let version = try r.varint("version")
@@ -101,6 +110,13 @@ enum EventRecord {
         let type = try r.string("type", max: LogLimits.typeBytesMax)
         let member = try r.string("member", max: LogLimits.memberBytesMax)
         let key = flags & flagIdempotencyKey != 0 ? try r.string("idempotencyKey", max: LogLimits.idempotencyKeyBytesMax) : nil
+        // The writer's text rules, checked again on the way back (see EventDraftValidation).
+        for (field, value, max) in [("type", type, LogLimits.typeBytesMax), ("member", member, LogLimits.memberBytesMax),
+                                    ("idempotencyKey", key, LogLimits.idempotencyKeyBytesMax)] {
+            if let value, let problem = EventDraftValidation.problem(value, max: max) {
+                throw RecordDecodingError(field: field, reason: problem)
+            }
+        }
         let data = [UInt8](try r.lengthPrefixed("data", max: LogLimits.dataBytesMax))
         guard r.isAtEnd else { throw RecordDecodingError(field: "data", reason: "\(bytes.count - r.offset) trailing bytes") }
         return RecordedEvent(position: position, recordedAt: recordedAt, occurredAt: occurredAt, type: type,

@@ -179,6 +179,11 @@ final class KeyTable: @unchecked Sendable {
         grown.entryCount = moved
         try grown.sync()
         guard rename(next, path) == 0 else { throw LedgerError.io(operation: "rename(\(next))", errno: errno) }
+        // The rename must be durable before indexedThrough counts entries only the new file holds.
+        let directory = Glibc.open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else { throw LedgerError.io(operation: "open(index directory)", errno: errno) }
+        defer { close(directory) }
+        guard fsync(directory) == 0 else { throw LedgerError.io(operation: "fsync(index directory)", errno: errno) }
         lock.withWriteLock {
             swap(&fd, &grown.fd)
             swap(&map, &grown.map)

@@ -32,7 +32,8 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .wrongExpectedVersion(member, expected, actual, index):
             return "event \(index): wrong expected version for member '\(member)': expected \(expected), stream is at \(actual)"
         case let .idempotencyConflict(key, position, index):
-            return "event \(index): idempotency key '\(key)' was already used for a different event (position \(position))"
+            let where_ = position == 0 ? "earlier in the same batch" : "position \(position)"
+            return "event \(index): idempotency key '\(key)' was already used for a different event (\(where_))"
         case let .invalidEvent(index, field, reason):
             return "event \(index): field '\(field)': \(reason)"
         case let .invalidBatchSize(count, max):

@@ -238,9 +238,9 @@ final class LogWriter: @unchecked Sendable {
                                      idempotencyKey: d.idempotencyKey, data: d.data, hash: nil)
             })
         }
-        return .success(AppendResult(events: plan.outcomes.map { outcome in
+        return .success(AppendResult(events: plan.outcomes.enumerated().map { i, outcome in
             var o = outcome
-            if !o.deduplicated { o.recordedAt = staged.recordedAt }
+            if !o.deduplicated || plan.sameBatchReplays.contains(i) { o.recordedAt = staged.recordedAt }
             return o
         }, headPosition: staged.position))
     }
@@ -255,10 +255,13 @@ final class LogWriter: @unchecked Sendable {
                let earlier = plan.newEvents.firstIndex(where: { drafts[$0.draftIndex].idempotencyKey == key }) {
                 // The same key twice in one batch: the second is a replay of the first, or a conflict.
                 let first = plan.newEvents[earlier]
-                guard drafts[first.draftIndex] == draft else {
-                    throw LedgerError.idempotencyConflict(key: key, position: first.position, eventIndex: i)
+                // The same comparison as for a key from an earlier batch (expectedVersion is not
+                // part of the request's identity). Position 0: the first is in this very batch.
+                guard drafts[first.draftIndex].isSameRequest(draft) else {
+                    throw LedgerError.idempotencyConflict(key: key, position: 0, eventIndex: i)
                 }
                 plan.outcomes.append(AppendedEvent(position: first.position, version: first.version, recordedAt: 0, deduplicated: true))
+                plan.sameBatchReplays.insert(plan.outcomes.count - 1)
                 return
             }
             if let original = try findKeyed(key: key, hash: hash, txn: txn, indexTxn: indexTxn, staged: staged) {
@@ -453,4 +456,6 @@ struct BatchPlan {
     /// Key hashes of this batch's new events: a hit means the key may repeat inside the batch
     /// (then `newEvents` is searched for it; rare).
     var pendingKeys = Set<UInt64>()
+    /// Outcomes that replay an event of this same batch (their recordedAt is this commit's).
+    var sameBatchReplays = Set<Int>()
 }

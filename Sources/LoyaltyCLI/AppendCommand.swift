@@ -73,7 +73,8 @@ struct AppendCommand: AsyncParsableCommand {
         case let .wrongExpectedVersion(member, expected, actual, index):
             return "line \(firstLine + index): wrong expectedVersion for member '\(member)': expected \(expected), stream is at \(actual)"
         case let .idempotencyConflict(key, position, index):
-            return "line \(firstLine + index): idempotencyKey '\(key)' was already used for a different event (position \(position))"
+            let earlier = position == 0 ? "an earlier line of the same batch" : "position \(position)"
+            return "line \(firstLine + index): idempotencyKey '\(key)' was already used for a different event (\(earlier))"
         case let .invalidEvent(index, field, reason):
             return "line \(firstLine + index): field '\(field)': \(reason)"
         default:

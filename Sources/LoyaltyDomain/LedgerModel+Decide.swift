@@ -72,9 +72,11 @@ extension LedgerModel {
         guard n > 0 else { throw .invalid(field: field, value: "\(n)", reason: "must be a positive whole number") }
     }
 
+    /// Ids (members, purchases, redemptions, keys, rewards) are 1 to 128 printable ASCII
+    /// characters: the log compares them as bytes, and ASCII has one form only.
     func checkId(_ id: String, field: String) throws(DomainError) {
-        guard !id.isEmpty, id.utf8.count <= 128, !id.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
-            throw .invalid(field: field, value: id, reason: "must be 1 to 128 bytes without control characters")
+        guard !id.isEmpty, id.utf8.count <= 128, id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .invalid(field: field, value: id, reason: "must be 1 to 128 printable ASCII characters without spaces")
         }
     }
 

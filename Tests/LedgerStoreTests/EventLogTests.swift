@@ -225,3 +225,47 @@ import Testing
         #expect(broken.firstBadPosition == 20)
     }
 }
+
+@Suite struct TextAndBatchRulesTests {
+    @Test func idsMustBeNFCSoThatBytesAndStringsAgree() async throws {
+        let dir = TemporaryDirectory()
+        let log = try openLog(dir.ledger)
+        defer { log.close() }
+        _ = try await log.append(draft("caf\u{E9}"))  // NFC
+        await #expect(throws: LedgerError.invalidEvent(eventIndex: 0, field: "member",
+                                                       reason: "is not in Unicode normalization form C (NFC); normalize it before appending")) {
+            try await log.append(draft("cafe\u{301}"))  // NFD of the same name
+        }
+        await #expect(throws: LedgerError.invalidEvent(eventIndex: 0, field: "schemaVersion", reason: "must be at least 1")) {
+            try await log.append(EventDraft(type: "t", schemaVersion: 0, member: "m", occurredAt: 0, data: []))
+        }
+        #expect(try log.verify().isValid)
+    }
+
+    @Test func aKeyRepeatedInOneBatchIsComparedLikeAReplayFromAnEarlierBatch() async throws {
+        let dir = TemporaryDirectory()
+        let log = try openLog(dir.ledger)
+        defer { log.close() }
+        // Differing only in expectedVersion: the same request, answered with the first's outcome.
+        let result = try await log.append([draft("m1", key: "k", expected: 0), draft("m1", key: "k", expected: 7)])
+        #expect(result.events[1].deduplicated && result.events[1].position == 1)
+        #expect(result.events[1].recordedAt == result.events[0].recordedAt && result.events[1].recordedAt > 0)
+        await #expect(throws: LedgerError.idempotencyConflict(key: "k2", position: 0, eventIndex: 1)) {
+            try await log.append([draft("m1", key: "k2"), draft("m1", key: "k2", data: #"{"other":1}"#)])
+        }
+    }
+
+    @Test func verifyFindsAnExtraChainKey() async throws {
+        let dir = TemporaryDirectory()
+        do {
+            let log = try openLog(dir.ledger)
+            for i in 0..<300 { _ = try await log.append(draft("m\(i % 3)")) }
+            log.close()
+        }
+        let env = try LMDBEnvironment.open(path: dir.ledger)
+        let chain = try env.database("chain", create: false)
+        try env.write { txn in try txn.put(chain, key: ByteCoding.positionKey(100), value: [UInt8](repeating: 1, count: 32)) }
+        let report = try openLog(dir.ledger, writable: false).verify()
+        #expect(report.problems.contains { $0.what.contains("not a checkpoint position") })
+    }
+}

@@ -61,15 +61,22 @@ units = reports[0].get("units", {})
 def fmt(v):
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
 values = [r["figures"][head] for r in reports]
+busy = [r["figures"].get("otherProcessesCpuPercent", 0) for r in reports]
 med = statistics.median(values)
 spread = (max(values) - min(values)) / med * 100 if med else 0.0
 print(f"\n{reports[0]['scenario']}: {len(reports)} runs, parameters {reports[0]['parameters']}")
 print(f"  headline {head}: " + ", ".join(fmt(v) for v in values) + f" {units.get(head, '')}")
 print(f"  median {fmt(med)}   min {fmt(min(values))}   max {fmt(max(values))}   spread (max-min)/median {spread:.1f}%")
+limit = float(__import__("os").environ.get("BENCH_QUIET_CPU", "30"))
+print("  other processes during each run (% of a core): " + ", ".join(f"{b:.0f}" for b in busy))
+clean = [v for v, b in zip(values, busy) if b < limit]
+if len(clean) < len(values):
+    print(f"  {len(values) - len(clean)} run(s) shared the machine with other processes (>= {limit:.0f}% of a core);"
+          + (f" median of the {len(clean)} quiet run(s): {fmt(statistics.median(clean))}" if clean else " no quiet run"))
 print("  median of every figure (min .. max):")
 summary = {"scenario": reports[0]["scenario"], "headline": head, "runs": paths, "parameters": reports[0]["parameters"],
            "machine": reports[0]["machine"], "gitCommit": reports[0].get("gitCommit"), "gitDirty": reports[0].get("gitDirty"),
-           "figures": {}}
+           "otherProcessesCpuPercent": busy, "figures": {}}
 for k in reports[0]["figures"]:
     vs = [r["figures"].get(k) for r in reports if k in r["figures"]]
     m = statistics.median(vs)
