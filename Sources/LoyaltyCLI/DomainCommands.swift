@@ -12,9 +12,12 @@ struct DomainOptions: ParsableArguments {
     var at: String?
     @Option(help: "table or json") var format: OutputFormat = .table
 
-    func time() throws -> Timestamp {
-        guard let at else { return .now() }
-        guard let t = Timestamp(rfc3339: at) else { throw ValidationError("--at: '\(at)' is not an RFC 3339 time or YYYY-MM-DD date") }
+    func time() throws -> Timestamp { try parseTime(at, option: "--at") }
+
+    /// `text` as a time (nil: now); the error names the option.
+    func parseTime(_ text: String?, option: String) throws -> Timestamp {
+        guard let text else { return .now() }
+        guard let t = Timestamp(rfc3339: text) else { throw ValidationError("\(option): '\(text)' is not an RFC 3339 time or YYYY-MM-DD date") }
         return t
     }
 
@@ -228,11 +231,7 @@ struct ExpireCommand: AsyncParsableCommand {
     @OptionGroup var options: DomainOptions
     @Option(name: .customLong("as-of")) var asOf: String?
     func run() async throws {
-        let t = try asOf.map { s -> Timestamp in
-            guard let t = Timestamp(rfc3339: s) else { throw ValidationError("--as-of: '\(s)' is not an RFC 3339 time") }
-            return t
-        } ?? options.time()
-        try await options.run(.expire(asOf: t))
+        try await options.run(.expire(asOf: try options.parseTime(asOf ?? options.at, option: "--as-of")))
     }
 }
 
@@ -243,11 +242,7 @@ struct TiersCommand: ParsableCommand {
         @OptionGroup var options: DomainOptions
         @Option(name: .customLong("as-of")) var asOf: String?
         func run() async throws {
-            let t = try asOf.map { s -> Timestamp in
-                guard let t = Timestamp(rfc3339: s) else { throw ValidationError("--as-of: '\(s)' is not an RFC 3339 time") }
-                return t
-            } ?? options.time()
-            try await options.run(.evaluateTiers(asOf: t))
+            try await options.run(.evaluateTiers(asOf: try options.parseTime(asOf ?? options.at, option: "--as-of")))
         }
     }
 }

@@ -38,18 +38,6 @@ struct GenerateCommand: ParsableCommand {
     }
 }
 
-/// SplitMix64: small, fast, deterministic across platforms.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 struct DemoEventGenerator {
     private var random: SplitMix64
     private let memberCount: Int
@@ -61,7 +49,7 @@ struct DemoEventGenerator {
     private var balances: [Int: Int64] = [:]
 
     init(members: Int, stores: Int, seed: UInt64, start: Timestamp) {
-        random = SplitMix64(state: seed)
+        random = SplitMix64(seed: seed)
         memberCount = members
         storeCount = stores
         clock = start.microseconds + 8 * 3_600_000_000  // stores open at 08:00

@@ -52,7 +52,7 @@ struct ReferenceLedger {
 @Suite struct ReferenceModelTests {
     @Test func theRealModelAgreesWithTheReferenceOverRandomHistories() async {
         await propertyCheck(count: 60, input: Gen.int(in: 0...Int.max)) { seed in
-            var random = SplitMix(seed: UInt64(seed))
+            var random = SplitMix64(seed: UInt64(seed))
             var real = LedgerModel()
             var ref = ReferenceLedger()
             let people = ["A", "B", "C"]
@@ -152,18 +152,3 @@ struct ReferenceLedger {
     }
 }
 
-/// SplitMix64, seeded by the property check.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func next(in range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
-    }
-}
