@@ -28,10 +28,18 @@ enum EventDraftValidation {
         let count = value.utf8.count
         guard count > 0 else { return "must not be empty" }
         guard count <= max else { return "\(count) bytes, over the limit of \(max)" }
-        // Control characters are single bytes in UTF-8: a byte scan finds them.
-        guard !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return "contains a control character" }
-        if value.utf8.contains(where: { $0 >= 0x80 }),
-           !value.precomposedStringWithCanonicalMapping.utf8.elementsEqual(value.utf8) {
+        // One pass over the bytes: control characters are single bytes in UTF-8; any byte over
+        // 0x7F means non-ASCII text, which must then be checked for NFC.
+        var control = false, ascii = true
+        var text = value
+        text.withUTF8 { bytes in
+            for b in bytes {
+                if b < 0x20 || b == 0x7F { control = true }
+                if b >= 0x80 { ascii = false }
+            }
+        }
+        guard !control else { return "contains a control character" }
+        if !ascii, !value.precomposedStringWithCanonicalMapping.utf8.elementsEqual(value.utf8) {
             return "is not in Unicode normalization form C (NFC); normalize it before appending"
         }
         return nil

@@ -38,6 +38,14 @@ struct IndexGeneration: Sendable {
     var through: UInt64 = 0
     var entryCount: Int { members.count + keys.count }
 
+    init() {}
+
+    /// An empty generation with room for as many entries as `other` holds.
+    init(reservingLike other: IndexGeneration) {
+        members.reserveCapacity(other.members.count)
+        keys.reserveCapacity(other.keys.count)
+    }
+
     mutating func record(_ event: StagedEntry) {
         members[event.member, event.memberHash] = event.head
         if let hash = event.keyHash { keys.add(hash: hash, position: event.head.position) }
@@ -52,6 +60,8 @@ struct KeyPositions: Sendable {
     private(set) var more: [UInt64: [UInt64]] = [:]
 
     var count: Int { first.count + more.count }
+
+    mutating func reserveCapacity(_ n: Int) { first.reserveCapacity(n) }
 
     mutating func add(hash: UInt64, position: UInt64) {
         if first[hash] == nil {

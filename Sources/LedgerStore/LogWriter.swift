@@ -158,8 +158,9 @@ final class LogWriter: @unchecked Sendable {
                     staged = StagedGroup(position: head, hash: headHash, recordedAt: staged.recordedAt)
                     outcomes = []
                     observer?.groupStarted()
-                    for request in requests {
-                        outcomes.append(try stage(request.work, txn: txn, indexTxn: indexTxn, staged: &staged))
+                    for (i, request) in requests.enumerated() {
+                        outcomes.append(try stage(request.work, txn: txn, indexTxn: indexTxn, staged: &staged,
+                                                  laterRequests: i < requests.count - 1))
                     }
                 }
             }
@@ -197,7 +198,7 @@ final class LogWriter: @unchecked Sendable {
     /// Validates one caller's batch against everything committed or staged before it, then writes
     /// it. A batch that fails validation writes nothing and leaves `staged` untouched.
     private func stage(_ work: Work, txn: LMDBTransaction, indexTxn: LMDBTransaction,
-                       staged: inout StagedGroup) throws -> Result<AppendResult, any Error> {
+                       staged: inout StagedGroup, laterRequests: Bool) throws -> Result<AppendResult, any Error> {
         let drafts: [EventDraft]
         switch work {
         case let .events(batch):
@@ -228,7 +229,7 @@ final class LogWriter: @unchecked Sendable {
         }
         // A failed put leaves the transaction unusable: it propagates and fails the whole group,
         // or, for a full map, makes `LMDBEnvironment.write` grow the map and run the group again.
-        try write(plan, drafts: drafts, txn: txn, staged: &staged)
+        try write(plan, drafts: drafts, txn: txn, staged: &staged, laterRequests: laterRequests)
         if let observer, !plan.newEvents.isEmpty {
             observer.staged(plan.newEvents.map { e in
                 let d = drafts[e.draftIndex]
@@ -274,7 +275,7 @@ final class LogWriter: @unchecked Sendable {
             }
         }
         let memberHash = KeyHash.of(draft.member)
-        let current = try plan.members[draft.member, memberHash]
+        let current = try (plan.members.count > 0 ? plan.members[draft.member, memberHash] : nil)
             ?? memberHead(draft.member, hash: memberHash, indexTxn: indexTxn, staged: staged)
         let actual = current?.version ?? 0
         if let expected = draft.expectedVersion, expected != actual {
@@ -290,7 +291,10 @@ final class LogWriter: @unchecked Sendable {
         plan.outcomes.append(AppendedEvent(position: position, version: next.version, recordedAt: 0, deduplicated: false))
     }
 
-    private func write(_ plan: BatchPlan, drafts: [EventDraft], txn: LMDBTransaction, staged: inout StagedGroup) throws {
+    /// Puts the plan's records. The group's member heads and keys are only needed by requests
+    /// staged after this one, so the last request of a group (every bulk batch) skips them.
+    private func write(_ plan: BatchPlan, drafts: [EventDraft], txn: LMDBTransaction, staged: inout StagedGroup,
+                       laterRequests: Bool) throws {
         var record = [UInt8]()
         record.reserveCapacity(512)
         var key = [UInt8](repeating: 0, count: 8)
@@ -313,8 +317,10 @@ final class LogWriter: @unchecked Sendable {
             staged.position = event.position
             staged.hash = hash
             let head = MemberHead(version: event.version, position: event.position)
-            staged.members[draft.member, event.memberHash] = head
-            if let h = event.keyHash { staged.keys.add(hash: h, position: event.position) }
+            if laterRequests {
+                staged.members[draft.member, event.memberHash] = head
+                if let h = event.keyHash { staged.keys.add(hash: h, position: event.position) }
+            }
             staged.indexed.append(StagedEntry(member: draft.member, memberHash: event.memberHash, head: head, keyHash: event.keyHash))
         }
     }
@@ -323,7 +329,7 @@ final class LogWriter: @unchecked Sendable {
     private func findKeyed(key: String, hash: UInt64, txn: LMDBTransaction, indexTxn: LMDBTransaction,
                            staged: StagedGroup) throws -> RecordedEvent? {
         var candidates: [UInt64] = []
-        staged.keys.positions(hash, into: &candidates)
+        if staged.keys.count > 0 { staged.keys.positions(hash, into: &candidates) }
         overlay.withLock { state in
             state.active.keys.positions(hash, into: &candidates)
             state.frozen?.keys.positions(hash, into: &candidates)
@@ -338,7 +344,7 @@ final class LogWriter: @unchecked Sendable {
     }
 
     private func memberHead(_ member: String, hash: UInt64, indexTxn: LMDBTransaction, staged: StagedGroup) throws -> MemberHead? {
-        if let head = staged.members[member, hash] { return head }
+        if staged.members.count > 0, let head = staged.members[member, hash] { return head }
         let cached = overlay.withLock { state in state.active.members[member, hash] ?? state.frozen?.members[member, hash] }
         if let cached { return cached }
         return try index.memberHead(indexTxn, member: member)
@@ -378,7 +384,8 @@ final class LogWriter: @unchecked Sendable {
             }
             guard size > 0, due || size >= options.indexFlushEntries else { return false }
             state.frozen = state.active
-            state.active = IndexGeneration()
+            // Sized like the last one, so that it does not rehash as it fills.
+            state.active = IndexGeneration(reservingLike: state.active)
             return true
         }
         if rotated {

@@ -8,6 +8,8 @@ struct MemberTable: Sendable {
     private var collisions: [String: MemberHead] = [:]
 
     var count: Int { byHash.count + collisions.count }
+
+    mutating func reserveCapacity(_ n: Int) { byHash.reserveCapacity(n) }
     var isEmpty: Bool { byHash.isEmpty && collisions.isEmpty }
 
     subscript(member: String, hash: UInt64) -> MemberHead? {
