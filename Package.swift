@@ -16,12 +16,14 @@ let package = Package(
         .library(name: "LoyaltyDomain", targets: ["LoyaltyDomain"]),
         .library(name: "LedgerJSON", targets: ["LedgerJSON"]),
         .library(name: "LoyaltyLedger", targets: ["LoyaltyLedger"]),
+        .library(name: "Projections", targets: ["Projections"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // The C library, through Debian's liblmdb-dev. Only the LMDB wrapper files import it.
@@ -58,9 +60,21 @@ let package = Package(
             dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyDomain"],
             swiftSettings: strictSettings
         ),
+        // Read models: checkpointed folds of the log in their own LMDB environment.
+        .target(
+            name: "Projections",
+            dependencies: [
+                "LedgerStore", "LedgerJSON", "LoyaltyDomain",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "LoyaltyCLI",
             dependencies: [
+                "Projections",
                 "LedgerStore",
                 "LedgerJSON",
                 "LoyaltyDomain",
@@ -91,6 +105,12 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ProjectionsTests",
+            dependencies: ["Projections", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTorture",
+                           .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strictSettings
         ),
     ],

@@ -228,6 +228,14 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Returns when this process's writer commits past `position`, after `timeoutMilliseconds`, or
+    /// on cancellation, whichever comes first. Commits of other processes are not signalled: the
+    /// caller re-reads the log in every case (the timeout is its polling interval).
+    public func waitForCommit(after position: UInt64, timeoutMilliseconds: Int) async {
+        precondition(timeoutMilliseconds >= 0, "timeout must not be negative")
+        await signal.wait(after: position, timeoutNanoseconds: UInt64(timeoutMilliseconds) * 1_000_000)
+    }
+
     /// Follows the log from `position` (exclusive): history first, then live commits.
     public func subscribe(after position: UInt64, follow: Bool = true) -> LogSubscription {
         LogSubscription(log: self, after: position, follow: follow)

@@ -246,28 +246,3 @@ struct TiersCommand: ParsableCommand {
         }
     }
 }
-
-struct BalanceCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "balance", abstract: "A member's points now (folded from the log).",
-        discussion: "--at T evaluates everything recorded so far at time T (which points are pending, expired or held then); it is not a replay of history up to T.")
-    @OptionGroup var options: DomainOptions
-    @Argument var member: String
-
-    func run() throws {
-        let ledger = try options.open(writable: false)
-        guard let b = try ledger.balance(member, at: try options.time()) else { throw CLIError("unknown member '\(member)'") }
-        switch options.format {
-        case .json: print(String(decoding: JSONCanonical.encode(b.json), as: UTF8.self))
-        case .table:
-            for (k, v) in [("available", b.available), ("pending", b.pending), ("held", b.held), ("debt", b.debt),
-                           ("earned", b.earned), ("redeemed", b.redeemed), ("expired", b.expired), ("adjusted", b.adjusted),
-                           ("clawed back", b.clawedBack), ("transferred in", b.transferredIn), ("transferred out", b.transferredOut)] {
-                print(k.padding(toLength: 16, withPad: " ", startingAt: 0) + String(v))
-            }
-            for lot in b.lots {
-                print("  lot \(lot.lotId): \(lot.remaining) of \(lot.points), available \(lot.availableAt.rfc3339), expires \(lot.expiresAt?.rfc3339 ?? "never")")
-            }
-        }
-    }
-}

@@ -1,0 +1,239 @@
+import ArgumentParser
+import Foundation
+import LedgerJSON
+import LedgerStore
+import LoyaltyDomain
+import Projections
+
+/// Output of data commands that also speak CSV and JSON Lines.
+enum DataFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, csv, jsonl
+}
+
+/// What read-model commands share: the ledger, the evaluation time, the lifecycle thresholds.
+struct ReadModelOptions: ParsableArguments {
+    @OptionGroup var ledger: LedgerOptions
+    @Option(name: .customLong("at"), help: "Evaluate at this time (RFC 3339 or YYYY-MM-DD; default: now): which points are pending, expired or held then.")
+    var at: String?
+    @Option(help: "Days after the first purchase a member counts as new.") var newDays: Int64 = 90
+    @Option(help: "Days without a purchase after which an active member is defecting.") var defectingDays: Int64 = 90
+    @Option(help: "Days without a purchase after which a member is inactive.") var inactiveDays: Int64 = 365
+
+    func validate() throws {
+        guard newDays >= 0, defectingDays >= 0, inactiveDays >= defectingDays else {
+            throw ValidationError("--new-days and --defecting-days must not be negative, and --inactive-days must be at least --defecting-days")
+        }
+    }
+
+    var thresholds: LifecycleThresholds { LifecycleThresholds(newDays: newDays, defectingDays: defectingDays, inactiveDays: inactiveDays) }
+
+    func time() throws -> Timestamp {
+        guard let at else { return .now() }
+        guard let t = Timestamp(rfc3339: at) else { throw ValidationError("--at: '\(at)' is not an RFC 3339 time or YYYY-MM-DD date") }
+        return t
+    }
+
+    /// Opens the projections and brings them up to the log's head, saying on standard error how
+    /// far behind they were (until `loyalty serve` keeps them current).
+    func projections() throws -> LedgerProjections {
+        try openProjections(ledger)
+    }
+}
+
+/// Opens the log for reading and the projections beside it, and catches them up.
+func openProjections(_ options: LedgerOptions, names: [String]? = nil) throws -> LedgerProjections {
+    guard FileManager.default.fileExists(atPath: options.path + "/data.mdb") else {
+        throw CLIError("no ledger at \(options.path) (run `loyalty init`, or pass --ledger)")
+    }
+    let projections = try LedgerProjections(log: try options.open(writable: false))
+    let started = ContinuousClock.now
+    let progress = TerminalProgress(verb: "catching up")
+    let applied = try projections.catchUp(names, progress: progress.report)
+    progress.finish()
+    let behind = applied.values.max() ?? 0
+    let ms = (ContinuousClock.now - started).components
+    let elapsed = ms.seconds * 1000 + ms.attoseconds / 1_000_000_000_000_000
+    printError("projections at position \(try projections.log.headPosition()): were \(behind) events behind, caught up in \(elapsed) ms")
+    return projections
+}
+
+/// A one-line progress display on standard error, only when it is a terminal.
+final class TerminalProgress: @unchecked Sendable {
+    // @unchecked: used from the one thread that runs the command.
+    let verb: String
+    let isTerminal = isatty(2) == 1
+    private var lastPrint = ContinuousClock.now
+    private var printed = false
+
+    init(verb: String) { self.verb = verb }
+
+    var report: ProjectionProgress {
+        { [self] name, done, total in
+            guard isTerminal, ContinuousClock.now - lastPrint > .milliseconds(200) || done == total else { return }
+            lastPrint = .now
+            printed = true
+            let pct = total == 0 ? 100 : done * 100 / total
+            FileHandle.standardError.write(Data("\r\(verb) \(name): \(done) of \(total) events (\(pct)%)\u{1B}[K".utf8))
+        }
+    }
+
+    func finish() {
+        if printed { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+func printJSON(_ value: JSONValue) {
+    print(String(decoding: JSONCanonical.encode(value), as: UTF8.self))
+}
+
+struct BalanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "balance", abstract: "A member's points, from the balances projection.",
+        discussion: "--at T evaluates the member's lots at time T (which points are pending, expired or held then); it is not a replay of history up to T.")
+    @OptionGroup var options: ReadModelOptions
+    @Option(help: "table or json") var format: OutputFormat = .table
+    @Argument var member: String
+
+    func run() throws {
+        let projections = try options.projections()
+        guard let b = try projections.balance(member, at: try options.time()) else {
+            guard try projections.memberView(member) != nil else { throw CLIError("unknown member '\(member)'") }
+            return try print(balance: Balance(MemberState(member: member), at: options.time()))
+        }
+        try print(balance: b)
+    }
+
+    private func print(balance b: Balance) throws {
+        switch format {
+        case .json: printJSON(b.json)
+        case .table:
+            for (k, v) in [("available", b.available), ("pending", b.pending), ("held", b.held), ("debt", b.debt),
+                           ("earned", b.earned), ("redeemed", b.redeemed), ("expired", b.expired), ("adjusted", b.adjusted),
+                           ("clawed back", b.clawedBack), ("transferred in", b.transferredIn), ("transferred out", b.transferredOut)] {
+                Swift.print(k.padding(toLength: 16, withPad: " ", startingAt: 0) + String(v))
+            }
+            for lot in b.lots {
+                Swift.print("  lot \(lot.lotId): \(lot.remaining) of \(lot.points), available \(lot.availableAt.rfc3339), expires \(lot.expiresAt?.rfc3339 ?? "never")")
+            }
+        }
+    }
+}
+
+/// The columns of a member view in CSV and table output (JSON has them all, and the profile).
+let memberColumns = [
+    "member", "enrolledAt", "enrollmentStore", "brand", "channel", "birthDate", "gender", "closed", "tier", "tierSince",
+    "purchaseCount", "returnCount", "totalSpend", "firstPurchaseAt", "lastPurchaseAt", "lastActivityAt", "lifecycleStage",
+    "available", "pending", "held", "debt", "earned", "redeemed", "expired", "adjusted", "clawedBack", "transferredIn", "transferredOut",
+]
+let memberTableColumns = ["member", "enrollmentStore", "tier", "purchaseCount", "totalSpend", "lastPurchaseAt", "lifecycleStage", "available", "pending", "debt"]
+
+/// A scalar JSON value as plain text (CSV cells, table cells).
+func plainText(_ v: JSONValue?) -> String {
+    switch v {
+    case .string(let s)?: return s
+    case .integer(let i)?: return i
+    case .bool(let b)?: return b ? "true" : "false"
+    case .null?, nil: return ""
+    case let other?: return String(decoding: JSONCanonical.encode(other), as: UTF8.self)
+    }
+}
+
+/// A CSV cell (RFC 4180): quoted when it holds a comma, quote or line break.
+func csvCell(_ s: String) -> String {
+    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+struct MemberCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "member", abstract: "Member views.", subcommands: [Show.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One member's view: profile, tier, purchases, lifecycle stage and balance.")
+        @OptionGroup var options: ReadModelOptions
+        @Option(help: "table, json or csv") var format: DataFormat = .table
+        @Argument var member: String
+
+        func run() throws {
+            let projections = try options.projections()
+            let t = try options.time()
+            guard let view = try projections.memberView(member) else { throw CLIError("unknown member '\(member)'") }
+            let json = view.json(member: member, balance: try projections.balance(member, at: t), at: t, thresholds: options.thresholds)
+            switch format {
+            case .json, .jsonl: printJSON(json)
+            case .csv:
+                print(memberColumns.joined(separator: ","))
+                print(memberColumns.map { csvCell(plainText(json[$0])) }.joined(separator: ","))
+            case .table:
+                for c in memberColumns { print(c.padding(toLength: 18, withPad: " ", startingAt: 0) + plainText(json[c])) }
+                if case .object(let profile)? = json["profile"], !profile.isEmpty {
+                    print("profile".padding(toLength: 18, withPad: " ", startingAt: 0) + profile.map { "\($0.key)=\(plainText($0.value))" }.joined(separator: " "))
+                }
+            }
+        }
+    }
+}
+
+struct MembersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "members", abstract: "Every member's view.", subcommands: [Export.self])
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Export member views (segments: filter by stage, store, tier).")
+        @OptionGroup var options: ReadModelOptions
+        @Option(help: "table, json (an array), jsonl (one object a line) or csv") var format: DataFormat = .table
+        @Option(help: "Only members in this lifecycle stage (lead, new, active, defecting, inactive).") var stage: String?
+        @Option(help: "Only members enrolled at this store.") var store: String?
+        @Option(help: "Only members in this tier.") var tier: String?
+
+        func validate() throws {
+            if let stage, !["lead", "new", "active", "defecting", "inactive"].contains(stage) {
+                throw ValidationError("--stage: '\(stage)' is not one of lead, new, active, defecting, inactive")
+            }
+        }
+
+        func run() throws {
+            let projections = try options.projections()
+            let t = try options.time()
+            var out = OutputBuffer()
+            var first = true
+            switch format {
+            case .csv: out.line(memberColumns.joined(separator: ","))
+            case .table: out.line(memberTableColumns.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
+            case .json: out.write("[")
+            case .jsonl: break
+            }
+            var count = 0
+            try projections.forEachMember(at: t) { member, view, balance in
+                if let store, view.enrollmentStore != store { return }
+                if let tier, view.tier != tier { return }
+                if let stage, view.stage(at: t, options.thresholds) != stage { return }
+                let json = view.json(member: member, balance: balance, at: t, thresholds: options.thresholds)
+                count += 1
+                switch format {
+                case .csv: out.line(memberColumns.map { csvCell(plainText(json[$0])) }.joined(separator: ","))
+                case .table: out.line(memberTableColumns.map { plainText(json[$0]).padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
+                case .jsonl: out.line(String(decoding: JSONCanonical.encode(json), as: UTF8.self))
+                case .json:
+                    out.write((first ? "\n" : ",\n") + String(decoding: JSONCanonical.encode(json), as: UTF8.self))
+                    first = false
+                }
+            }
+            if format == .json { out.line("\n]") }
+            out.flush()
+            printError("\(count) members")
+        }
+    }
+}
+
+/// Buffers standard output in large writes (an export prints a line per member).
+struct OutputBuffer {
+    private var text = ""
+    mutating func write(_ s: String) {
+        text += s
+        if text.utf8.count > 1 << 16 { flush() }
+    }
+    mutating func line(_ s: String) { write(s + "\n") }
+    mutating func flush() {
+        FileHandle.standardOutput.write(Data(text.utf8))
+        text = ""
+    }
+}

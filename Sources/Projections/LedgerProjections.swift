@@ -1,0 +1,137 @@
+public import LedgerStore
+public import LoyaltyDomain
+import Foundation
+public import Logging
+
+/// Where one projection stands, for `loyalty projections status`.
+public struct ProjectionStatus: Sendable {
+    public var name: String
+    public var codeVersion: Int
+    /// nil: never built.
+    public var storedVersion: Int?
+    public var generation: UInt64?
+    public var checkpoint: UInt64
+    public var head: UInt64
+    /// Events behind the head.
+    public var lagEvents: UInt64 { head > checkpoint ? head - checkpoint : 0 }
+    /// Ledger time between the checkpoint's event and the head's event (microseconds).
+    public var lagMicroseconds: Int64
+    /// A rebuild in progress: its checkpoint.
+    public var buildCheckpoint: UInt64?
+
+    public var state: String {
+        if storedVersion == nil { return buildCheckpoint == nil ? "not built" : "building" }
+        if storedVersion != codeVersion { return "version \(storedVersion!) stored, \(codeVersion) in code: rebuild needed" }
+        if buildCheckpoint != nil { return "rebuilding" }
+        if checkpoint > head { return "ahead of the log: rebuild needed" }
+        return lagEvents == 0 ? "up to date" : "behind"
+    }
+}
+
+/// The built-in projections of a ledger: balances, member views and program figures, kept in
+/// `<ledger>/projections/`. Until `loyalty serve` runs them continuously, commands call
+/// `catchUp()` before answering.
+public final class LedgerProjections: @unchecked Sendable {
+    // @unchecked: the drivers' workers hold caches that are not thread-safe; every entry point
+    // takes `lock`, so one thread at a time works on them. LMDB makes other processes safe.
+    public let log: EventLog
+    public let store: ProjectionStore
+    let drivers: [any ProjectionDriving]
+    private let lock = NSLock()
+    let logger: Logger
+
+    public static let names = [Balances.name, MemberViews.name, ProgramFigures.name]
+    /// Events per checkpointed step: bounds the transaction and what a crash can make redo.
+    public var eventsPerStep = 50_000
+
+    public init(log: EventLog, logger: Logger = Logger(label: "loyalty.projections")) throws {
+        self.log = log
+        self.logger = logger
+        store = try ProjectionStore(ledgerPath: log.path, names: Self.names)
+        drivers = [ProjectionDriver<Balances>(store: store, log: log), ProjectionDriver<MemberViews>(store: store, log: log),
+                   ProjectionDriver<ProgramFigures>(store: store, log: log)]
+    }
+
+    private func driver(_ name: String) throws -> any ProjectionDriving {
+        guard let d = drivers.first(where: { $0.name == name }) else { throw ProjectionError.unknownProjection(name, known: Self.names) }
+        return d
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    /// Brings every projection (or the named ones) up to the log's head; returns the events each
+    /// applied (a projection of an older version, or one ahead of a replaced log, is rebuilt).
+    @discardableResult
+    public func catchUp(_ names: [String]? = nil, progress: ProjectionProgress? = nil) throws -> [String: UInt64] {
+        try locked {
+            var applied: [String: UInt64] = [:]
+            for d in drivers where names?.contains(d.name) ?? true {
+                applied[d.name] = try d.catchUp(eventsPerStep: eventsPerStep, progress: progress)
+            }
+            return applied
+        }
+    }
+
+    /// One bounded step of every projection; returns the events applied in all (0: all caught up).
+    public func step(eventsMax: Int = 10_000) throws -> Int {
+        try locked { try drivers.reduce(0) { $0 + (try $1.liveStep(eventsMax: eventsMax)) } }
+    }
+
+    /// Rebuilds `name` from position 0 into its other table and swaps it in when caught up;
+    /// queries keep answering from the current one meanwhile.
+    public func rebuild(_ name: String, progress: ProjectionProgress? = nil) throws {
+        let d = try driver(name)
+        try locked { try d.rebuild(eventsPerStep: eventsPerStep, progress: progress) }
+    }
+
+    public func status() throws -> [ProjectionStatus] {
+        let head = try log.head()
+        return try drivers.map { d in
+            let (live, build) = try store.env.read { txn in (try store.meta(d.name, .live, txn: txn), try store.meta(d.name, .build, txn: txn)) }
+            var lag: Int64 = 0
+            if let live, live.checkpoint < head.position, live.checkpoint > 0 { lag = max(0, head.recordedAt - live.checkpointRecordedAt) }
+            if let live, live.checkpoint == 0, head.position > 0, let first = try log.event(at: 1) { lag = head.recordedAt - first.recordedAt }
+            return ProjectionStatus(name: d.name, codeVersion: d.version, storedVersion: live?.version, generation: live?.generation,
+                                    checkpoint: live?.checkpoint ?? 0, head: head.position, lagMicroseconds: lag,
+                                    buildCheckpoint: build?.checkpoint)
+        }
+    }
+
+    /// The determinism check: the digest of the live projection at its checkpoint, and of a fresh
+    /// fold of the log through the same position (in memory; nothing is written).
+    public func checkDeterminism(_ name: String) throws -> (checkpoint: UInt64, live: String, rebuilt: String, entries: Int) {
+        let d = try driver(name)
+        return try locked {
+            guard let live = try store.digest(name, .live) else { throw ProjectionError.unknownProjection(name + " (not built yet)", known: Self.names) }
+            let fresh = try d.digestOfFreshFold(through: live.checkpoint)
+            return (live.checkpoint, live.digest, fresh.digest, live.entries)
+        }
+    }
+
+    /// SHA-256 digest of the live projection's entries and the checkpoint it covers.
+    public func digest(_ name: String) throws -> (checkpoint: UInt64, entries: Int, digest: String)? {
+        _ = try driver(name)
+        return try store.digest(name, .live)
+    }
+
+    // MARK: Queries (read the live tables; call `catchUp` first for an answer as of the head)
+
+    public func balance(_ member: String, at t: Timestamp) throws -> Balance? {
+        try store.value(Balances.self, key: member).map { $0.balance(member, at: t) }
+    }
+
+    public func memberView(_ member: String) throws -> MemberView? {
+        try store.value(MemberViews.self, key: member)
+    }
+
+    /// Every member view with its balance at `t`, in member id order.
+    public func forEachMember(at t: Timestamp, _ body: (String, MemberView, Balance?) throws -> Void) throws {
+        try store.forEach(MemberViews.self) { member, view in
+            try body(member, view, try balance(member, at: t))
+        }
+    }
+}

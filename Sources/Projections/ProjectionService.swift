@@ -1,0 +1,41 @@
+public import ServiceLifecycle
+import Logging
+
+/// Runs the projections continuously: catches up, then follows live commits, woken by the log's
+/// commit signal (this process's writer) or by polling (other processes). A `Service`, so a
+/// `ServiceGroup` starts it and stops it on graceful shutdown.
+public struct ProjectionService: Service {
+    public let projections: LedgerProjections
+    /// Events applied per projection per step (bounds each commit, and so the lag of the others).
+    public var eventsPerStep: Int
+    /// How long to sleep without a commit signal before looking at the log again.
+    public var pollMilliseconds: Int
+    /// Called after every step that applied events (for metrics and benchmarks).
+    public var onProgress: (@Sendable (_ eventsApplied: Int) -> Void)?
+
+    public init(projections: LedgerProjections, eventsPerStep: Int = 10_000, pollMilliseconds: Int = 50,
+                onProgress: (@Sendable (Int) -> Void)? = nil) {
+        precondition(eventsPerStep > 0 && pollMilliseconds > 0, "steps and polls must be positive")
+        self.projections = projections
+        self.eventsPerStep = eventsPerStep
+        self.pollMilliseconds = pollMilliseconds
+        self.onProgress = onProgress
+    }
+
+    public func run() async throws {
+        try projections.catchUp()
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let applied = try projections.step(eventsMax: eventsPerStep)
+                if applied > 0 {
+                    onProgress?(applied)
+                    continue
+                }
+                // Every projection reached the head read by its step: wait for the next commit.
+                let head = try projections.log.headPosition()
+                await projections.log.waitForCommit(after: head, timeoutMilliseconds: pollMilliseconds)
+            }
+        }
+        projections.logger.info("projections stopped")
+    }
+}

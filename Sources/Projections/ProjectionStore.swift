@@ -1,0 +1,190 @@
+public import LedgerStore
+import Crypto
+import Foundation
+
+/// Where a projection stands: its fold version, which of its two tables holds it, and the last
+/// log position applied. Stored with the projection's entries, in the same transaction.
+public struct ProjectionMeta: Sendable, Equatable {
+    public var version: Int
+    /// Counts builds; the table is `generation % 2`, so a rebuild writes the other table.
+    public var generation: UInt64
+    /// The last log position applied (0: nothing yet).
+    public var checkpoint: UInt64
+    /// Ledger time of the event at `checkpoint` (for lag in seconds).
+    public var checkpointRecordedAt: Int64
+
+    var slot: Int { Int(generation % 2) }
+
+    var bytes: [UInt8] {
+        var w = ValueWriter(capacity: 32)
+        w.int64(Int64(version))
+        w.uint64(generation)
+        w.uint64(checkpoint)
+        w.int64(checkpointRecordedAt)
+        return w.bytes
+    }
+
+    init(version: Int, generation: UInt64, checkpoint: UInt64, checkpointRecordedAt: Int64) {
+        self.version = version
+        self.generation = generation
+        self.checkpoint = checkpoint
+        self.checkpointRecordedAt = checkpointRecordedAt
+    }
+
+    init(_ name: String, bytes: UnsafeRawBufferPointer) throws(ProjectionError) {
+        var r = ValueReader(bytes)
+        do {
+            version = Int(try r.int64())
+            generation = try r.uint64()
+            checkpoint = try r.uint64()
+            checkpointRecordedAt = try r.int64()
+        } catch {
+            throw .damagedMeta(name: name, reason: "\(error)")
+        }
+        guard r.isAtEnd else { throw .damagedMeta(name: name, reason: "\(bytes.count) bytes, expected 32") }
+    }
+}
+
+/// The live projection answers queries; a build is a rebuild in progress, swapped in when done.
+enum ProjectionRole: String, Sendable {
+    case live, build
+}
+
+/// The projections' own LMDB environment, `<ledger>/projections/`: projection writes never
+/// serialize with appends. Databases: `meta` (`live/NAME`, `build/NAME` -> ProjectionMeta) and two
+/// tables per projection, `NAME.0` and `NAME.1` (key -> encoded value). Everything here is derived
+/// from the log: deleting the directory is safe, the projections are rebuilt.
+public final class ProjectionStore: Sendable {
+    let env: LMDBEnvironment
+    let meta: LMDBDatabase
+    /// Names of the projections whose tables exist; fixed at open.
+    let tables: [String: [LMDBDatabase]]
+
+    /// Entries read per read transaction by scans (exports, digests): short readers, bounded.
+    static let scanBatchEntriesMax = 2_048
+
+    public init(ledgerPath: String, names: [String]) throws {
+        var options = LMDBOptions()
+        // Derived data: atomicity is needed (state and checkpoint together), durability is not
+        // (a lost commit is re-applied from the log). One sync per commit instead of two.
+        options.durability = .relaxed
+        options.maxDatabases = UInt32(1 + 2 * names.count + 4)
+        options.mapSizeBytes = 64 << 20
+        let env = try LMDBEnvironment.open(path: ledgerPath + "/projections", options: options)
+        self.env = env
+        meta = try env.database("meta", create: true)
+        var tables: [String: [LMDBDatabase]] = [:]
+        for name in names {
+            tables[name] = [try env.database("\(name).0", create: true), try env.database("\(name).1", create: true)]
+        }
+        self.tables = tables
+    }
+
+    func table(_ name: String, slot: Int) -> LMDBDatabase {
+        guard let t = tables[name] else { preconditionFailure("projection '\(name)' was not opened") }
+        return t[slot]
+    }
+
+    static func metaKey(_ name: String, _ role: ProjectionRole) -> [UInt8] { Array("\(role.rawValue)/\(name)".utf8) }
+
+    func meta(_ name: String, _ role: ProjectionRole, txn: LMDBTransaction) throws -> ProjectionMeta? {
+        try Self.metaKey(name, role).withUnsafeBytes { k in
+            try txn.borrowValue(meta, key: k).map { b throws(ProjectionError) in try ProjectionMeta(name, bytes: b) }
+        }
+    }
+
+    func meta(_ name: String, _ role: ProjectionRole) throws -> ProjectionMeta? {
+        try env.read { txn in try meta(name, role, txn: txn) }
+    }
+
+    func putMeta(_ m: ProjectionMeta?, _ name: String, _ role: ProjectionRole, txn: LMDBTransaction) throws {
+        if let m { try txn.put(meta, key: Self.metaKey(name, role), value: m.bytes) } else { try txn.delete(meta, key: Self.metaKey(name, role)) }
+    }
+
+    /// The live value at `key`, decoded by `F`, with the live meta it was read under.
+    public func value<F: ProjectionFold>(_ fold: F.Type, key: String) throws -> F.Value? {
+        try env.read { txn -> F.Value? in
+            guard let m = try meta(F.name, .live, txn: txn) else { return nil }
+            return try Array(key.utf8).withUnsafeBytes { k -> F.Value? in
+                try txn.borrowValue(table(F.name, slot: m.slot), key: k).map { b throws(ProjectionError) in try F.decoded(b) }
+            }
+        }
+    }
+
+    /// Visits the live entries whose keys start with `prefix`, in key order, reading in short
+    /// transactions. Throws if a rebuild is swapped in half-way (the visit would mix two builds).
+    public func forEach<F: ProjectionFold>(_ fold: F.Type, prefix: String = "",
+                                           _ body: (String, F.Value) throws -> Void) throws {
+        try scan(F.name, .live, prefix: prefix) { key, bytes in try body(key, try F.decoded(bytes)) }
+    }
+
+    /// Raw scan of one projection's table (of the live or build meta), in batches.
+    func scan(_ name: String, _ role: ProjectionRole, prefix: String = "",
+              _ body: (String, UnsafeRawBufferPointer) throws -> Void) throws {
+        var after: [UInt8]? = nil
+        var generation: UInt64? = nil
+        while true {
+            let more: Bool = try env.read { txn in
+                guard let m = try meta(name, role, txn: txn) else { return false }
+                if let g = generation, g != m.generation {
+                    throw ProjectionError.damagedMeta(name: name, reason: "a rebuild was swapped in during the scan; run it again")
+                }
+                generation = m.generation
+                return try scanBatch(table(name, slot: m.slot), prefix: Array(prefix.utf8), after: &after, txn: txn, body)
+            }
+            if !more { return }
+        }
+    }
+
+    private func scanBatch(_ db: LMDBDatabase, prefix: [UInt8], after: inout [UInt8]?, txn: LMDBTransaction,
+                           _ body: (String, UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        try txn.withCursor(db) { cursor in
+            let start = after ?? prefix
+            // LMDB refuses an empty key: an empty start is the first entry.
+            var entry = start.isEmpty ? try cursor.first() : try start.withUnsafeBytes { k in try cursor.seek(atLeast: k) }
+            if let a = after, let e = entry, e.key.elementsEqual(a) { entry = try cursor.next() }
+            var n = 0
+            while let e = entry {
+                guard e.key.starts(with: prefix) else { return false }
+                try body(String(decoding: e.key, as: UTF8.self), e.value)
+                n += 1
+                if n == Self.scanBatchEntriesMax { after = [UInt8](e.key); return true }
+                entry = try cursor.next()
+            }
+            return false
+        }
+    }
+
+    /// SHA-256 over every entry in key order (u32le key length, key, u32le value length, value),
+    /// with the checkpoint it was taken at; one read transaction, so both agree.
+    func digest(_ name: String, _ role: ProjectionRole) throws -> (checkpoint: UInt64, entries: Int, digest: String)? {
+        try env.read { txn in
+            guard let m = try meta(name, role, txn: txn) else { return nil }
+            var hasher = ProjectionDigest()
+            try txn.withCursor(table(name, slot: m.slot)) { cursor in
+                var entry = try cursor.first()
+                while let e = entry {
+                    hasher.add(key: e.key, value: e.value)
+                    entry = try cursor.next()
+                }
+            }
+            return (m.checkpoint, hasher.count, hasher.hex)
+        }
+    }
+}
+
+/// The digest of a projection's entries (see `ProjectionStore.digest`).
+struct ProjectionDigest {
+    var sha = SHA256()
+    var count = 0
+
+    mutating func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        withUnsafeBytes(of: UInt32(key.count).littleEndian) { sha.update(bufferPointer: $0) }
+        sha.update(bufferPointer: key)
+        withUnsafeBytes(of: UInt32(value.count).littleEndian) { sha.update(bufferPointer: $0) }
+        sha.update(bufferPointer: value)
+        count += 1
+    }
+
+    var hex: String { sha.finalize().map { String(format: "%02x", $0) }.joined() }
+}

@@ -1,0 +1,133 @@
+import LedgerStore
+import LoyaltyDomain
+
+/// Applies the log to one projection (its live table, or a build in progress) in checkpointed
+/// steps. A step reads a bounded run of events after the stored checkpoint, applies them to the
+/// fold's write-back cache, and commits every changed entry together with the new checkpoint in
+/// one transaction: a crash at any moment leaves the stored state at a checkpoint, never between.
+///
+/// Several workers (in this or other processes) may work on the same projection: each commit
+/// first checks that the stored meta is still the one this worker started from; if another
+/// worker moved it, the step is dropped, the cache discarded, and the next step starts over from
+/// the stored checkpoint. So no event is ever applied twice or skipped.
+final class ProjectionWorker<F: ProjectionFold> {
+    let store: ProjectionStore
+    let log: EventLog
+    let role: ProjectionRole
+    let fold = F()
+    let state = FoldState<F.Value>()
+    /// The stored meta the cache agrees with (nil: the cache is empty and unknown).
+    private(set) var expected: ProjectionMeta?
+    /// The cache holds every stored entry (the table was empty when this worker started on it
+    /// and it has not been dropped since), so a miss needs no lookup.
+    private var cacheIsComplete = false
+    /// Entries kept in the cache between steps; past it the cache is dropped (it is all clean).
+    let cacheEntriesMax: Int
+
+    init(store: ProjectionStore, log: EventLog, role: ProjectionRole, cacheEntriesMax: Int = 2_000_000) {
+        precondition(cacheEntriesMax > 0, "the cache needs room")
+        self.store = store
+        self.log = log
+        self.role = role
+        self.cacheEntriesMax = cacheEntriesMax
+    }
+
+    /// Forgets the cache (after an error or when another worker moved the checkpoint).
+    func reset() {
+        state.discard()
+        expected = nil
+        cacheIsComplete = false
+    }
+
+    /// Starts a fresh build in the table the live projection does not use. Returns its meta.
+    static func startBuild(store: ProjectionStore) throws -> ProjectionMeta {
+        try store.env.write { txn in
+            let live = try store.meta(F.name, .live, txn: txn)
+            let generation = (live?.generation ?? 0) + (live == nil ? 0 : 1)
+            let m = ProjectionMeta(version: F.version, generation: generation, checkpoint: 0, checkpointRecordedAt: 0)
+            try txn.clear(store.table(F.name, slot: m.slot))
+            try store.putMeta(m, F.name, .build, txn: txn)
+            return m
+        }
+    }
+
+    /// One step: applies at most `eventsMax` events (stopping at `through`, if given) and commits.
+    /// Returns the events consumed (0: caught up). The stored meta must exist for `role`.
+    func step(eventsMax: Int, through: UInt64? = nil) throws -> Int {
+        precondition(eventsMax > 0, "a step applies at least one event")
+        guard let start = try store.meta(F.name, role) else { preconditionFailure("no \(role) meta for \(F.name)") }
+        if start != expected {
+            let wasEmpty = start.checkpoint == 0
+            reset()
+            cacheIsComplete = wasEmpty
+            expected = start
+        }
+        let head = try log.head()
+        guard start.checkpoint <= head.position else {
+            throw ProjectionError.aheadOfLog(name: F.name, checkpoint: start.checkpoint, head: head.position)
+        }
+        let end = min(head.position, through ?? .max, start.checkpoint + UInt64(eventsMax))
+        guard end > start.checkpoint else { return 0 }
+        do {
+            let last = try apply(after: start.checkpoint, through: end, slot: start.slot)
+            try commit(from: start, checkpoint: end, recordedAt: last)
+            return Int(end - start.checkpoint)
+        } catch {
+            reset()
+            throw error
+        }
+    }
+
+    /// Reads and applies the events in (after, through]; returns the recordedAt of the last one.
+    private func apply(after: UInt64, through: UInt64, slot: Int) throws -> Int64 {
+        var position = after
+        var recordedAt: Int64 = 0
+        let table = store.table(F.name, slot: slot)
+        while position < through {
+            let batch = try log.events(after: position, limit: Int(min(through - position, 4_096)))
+            guard let lastEvent = batch.last else {
+                throw LedgerError.corrupt(position: position + 1, reason: "the log ended before its head while projecting")
+            }
+            try store.env.read { txn in
+                state.loader = cacheIsComplete ? nil : { key in
+                    try Array(key.utf8).withUnsafeBytes { k in
+                        try txn.borrowValue(table, key: k).map { b throws(ProjectionError) in try F.decoded(b) }
+                    }
+                }
+                defer { state.loader = nil }
+                for e in batch {
+                    // Positions are gapless: anything else means the read went wrong.
+                    precondition(e.position == position + 1, "projection read \(e.position) after \(position)")
+                    position = e.position
+                    if let pe = try ProjectionEvent.decode(e) { try fold.apply(pe, to: state) }
+                }
+            }
+            recordedAt = lastEvent.recordedAt
+        }
+        return recordedAt
+    }
+
+    /// Writes the changed entries and the new checkpoint in one transaction, if nobody else moved
+    /// the stored meta meanwhile. The body only writes, so LMDB may run it again after map growth.
+    private func commit(from start: ProjectionMeta, checkpoint: UInt64, recordedAt: Int64) throws {
+        let dirty = state.dirtyEntries(F.encoded)
+        let next = ProjectionMeta(version: start.version, generation: start.generation, checkpoint: checkpoint,
+                                  checkpointRecordedAt: recordedAt)
+        let table = store.table(F.name, slot: start.slot)
+        let committed: Bool = try store.env.write { txn in
+            guard try store.meta(F.name, role, txn: txn) == start else { return false }
+            for (key, value) in dirty {
+                if let value { try txn.put(table, key: Array(key.utf8), value: value) } else { try txn.delete(table, key: Array(key.utf8)) }
+            }
+            try store.putMeta(next, F.name, role, txn: txn)
+            return true
+        }
+        guard committed else { reset(); return }
+        state.markClean()
+        expected = next
+        if state.entries.count > cacheEntriesMax {
+            state.discard()
+            cacheIsComplete = false
+        }
+    }
+}
