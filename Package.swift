@@ -99,6 +99,7 @@ let package = Package(
             name: "LoyaltyDomainTests",
             dependencies: [
                 "LoyaltyDomain",
+                "Projections",
                 "LoyaltyLedger",
                 "LedgerStore",
                 "LedgerJSON",
