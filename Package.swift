@@ -90,9 +90,16 @@ let package = Package(
             dependencies: ["LedgerStore"],
             swiftSettings: strictSettings
         ),
+        // Helpers the test targets share (temporary directories, running the built executables).
+        .target(
+            name: "LedgerTestSupport",
+            dependencies: [],
+            path: "Tests/LedgerTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "LedgerStoreTests",
-            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyCLI", "LedgerTorture"],
+            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyCLI", "LedgerTorture", "LedgerTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -110,8 +117,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Projections", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTorture",
-                           .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["Projections", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LoyaltyCLI",
+                           "LedgerTestSupport"],
             swiftSettings: strictSettings
         ),
     ],

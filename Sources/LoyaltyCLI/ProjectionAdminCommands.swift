@@ -7,7 +7,7 @@ import Projections
 struct ProjectionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "projections", abstract: "The read models: status, rebuild, determinism check.",
-        subcommands: [Status.self, Rebuild.self, Check.self])
+        subcommands: [Status.self, CatchUp.self, Rebuild.self, Check.self])
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Each projection's version, checkpoint and lag (does not catch up).")
@@ -40,11 +40,35 @@ struct ProjectionsCommand: ParsableCommand {
         }
     }
 
+    struct CatchUp: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "catch-up", abstract: "Bring every projection up to the log's head (what read commands do first).")
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var steps: StepOptions
+
+        func run() throws {
+            let projections = try LedgerProjections(log: try ledger.open(writable: false))
+            projections.eventsPerStep = steps.stepEvents
+            let progress = TerminalProgress(verb: "catching up")
+            let applied = try projections.catchUp(progress: progress.report)
+            progress.finish()
+            for (name, n) in applied.sorted(by: { $0.key < $1.key }) { print("\(name): applied \(n) events") }
+        }
+    }
+
+    struct StepOptions: ParsableArguments {
+        @Option(help: "Events applied per checkpointed transaction.") var stepEvents = 50_000
+        func validate() throws {
+            guard (1...10_000_000).contains(stepEvents) else { throw ValidationError("--step-events must be 1 to 10,000,000") }
+        }
+    }
+
     struct Rebuild: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Rebuild projections from position 0 into a fresh table, swapped in when caught up.",
             discussion: "Queries keep answering from the current table meanwhile; appends may continue.")
         @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var steps: StepOptions
         @Argument(help: "balances, members or figures (default: all)") var name: String?
 
         func validate() throws {
@@ -55,6 +79,7 @@ struct ProjectionsCommand: ParsableCommand {
 
         func run() throws {
             let projections = try LedgerProjections(log: try ledger.open(writable: false))
+            projections.eventsPerStep = steps.stepEvents
             for n in name.map({ [$0] }) ?? LedgerProjections.names {
                 let started = ContinuousClock.now
                 let progress = TerminalProgress(verb: "rebuilding")

@@ -23,7 +23,8 @@ public struct ProjectionService: Service {
     }
 
     public func run() async throws {
-        try projections.catchUp()
+        let caughtUp = try projections.catchUp().values.reduce(0, +)
+        if caughtUp > 0 { onProgress?(Int(caughtUp)) }
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let applied = try projections.step(eventsMax: eventsPerStep)

@@ -1,0 +1,47 @@
+import Foundation
+
+// Helpers every test target shares: temporary directories and the package's built executables.
+
+/// A fresh temporary directory per test, removed at the end (GRDB's GRDBTestCase habit).
+public struct TemporaryDirectory: ~Copyable {
+    public let path: String
+
+    public init() {
+        path = NSTemporaryDirectory() + "ledger-test-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    public var ledger: String { path + "/ledger" }
+}
+
+/// A built executable of this package (`loyalty`, `ledger-torture`), next to the test bundle.
+public func builtExecutable(_ name: String) -> String {
+    let candidates = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path,
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/\(name)").path,
+    ]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+}
+
+/// Runs a built executable to completion, feeding `input`; returns exit code, stdout, stderr.
+@discardableResult
+public func runTool(_ name: String, _ arguments: [String], input: String = "") throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: builtExecutable(name))
+    process.arguments = arguments
+    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    stdin.fileHandleForWriting.write(Data(input.utf8))
+    try stdin.fileHandleForWriting.close()
+    let out = stdout.fileHandleForReading.readDataToEndOfFile()
+    let err = stderr.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+}
+

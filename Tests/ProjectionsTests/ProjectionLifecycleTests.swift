@@ -1,0 +1,158 @@
+import Foundation
+import LedgerStore
+import LedgerTestSupport
+import LoyaltyDomain
+import LoyaltyLedger
+import ServiceLifecycle
+import Synchronization
+import Testing
+@testable import Projections
+
+/// Rebuilds, swaps, version changes, following live commits, and damage.
+@Suite struct ProjectionLifecycleTests {
+    let t0 = Timestamp(rfc3339: "2026-03-01T10:00:00Z")!
+
+    func openLedger(_ dir: borrowing TemporaryDirectory) throws -> Ledger {
+        try Ledger.open(path: dir.ledger, create: true) { $0.lmdb.durability = .relaxed }
+    }
+
+    /// Enrolls `members` members and records a purchase for each.
+    func seed(_ ledger: Ledger, members: Int) async throws {
+        var commands: [Command] = []
+        for i in 0..<members {
+            let at = Timestamp(microseconds: t0.microseconds + Int64(i) * 1_000_000)
+            commands.append(.enroll(member: "M\(i)", store: "S\(i % 3)", brand: "main", channel: "store", birthDate: nil, gender: nil, profile: [:], at: at))
+            commands.append(.purchase(.init(member: "M\(i)", purchaseId: "P\(i)", amount: "\(10 + i).50", store: "S\(i % 3)", at: at)))
+        }
+        _ = try await ledger.executeBatch(commands)
+    }
+
+    /// Every member's balance in the projection equals the domain model's, at `t`.
+    func expectBalancesEqualTheModel(_ ledger: Ledger, _ p: LedgerProjections, members: Int, at t: Timestamp) throws {
+        for i in 0..<members {
+            let model = try ledger.balance("M\(i)", at: t)
+            let projected = try p.balance("M\(i)", at: t)
+            #expect(projected == model, "M\(i)")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aRebuildWhileAppendsContinueMissesNothing() async throws {
+        let dir = TemporaryDirectory()
+        let ledger = try openLedger(dir)
+        defer { ledger.close() }
+        try await seed(ledger, members: 200)
+        let p = try LedgerProjections(log: ledger.log)
+        p.eventsPerStep = 50
+        try p.catchUp()
+        let before = try #require(try p.status().first { $0.name == Balances.name })
+        // Appends run while the rebuild does; the rebuild answers only once it has caught up.
+        let appender = Task {
+            for round in 0..<400 {
+                let m = "M\(round % 200)"
+                let at = Timestamp(microseconds: t0.microseconds + 10_000_000_000 + Int64(round) * 1_000_000)
+                try await ledger.execute(.purchase(.init(member: m, purchaseId: "L\(round)", amount: "3.00", store: "S1", at: at)))
+                if round % 3 == 0 { _ = try? await ledger.execute(.redeem(member: m, points: 2, redemptionId: "R\(round)", reward: nil, at: at)) }
+            }
+        }
+        let headAtStart = try ledger.log.headPosition()
+        try await Task.detached { try p.rebuild(Balances.name); try p.rebuild(MemberViews.name) }.value
+        let headAtSwap = try ledger.log.headPosition()
+        try await appender.value
+        #expect(headAtSwap > headAtStart, "appends went on during the rebuild")
+        try p.catchUp()
+        let after = try #require(try p.status().first { $0.name == Balances.name })
+        #expect(after.generation == (before.generation ?? 0) + 1, "the rebuilt table was swapped in")
+        #expect(after.checkpoint == (try ledger.log.headPosition()))
+        try expectBalancesEqualTheModel(ledger, p, members: 200, at: Timestamp(microseconds: t0.microseconds + 20_000_000_000))
+        _ = try expectDeterministic(p)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aChangedVersionOrALogBehindTheCheckpointRebuilds() async throws {
+        let dir = TemporaryDirectory()
+        let ledger = try openLedger(dir)
+        defer { ledger.close() }
+        try await seed(ledger, members: 20)
+        let p = try LedgerProjections(log: ledger.log)
+        try p.catchUp()
+        let digest = try #require(try p.digest(Balances.name))
+        // As if the code's fold version had moved on since this projection was built.
+        try p.store.env.write { txn in
+            var m = try #require(try p.store.meta(Balances.name, .live, txn: txn))
+            m.version = Balances.version - 1
+            try p.store.putMeta(m, Balances.name, .live, txn: txn)
+        }
+        #expect(try p.status().first { $0.name == Balances.name }!.state.contains("rebuild needed"))
+        try p.catchUp()
+        let rebuilt = try #require(try p.status().first { $0.name == Balances.name })
+        #expect(rebuilt.storedVersion == Balances.version && rebuilt.generation == 1)
+        #expect(try p.digest(Balances.name)?.digest == digest.digest)
+        // As if the log had been replaced by a shorter one (a restore): the projection is ahead.
+        try p.store.env.write { txn in
+            var m = try #require(try p.store.meta(MemberViews.name, .live, txn: txn))
+            m.checkpoint += 1_000
+            try p.store.putMeta(m, MemberViews.name, .live, txn: txn)
+        }
+        try p.catchUp()
+        let views = try #require(try p.status().first { $0.name == MemberViews.name })
+        #expect(views.checkpoint == (try ledger.log.headPosition()) && views.generation == 1)
+        _ = try expectDeterministic(p)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aTamperedOrDamagedValueIsCaught() async throws {
+        let dir = TemporaryDirectory()
+        let ledger = try openLedger(dir)
+        defer { ledger.close() }
+        try await seed(ledger, members: 10)
+        let p = try LedgerProjections(log: ledger.log)
+        try p.catchUp()
+        let meta = try #require(try p.store.meta(Balances.name, .live))
+        let table = p.store.table(Balances.name, slot: meta.slot)
+        // A well-formed but wrong value: the determinism check names the projection.
+        var forged = Balances.Record()
+        forged.earned = 1_000_000
+        try p.store.env.write { txn in try txn.put(table, key: Array("M3".utf8), value: Balances.encoded(forged)) }
+        let check = try p.checkDeterminism(Balances.name)
+        #expect(check.live != check.rebuilt)
+        // A malformed value: reads fail with a clear error instead of a crash or a wrong answer.
+        try p.store.env.write { txn in try txn.put(table, key: Array("M4".utf8), value: [1, 2, 3]) }
+        #expect(throws: ProjectionError.self) { try p.balance("M4", at: t0) }
+        // A rebuild repairs both.
+        try p.rebuild(Balances.name)
+        _ = try expectDeterministic(p)
+        try expectBalancesEqualTheModel(ledger, p, members: 10, at: t0)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func theServiceFollowsLiveCommitsAndStopsOnShutdown() async throws {
+        let dir = TemporaryDirectory()
+        let ledger = try openLedger(dir)
+        defer { ledger.close() }
+        try await seed(ledger, members: 5)
+        let p = try LedgerProjections(log: ledger.log)
+        let applied = Atomic<Int>(0)
+        let service = ProjectionService(projections: p, eventsPerStep: 100, pollMilliseconds: 5_000) { n in applied.add(n, ordering: .relaxed) }
+        let group = ServiceGroup(services: [service], logger: p.logger)
+        let running = Task { try await group.run() }
+        var waited = 0
+        while applied.load(ordering: .relaxed) == 0, waited < 500 {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        #expect(applied.load(ordering: .relaxed) > 0, "the service caught up at start")
+        try await seed(ledger, members: 30)
+        // Woken by the commit signal, well before the 5 s poll.
+        let head = try ledger.log.headPosition()
+        waited = 0
+        while try p.status().contains(where: { $0.checkpoint < head }), waited < 300 {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        #expect(try p.status().allSatisfy { $0.checkpoint == head }, "followed within 3 s, so woken by the commit signal")
+        await group.triggerGracefulShutdown()
+        try await running.value
+        try expectBalancesEqualTheModel(ledger, p, members: 30, at: t0)
+    }
+}
