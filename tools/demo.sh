@@ -38,8 +38,23 @@ step "a bad command is refused with its field and value, and nothing is written"
 echo '{"command":"purchase","member":"M0000001","purchaseId":"BAD-1","amount":"12.345","store":"S001"}' > "$WORK/bad.jsonl"
 "$BIN" import "$WORK/bad.jsonl" || echo "(exit code $?, as expected)"
 
-step "balance of member M0000042 (lots in the order they will be spent)"
+step "projections: balances, member views and program figures, folded from the log into <ledger>/projections/"
+"$BIN" projections catch-up
+"$BIN" projections status
+
+step "balance of member M0000042 (from the balances projection; lots in the order they will be spent)"
 "$BIN" balance M0000042 --at 2026-12-31T23:00:00Z
+
+step "member view of M0000042 (profile, tier, purchases, lifecycle stage at the end of the year)"
+"$BIN" member show M0000042 --at 2026-12-31T23:00:00Z
+
+step "segments: members export as CSV, and the lifecycle stages at the end of the year"
+"$BIN" members export --format csv --at 2026-12-31T23:00:00Z 2>/dev/null | head -n 4 | cut -c1-200
+"$BIN" members export --format jsonl --at 2026-12-31T23:00:00Z 2>/dev/null | sed -n 's/.*"lifecycleStage":"\([a-z]*\)".*/\1/p' | sort | uniq -c
+
+step "program figures per store (points and liability by the members' home stores), and the outstanding liability"
+"$BIN" figures --by store | head -n 8
+"$BIN" figures --by none | tail -n 3
 
 step "tier evaluation at the end of the year, and the expiry run a year and a half later"
 "$BIN" tiers evaluate --as-of 2026-12-31T23:00:00Z | tail -n 2
@@ -48,6 +63,9 @@ step "tier evaluation at the end of the year, and the expiry run a year and a ha
 
 step "verify: re-walk the hash chain, every member stream and every index"
 "$BIN" verify
+
+step "determinism: every projection equals a fresh fold of the log, digest for digest"
+"$BIN" projections check
 
 step "stats"
 "$BIN" stats

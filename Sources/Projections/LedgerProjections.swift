@@ -76,9 +76,13 @@ public final class LedgerProjections: @unchecked Sendable {
         }
     }
 
-    /// One bounded step of every projection; returns the events applied in all (0: all caught up).
-    public func step(eventsMax: Int = 10_000) throws -> Int {
-        try locked { try drivers.reduce(0) { $0 + (try $1.liveStep(eventsMax: eventsMax)) } }
+    /// One bounded step of every projection: the events applied in all (0: all caught up), and
+    /// the position every projection has reached.
+    public func step(eventsMax: Int = 10_000) throws -> (applied: Int, through: UInt64) {
+        try locked {
+            let applied = try drivers.reduce(0) { $0 + (try $1.liveStep(eventsMax: eventsMax)) }
+            return (applied, drivers.map(\.liveCheckpoint).min() ?? 0)
+        }
     }
 
     /// Rebuilds `name` from position 0 into its other table and swaps it in when caught up;

@@ -13,6 +13,8 @@ protocol ProjectionDriving: AnyObject {
     func catchUp(eventsPerStep: Int, progress: ProjectionProgress?) throws -> UInt64
     /// One bounded live step (for the following service). Returns the events applied.
     func liveStep(eventsMax: Int) throws -> Int
+    /// The checkpoint the live worker last committed or read (0: none yet).
+    var liveCheckpoint: UInt64 { get }
     /// Builds from position 0 into the other table while the live one keeps answering, then swaps.
     func rebuild(eventsPerStep: Int, progress: ProjectionProgress?) throws
     /// A fresh fold in memory through `through`, digested like the stored table.
@@ -32,6 +34,7 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
 
     var name: String { F.name }
     var version: Int { F.version }
+    var liveCheckpoint: UInt64 { live.expected?.checkpoint ?? 0 }
 
     func catchUp(eventsPerStep: Int, progress: ProjectionProgress?) throws -> UInt64 {
         let meta = try store.meta(F.name, .live)

@@ -10,11 +10,12 @@ public struct ProjectionService: Service {
     public var eventsPerStep: Int
     /// How long to sleep without a commit signal before looking at the log again.
     public var pollMilliseconds: Int
-    /// Called after every step that applied events (for metrics and benchmarks).
-    public var onProgress: (@Sendable (_ eventsApplied: Int) -> Void)?
+    /// Called after every step that applied events, with the position all projections reached
+    /// (for metrics and benchmarks).
+    public var onProgress: (@Sendable (_ eventsApplied: Int, _ through: UInt64) -> Void)?
 
     public init(projections: LedgerProjections, eventsPerStep: Int = 10_000, pollMilliseconds: Int = 50,
-                onProgress: (@Sendable (Int) -> Void)? = nil) {
+                onProgress: (@Sendable (Int, UInt64) -> Void)? = nil) {
         precondition(eventsPerStep > 0 && pollMilliseconds > 0, "steps and polls must be positive")
         self.projections = projections
         self.eventsPerStep = eventsPerStep
@@ -24,12 +25,12 @@ public struct ProjectionService: Service {
 
     public func run() async throws {
         let caughtUp = try projections.catchUp().values.reduce(0, +)
-        if caughtUp > 0 { onProgress?(Int(caughtUp)) }
+        if caughtUp > 0 { onProgress?(Int(caughtUp), try projections.log.headPosition()) }
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                let applied = try projections.step(eventsMax: eventsPerStep)
+                let (applied, through) = try projections.step(eventsMax: eventsPerStep)
                 if applied > 0 {
-                    onProgress?(applied)
+                    onProgress?(applied, through)
                     continue
                 }
                 // Every projection reached the head read by its step: wait for the next commit.

@@ -133,7 +133,7 @@ import Testing
         try await seed(ledger, members: 5)
         let p = try LedgerProjections(log: ledger.log)
         let applied = Atomic<Int>(0)
-        let service = ProjectionService(projections: p, eventsPerStep: 100, pollMilliseconds: 5_000) { n in applied.add(n, ordering: .relaxed) }
+        let service = ProjectionService(projections: p, eventsPerStep: 100, pollMilliseconds: 5_000) { n, _ in applied.add(n, ordering: .relaxed) }
         let group = ServiceGroup(services: [service], logger: p.logger)
         let running = Task { try await group.run() }
         var waited = 0

@@ -19,6 +19,8 @@ let package = Package(
             name: "LedgerBench",
             dependencies: [
                 .product(name: "LedgerStore", package: "LoyaltyLedger"),
+                .product(name: "LoyaltyDomain", package: "LoyaltyLedger"),
+                .product(name: "Projections", package: "LoyaltyLedger"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
