@@ -68,28 +68,76 @@ public final class LedgerProjections: @unchecked Sendable {
     @discardableResult
     public func catchUp(_ names: [String]? = nil, progress: ProjectionProgress? = nil) throws -> [String: UInt64] {
         try locked {
+            let selected = drivers.filter { names?.contains($0.name) ?? true }
+            let head = try log.headPosition()
+            let toBuild = try selected.filter { try $0.needsBuild(head: head) }
+            if !toBuild.isEmpty { try rebuildLocked(toBuild, progress: progress) }
+            let before = try selected.map { try $0.checkpoint(.live) }
+            try advance(selected.filter { d in !toBuild.contains { $0 === d } }, .live, progress: progress)
             var applied: [String: UInt64] = [:]
-            for d in drivers where names?.contains(d.name) ?? true {
-                applied[d.name] = try d.catchUp(eventsPerStep: eventsPerStep, progress: progress)
+            for (d, from) in zip(selected, before) {
+                applied[d.name] = try d.checkpoint(.live) - (toBuild.contains { $0 === d } ? 0 : from)
             }
             return applied
         }
     }
 
     /// One bounded step of every projection: the events applied in all (0: all caught up), and
-    /// the position every projection has reached.
+    /// the position every projection has reached. Rebuilds what needs it first.
     public func step(eventsMax: Int = 10_000) throws -> (applied: Int, through: UInt64) {
         try locked {
-            let applied = try drivers.reduce(0) { $0 + (try $1.liveStep(eventsMax: eventsMax)) }
+            let head = try log.headPosition()
+            let toBuild = try drivers.filter { try $0.needsBuild(head: head) }
+            if !toBuild.isEmpty { try rebuildLocked(toBuild, progress: nil) }
+            let from = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
+            let feed = from < head ? try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax))) : nil
+            let applied = try drivers.reduce(0) { $0 + (try $1.step(.live, eventsMax: eventsMax, feed: feed)) }
             return (applied, drivers.map(\.liveCheckpoint).min() ?? 0)
         }
     }
 
-    /// Rebuilds `name` from position 0 into its other table and swaps it in when caught up;
-    /// queries keep answering from the current one meanwhile.
+    /// Rebuilds the named projections (default: all) from position 0 into their other tables, in
+    /// one pass over the log, and swaps each in when caught up; queries keep answering from the
+    /// current tables meanwhile.
+    public func rebuild(_ names: [String]? = nil, progress: ProjectionProgress? = nil) throws {
+        for name in names ?? [] { _ = try driver(name) }
+        try locked { try rebuildLocked(drivers.filter { names?.contains($0.name) ?? true }, progress: progress) }
+    }
+
     public func rebuild(_ name: String, progress: ProjectionProgress? = nil) throws {
-        let d = try driver(name)
-        try locked { try d.rebuild(eventsPerStep: eventsPerStep, progress: progress) }
+        try rebuild([name], progress: progress)
+    }
+
+    private func rebuildLocked(_ selected: [any ProjectionDriving], progress: ProjectionProgress?) throws {
+        for d in selected { try d.startOrResumeBuild() }
+        var pending = selected
+        while !pending.isEmpty {
+            try advance(pending, .build, progress: progress)
+            pending = try pending.filter { try !$0.swapIfCaughtUp() }
+        }
+    }
+
+    /// Moves `selected` (their live projections or their builds) to the log's head together:
+    /// each run of events is read and decoded once for all of them, and the next run is decoded
+    /// on another thread while the current one is applied.
+    private func advance(_ selected: [any ProjectionDriving], _ role: ProjectionRole, progress: ProjectionProgress?) throws {
+        guard !selected.isEmpty else { return }
+        let step = UInt64(eventsPerStep)
+        var prefetch: (after: UInt64, run: Prefetch)?
+        while true {
+            let head = try log.headPosition()
+            let from = try selected.map { try $0.checkpoint(role) }.min() ?? head
+            guard from < head else { return }
+            let through = min(head, from + step)
+            let feed = try prefetch.flatMap { $0.after == from ? try $0.run.get() : nil }
+                ?? DecodedEvents.read(log, after: from, through: through)
+            prefetch = feed.through < head
+                ? (feed.through, Prefetch(log, after: feed.through, through: min(head, feed.through + step))) : nil
+            for d in selected {
+                _ = try d.step(role, eventsMax: eventsPerStep, feed: feed)
+                progress?(d.name, try d.checkpoint(role), head)
+            }
+        }
     }
 
     public func status() throws -> [ProjectionStatus] {

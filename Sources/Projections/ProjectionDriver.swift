@@ -4,19 +4,23 @@ import LoyaltyDomain
 /// Progress of a catch-up or rebuild: projection name, events done, events to do.
 public typealias ProjectionProgress = (_ name: String, _ done: UInt64, _ total: UInt64) -> Void
 
-/// One projection's workers behind a type-erased face, so the runner can hold several folds.
+/// One projection's workers behind a type-erased face, so the runner can hold several folds
+/// and move them over the log together.
 protocol ProjectionDriving: AnyObject {
     var name: String { get }
     var version: Int { get }
-    /// Brings the live projection up to the head (creating it, or rebuilding it when its version
-    /// changed or the log was replaced). Returns the events applied.
-    func catchUp(eventsPerStep: Int, progress: ProjectionProgress?) throws -> UInt64
-    /// One bounded live step (for the following service). Returns the events applied.
-    func liveStep(eventsMax: Int) throws -> Int
+    /// The live projection is missing, of another version, or past the log's head.
+    func needsBuild(head: UInt64) throws -> Bool
+    /// Starts a build into the other table, or resumes one of this version left by a stopped process.
+    func startOrResumeBuild() throws
+    /// The stored checkpoint of the live projection or of the build.
+    func checkpoint(_ role: ProjectionRole) throws -> UInt64
+    /// One bounded step of the live projection or of the build. Returns the events applied.
+    func step(_ role: ProjectionRole, eventsMax: Int, feed: DecodedEvents?) throws -> Int
+    /// Makes the build live if it reached the head; then empties the old table.
+    func swapIfCaughtUp() throws -> Bool
     /// The checkpoint the live worker last committed or read (0: none yet).
     var liveCheckpoint: UInt64 { get }
-    /// Builds from position 0 into the other table while the live one keeps answering, then swaps.
-    func rebuild(eventsPerStep: Int, progress: ProjectionProgress?) throws
     /// A fresh fold in memory through `through`, digested like the stored table.
     func digestOfFreshFold(through: UInt64) throws -> (entries: Int, digest: String)
 }
@@ -25,6 +29,7 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
     let store: ProjectionStore
     let log: EventLog
     let live: ProjectionWorker<F>
+    private var builder: ProjectionWorker<F>?
 
     init(store: ProjectionStore, log: EventLog) {
         self.store = store
@@ -36,56 +41,34 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
     var version: Int { F.version }
     var liveCheckpoint: UInt64 { live.expected?.checkpoint ?? 0 }
 
-    func catchUp(eventsPerStep: Int, progress: ProjectionProgress?) throws -> UInt64 {
-        let meta = try store.meta(F.name, .live)
-        if meta == nil {
-            // The first build of this projection: build it, then it is live.
-            try rebuild(eventsPerStep: eventsPerStep, progress: progress)
-            return try store.meta(F.name, .live)?.checkpoint ?? 0
-        }
-        if let meta, try meta.version != F.version || meta.checkpoint > log.headPosition() {
-            try rebuild(eventsPerStep: eventsPerStep, progress: progress)
-            return try store.meta(F.name, .live)?.checkpoint ?? 0
-        }
-        let from = meta?.checkpoint ?? 0
-        var applied: UInt64 = 0
-        let head = try log.headPosition()
-        while true {
-            let n = try live.step(eventsMax: eventsPerStep)
-            if n == 0 { break }
-            applied += UInt64(n)
-            progress?(F.name, applied, max(head, from + applied) - from)
-        }
-        return applied
+    func needsBuild(head: UInt64) throws -> Bool {
+        guard let meta = try store.meta(F.name, .live) else { return true }
+        return meta.version != F.version || meta.checkpoint > head
     }
 
-    func liveStep(eventsMax: Int) throws -> Int {
-        do {
-            return try live.step(eventsMax: eventsMax)
-        } catch let error as ProjectionError {
-            guard case .aheadOfLog = error else { throw error }
-            try rebuild(eventsPerStep: eventsMax, progress: nil)
-            return 1
-        }
-    }
-
-    func rebuild(eventsPerStep: Int, progress: ProjectionProgress?) throws {
-        // A build left by a process that stopped resumes if it is of this version.
+    func startOrResumeBuild() throws {
         if try store.meta(F.name, .build)?.version != F.version {
             _ = try ProjectionWorker<F>.startBuild(store: store)
         }
-        let builder = ProjectionWorker<F>(store: store, log: log, role: .build)
-        while true {
-            let target = try log.headPosition()
-            let n = try builder.step(eventsMax: eventsPerStep)
-            if let b = try store.meta(F.name, .build) { progress?(F.name, b.checkpoint, max(target, b.checkpoint)) }
-            if n == 0, try swapIfCaughtUp() { return }
+        builder = ProjectionWorker<F>(store: store, log: log, role: .build)
+    }
+
+    func checkpoint(_ role: ProjectionRole) throws -> UInt64 {
+        try store.meta(F.name, role)?.checkpoint ?? 0
+    }
+
+    func step(_ role: ProjectionRole, eventsMax: Int, feed: DecodedEvents?) throws -> Int {
+        switch role {
+        case .live:
+            return try live.step(eventsMax: eventsMax, feed: feed)
+        case .build:
+            guard let builder else { preconditionFailure("build step before startOrResumeBuild") }
+            return try builder.step(eventsMax: eventsMax, feed: feed)
         }
     }
 
-    /// Makes the build live if it has reached the head (checked in the swapping transaction, so
-    /// nothing committed meanwhile is missed), then empties the old table.
-    private func swapIfCaughtUp() throws -> Bool {
+    /// Checked in the swapping transaction, so nothing committed meanwhile is missed.
+    func swapIfCaughtUp() throws -> Bool {
         let head = try log.headPosition()
         let old: ProjectionMeta?? = try store.env.write { txn in
             guard let b = try store.meta(F.name, .build, txn: txn), b.checkpoint >= head else { return .none }
@@ -95,6 +78,7 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
             return .some(previous)
         }
         guard let old else { return false }
+        builder = nil
         if let old, old.slot != (try store.meta(F.name, .live))?.slot {
             try store.env.write { txn in
                 // Only if no new build started in that table meanwhile.
@@ -109,12 +93,9 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
         let state = FoldState<F.Value>()
         var position: UInt64 = 0
         while position < through {
-            let batch = try log.events(after: position, limit: Int(min(through - position, 4_096)))
-            guard !batch.isEmpty else { break }
-            for e in batch {
-                position = e.position
-                if let pe = try ProjectionEvent.decode(e) { try fold.apply(pe, to: state) }
-            }
+            let run = try DecodedEvents.read(log, after: position, through: min(through, position + 50_000))
+            for e in run.events { if let e { try fold.apply(e, to: state) } }
+            position = run.through
         }
         var digest = ProjectionDigest()
         for (key, value) in state.dirtyEntries(F.encoded) {

@@ -52,8 +52,9 @@ final class ProjectionWorker<F: ProjectionFold> {
     }
 
     /// One step: applies at most `eventsMax` events (stopping at `through`, if given) and commits.
-    /// Returns the events consumed (0: caught up). The stored meta must exist for `role`.
-    func step(eventsMax: Int, through: UInt64? = nil) throws -> Int {
+    /// Returns the events consumed (0: caught up). Events come from `feed` when it continues this
+    /// worker's checkpoint (several projections share one decoding), else from the log.
+    func step(eventsMax: Int, through: UInt64? = nil, feed: DecodedEvents? = nil) throws -> Int {
         precondition(eventsMax > 0, "a step applies at least one event")
         guard let start = try store.meta(F.name, role) else { preconditionFailure("no \(role) meta for \(F.name)") }
         if start != expected {
@@ -62,15 +63,22 @@ final class ProjectionWorker<F: ProjectionFold> {
             cacheIsComplete = wasEmpty
             expected = start
         }
-        let head = try log.head()
-        guard start.checkpoint <= head.position else {
-            throw ProjectionError.aheadOfLog(name: F.name, checkpoint: start.checkpoint, head: head.position)
+        let head = try log.headPosition()
+        guard start.checkpoint <= head else {
+            throw ProjectionError.aheadOfLog(name: F.name, checkpoint: start.checkpoint, head: head)
         }
-        let end = min(head.position, through ?? .max, start.checkpoint + UInt64(eventsMax))
+        var end = min(head, through ?? .max, start.checkpoint + UInt64(eventsMax))
         guard end > start.checkpoint else { return 0 }
         do {
-            let last = try apply(after: start.checkpoint, through: end, slot: start.slot)
-            try commit(from: start, checkpoint: end, recordedAt: last)
+            let run: DecodedEvents
+            if let feed, feed.continues(start.checkpoint) {
+                end = min(end, feed.through)
+                run = feed
+            } else {
+                run = try DecodedEvents.read(log, after: start.checkpoint, through: end)
+            }
+            try apply(run, after: start.checkpoint, through: end, slot: start.slot)
+            try commit(from: start, checkpoint: end, recordedAt: run.recordedAt[Int(end - run.after) - 1])
             return Int(end - start.checkpoint)
         } catch {
             reset()
@@ -78,16 +86,15 @@ final class ProjectionWorker<F: ProjectionFold> {
         }
     }
 
-    /// Reads and applies the events in (after, through]; returns the recordedAt of the last one.
-    private func apply(after: UInt64, through: UInt64, slot: Int) throws -> Int64 {
-        var position = after
-        var recordedAt: Int64 = 0
+    /// Applies the events of `run` in (after, through], loading missing entries in short read
+    /// transactions (one per 4,096 events).
+    private func apply(_ run: DecodedEvents, after: UInt64, through: UInt64, slot: Int) throws {
+        precondition(after >= run.after && through <= run.through, "the run covers the step")
         let table = store.table(F.name, slot: slot)
-        while position < through {
-            let batch = try log.events(after: position, limit: Int(min(through - position, 4_096)))
-            guard let lastEvent = batch.last else {
-                throw LedgerError.corrupt(position: position + 1, reason: "the log ended before its head while projecting")
-            }
+        var i = Int(after - run.after)
+        let end = Int(through - run.after)
+        while i < end {
+            let chunkEnd = min(end, i + 4_096)
             try store.env.read { txn in
                 state.loader = cacheIsComplete ? nil : { key in
                     try Array(key.utf8).withUnsafeBytes { k in
@@ -95,16 +102,10 @@ final class ProjectionWorker<F: ProjectionFold> {
                     }
                 }
                 defer { state.loader = nil }
-                for e in batch {
-                    // Positions are gapless: anything else means the read went wrong.
-                    precondition(e.position == position + 1, "projection read \(e.position) after \(position)")
-                    position = e.position
-                    if let pe = try ProjectionEvent.decode(e) { try fold.apply(pe, to: state) }
-                }
+                for k in i ..< chunkEnd { if let pe = run.events[k] { try fold.apply(pe, to: state) } }
             }
-            recordedAt = lastEvent.recordedAt
+            i = chunkEnd
         }
-        return recordedAt
     }
 
     /// Writes the changed entries and the new checkpoint in one transaction, if nobody else moved

@@ -1,0 +1,61 @@
+import Dispatch
+import LedgerStore
+
+/// A run of log events (after, through], read and decoded once for every projection that needs
+/// them (decoding dominates a fold's cost). Non-domain events are kept as nil so that positions
+/// stay contiguous.
+struct DecodedEvents: Sendable {
+    let after: UInt64
+    var events: [ProjectionEvent?] = []
+    var recordedAt: [Int64] = []
+
+    var through: UInt64 { after + UInt64(events.count) }
+
+    /// Reads and decodes (after, through] in short read transactions of at most 4,096 events.
+    static func read(_ log: EventLog, after: UInt64, through: UInt64) throws -> DecodedEvents {
+        precondition(through >= after, "an empty or forward range")
+        var out = DecodedEvents(after: after)
+        out.events.reserveCapacity(Int(through - after))
+        out.recordedAt.reserveCapacity(Int(through - after))
+        var position = after
+        while position < through {
+            let batch = try log.events(after: position, limit: Int(min(through - position, 4_096)))
+            guard !batch.isEmpty else {
+                throw LedgerError.corrupt(position: position + 1, reason: "the log ended before its head while projecting")
+            }
+            for e in batch {
+                // Positions are gapless: anything else means the read went wrong.
+                precondition(e.position == position + 1, "projection read \(e.position) after \(position)")
+                position = e.position
+                out.events.append(try ProjectionEvent.decode(e))
+                out.recordedAt.append(e.recordedAt)
+            }
+        }
+        return out
+    }
+
+    /// Whether this run holds position `after + 1` (a worker at checkpoint `after` can use it).
+    func continues(_ checkpoint: UInt64) -> Bool { checkpoint >= after && checkpoint < through }
+}
+
+/// Reads the next run on another thread while the caller applies the current one: with two
+/// cores, decoding and folding overlap.
+final class Prefetch: @unchecked Sendable {
+    // @unchecked: `result` is written once by the worker before `done.signal()` and read only
+    // after `done.wait()`, so the semaphore orders every access.
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<DecodedEvents, any Error>?
+
+    init(_ log: EventLog, after: UInt64, through: UInt64) {
+        DispatchQueue.global().async { [self] in
+            result = Result { try DecodedEvents.read(log, after: after, through: through) }
+            done.signal()
+        }
+    }
+
+    func get() throws -> DecodedEvents {
+        done.wait()
+        guard let result else { preconditionFailure("prefetch finished without a result") }
+        return try result.get()
+    }
+}
