@@ -48,7 +48,7 @@ struct ProjectionsCommand: ParsableCommand {
 
         func run() throws {
             let projections = try LedgerProjections(log: try ledger.open(writable: false))
-            projections.eventsPerStep = steps.stepEvents
+            steps.apply(to: projections)
             let progress = TerminalProgress(verb: "catching up")
             let applied = try projections.catchUp(progress: progress.report)
             progress.finish()
@@ -57,9 +57,15 @@ struct ProjectionsCommand: ParsableCommand {
     }
 
     struct StepOptions: ParsableArguments {
-        @Option(help: "Events applied per checkpointed transaction.") var stepEvents = 50_000
+        @Option(help: "Events applied per checkpointed transaction (default: 50,000; 1,000,000 for a rebuild).") var stepEvents: Int?
         func validate() throws {
-            guard (1...10_000_000).contains(stepEvents) else { throw ValidationError("--step-events must be 1 to 10,000,000") }
+            if let stepEvents, !(1...10_000_000).contains(stepEvents) { throw ValidationError("--step-events must be 1 to 10,000,000") }
+        }
+
+        func apply(to p: LedgerProjections) {
+            guard let stepEvents else { return }
+            p.eventsPerStep = stepEvents
+            p.rebuildCommitEvents = stepEvents
         }
     }
 
@@ -79,7 +85,7 @@ struct ProjectionsCommand: ParsableCommand {
 
         func run() throws {
             let projections = try LedgerProjections(log: try ledger.open(writable: false))
-            projections.eventsPerStep = steps.stepEvents
+            steps.apply(to: projections)
             let names = name.map { [$0] } ?? LedgerProjections.names
             let started = ContinuousClock.now
             let progress = TerminalProgress(verb: "rebuilding")

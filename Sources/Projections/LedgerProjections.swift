@@ -43,6 +43,11 @@ public final class LedgerProjections: @unchecked Sendable {
     public static let names = [Balances.name, MemberViews.name, ProgramFigures.name]
     /// Events per checkpointed step: bounds the transaction and what a crash can make redo.
     public var eventsPerStep = 50_000
+    /// Events a rebuild applies between commits: a commit writes every entry changed since the
+    /// last, so rare commits make a rebuild cheaper (each member's value is written once per commit).
+    public var rebuildCommitEvents = 1_000_000
+    /// Events decoded at a time and shared by the projections (bounds memory: two runs in flight).
+    static let runEventsMax = 20_000
 
     public init(log: EventLog, logger: Logger = Logger(label: "loyalty.projections")) throws {
         self.log = log
@@ -91,7 +96,7 @@ public final class LedgerProjections: @unchecked Sendable {
             if !toBuild.isEmpty { try rebuildLocked(toBuild, progress: nil) }
             let from = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
             let feed = from < head ? try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax))) : nil
-            let applied = try drivers.reduce(0) { $0 + (try $1.step(.live, eventsMax: eventsMax, feed: feed)) }
+            let applied = try drivers.reduce(0) { $0 + (try $1.step(.live, eventsMax: eventsMax, feed: feed, commitAfter: nil)) }
             return (applied, drivers.map(\.liveCheckpoint).min() ?? 0)
         }
     }
@@ -122,22 +127,24 @@ public final class LedgerProjections: @unchecked Sendable {
     /// on another thread while the current one is applied.
     private func advance(_ selected: [any ProjectionDriving], _ role: ProjectionRole, progress: ProjectionProgress?) throws {
         guard !selected.isEmpty else { return }
-        let step = UInt64(eventsPerStep)
+        let run = UInt64(min(eventsPerStep, Self.runEventsMax))
+        let commitAfter = role == .build ? max(rebuildCommitEvents, eventsPerStep) : eventsPerStep
         var prefetch: (after: UInt64, run: Prefetch)?
+        defer { for d in selected { try? d.flush(role) } }
         while true {
             let head = try log.headPosition()
             let from = try selected.map { try $0.checkpoint(role) }.min() ?? head
-            guard from < head else { return }
-            let through = min(head, from + step)
+            guard from < head else { break }
             let feed = try prefetch.flatMap { $0.after == from ? try $0.run.get() : nil }
-                ?? DecodedEvents.read(log, after: from, through: through)
+                ?? DecodedEvents.read(log, after: from, through: min(head, from + run))
             prefetch = feed.through < head
-                ? (feed.through, Prefetch(log, after: feed.through, through: min(head, feed.through + step))) : nil
+                ? (feed.through, Prefetch(log, after: feed.through, through: min(head, feed.through + run))) : nil
             for d in selected {
-                _ = try d.step(role, eventsMax: eventsPerStep, feed: feed)
+                _ = try d.step(role, eventsMax: Int(run), feed: feed, commitAfter: commitAfter)
                 progress?(d.name, try d.checkpoint(role), head)
             }
         }
+        for d in selected { try d.flush(role) }
     }
 
     public func status() throws -> [ProjectionStatus] {

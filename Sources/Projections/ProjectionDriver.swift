@@ -13,10 +13,12 @@ protocol ProjectionDriving: AnyObject {
     func needsBuild(head: UInt64) throws -> Bool
     /// Starts a build into the other table, or resumes one of this version left by a stopped process.
     func startOrResumeBuild() throws
-    /// The stored checkpoint of the live projection or of the build.
+    /// Where the live projection or the build stands (what its worker applied, committed or not).
     func checkpoint(_ role: ProjectionRole) throws -> UInt64
-    /// One bounded step of the live projection or of the build. Returns the events applied.
-    func step(_ role: ProjectionRole, eventsMax: Int, feed: DecodedEvents?) throws -> Int
+    /// One bounded step of the live projection or of the build (see `ProjectionWorker.step`).
+    func step(_ role: ProjectionRole, eventsMax: Int, feed: DecodedEvents?, commitAfter: Int?) throws -> Int
+    /// Commits what the worker applied and has not committed yet.
+    func flush(_ role: ProjectionRole) throws
     /// Makes the build live if it reached the head; then empties the old table.
     func swapIfCaughtUp() throws -> Bool
     /// The checkpoint the live worker last committed or read (0: none yet).
@@ -53,19 +55,24 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
         builder = ProjectionWorker<F>(store: store, log: log, role: .build)
     }
 
-    func checkpoint(_ role: ProjectionRole) throws -> UInt64 {
-        try store.meta(F.name, role)?.checkpoint ?? 0
-    }
-
-    func step(_ role: ProjectionRole, eventsMax: Int, feed: DecodedEvents?) throws -> Int {
+    private func worker(_ role: ProjectionRole) -> ProjectionWorker<F> {
         switch role {
-        case .live:
-            return try live.step(eventsMax: eventsMax, feed: feed)
+        case .live: return live
         case .build:
             guard let builder else { preconditionFailure("build step before startOrResumeBuild") }
-            return try builder.step(eventsMax: eventsMax, feed: feed)
+            return builder
         }
     }
+
+    func checkpoint(_ role: ProjectionRole) throws -> UInt64 {
+        role == .build && builder == nil ? try store.meta(F.name, role)?.checkpoint ?? 0 : try worker(role).position()
+    }
+
+    func step(_ role: ProjectionRole, eventsMax: Int, feed: DecodedEvents?, commitAfter: Int?) throws -> Int {
+        try worker(role).step(eventsMax: eventsMax, feed: feed, commitAfter: commitAfter)
+    }
+
+    func flush(_ role: ProjectionRole) throws { try worker(role).flush() }
 
     /// Checked in the swapping transaction, so nothing committed meanwhile is missed.
     func swapIfCaughtUp() throws -> Bool {

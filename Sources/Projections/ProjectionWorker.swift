@@ -36,6 +36,7 @@ final class ProjectionWorker<F: ProjectionFold> {
     func reset() {
         state.discard()
         expected = nil
+        appliedThrough = nil
         cacheIsComplete = false
     }
 
@@ -51,10 +52,21 @@ final class ProjectionWorker<F: ProjectionFold> {
         }
     }
 
-    /// One step: applies at most `eventsMax` events (stopping at `through`, if given) and commits.
-    /// Returns the events consumed (0: caught up). Events come from `feed` when it continues this
-    /// worker's checkpoint (several projections share one decoding), else from the log.
-    func step(eventsMax: Int, through: UInt64? = nil, feed: DecodedEvents? = nil) throws -> Int {
+    /// Events applied to the cache but not committed yet: the cache is at `appliedThrough`, the
+    /// stored checkpoint still at `expected`.
+    private(set) var appliedThrough: UInt64?
+
+    /// Where this worker's next step starts: past what it applied, committed or not.
+    func position() throws -> UInt64 {
+        if let appliedThrough, try store.meta(F.name, role) == expected { return appliedThrough }
+        return try store.meta(F.name, role)?.checkpoint ?? 0
+    }
+
+    /// One step: applies at most `eventsMax` events (stopping at `through`, if given), and commits
+    /// once `commitAfter` events are uncommitted or the step reached the head. Returns the events
+    /// applied (0: caught up). Events come from `feed` when it continues this worker's position
+    /// (several projections share one decoding), else from the log.
+    func step(eventsMax: Int, through: UInt64? = nil, feed: DecodedEvents? = nil, commitAfter: Int? = nil) throws -> Int {
         precondition(eventsMax > 0, "a step applies at least one event")
         guard let start = try store.meta(F.name, role) else { preconditionFailure("no \(role) meta for \(F.name)") }
         if start != expected {
@@ -63,23 +75,41 @@ final class ProjectionWorker<F: ProjectionFold> {
             cacheIsComplete = wasEmpty
             expected = start
         }
+        let from = appliedThrough ?? start.checkpoint
         let head = try log.headPosition()
         guard start.checkpoint <= head else {
             throw ProjectionError.aheadOfLog(name: F.name, checkpoint: start.checkpoint, head: head)
         }
-        var end = min(head, through ?? .max, start.checkpoint + UInt64(eventsMax))
-        guard end > start.checkpoint else { return 0 }
+        var end = min(head, through ?? .max, from + UInt64(eventsMax))
+        guard end > from else { return 0 }
         do {
             let run: DecodedEvents
-            if let feed, feed.continues(start.checkpoint) {
+            if let feed, feed.continues(from) {
                 end = min(end, feed.through)
                 run = feed
             } else {
-                run = try DecodedEvents.read(log, after: start.checkpoint, through: end)
+                run = try DecodedEvents.read(log, after: from, through: end)
             }
-            try apply(run, after: start.checkpoint, through: end, slot: start.slot)
-            try commit(from: start, checkpoint: end, recordedAt: run.recordedAt[Int(end - run.after) - 1])
-            return Int(end - start.checkpoint)
+            try apply(run, after: from, through: end, slot: start.slot)
+            appliedThrough = end
+            lastRecordedAt = run.recordedAt[Int(end - run.after) - 1]
+            if end == head || end - start.checkpoint >= UInt64(commitAfter ?? eventsMax) {
+                try commit(from: start, checkpoint: end, recordedAt: lastRecordedAt)
+            }
+            return Int(end - from)
+        } catch {
+            reset()
+            throw error
+        }
+    }
+
+    private var lastRecordedAt: Int64 = 0
+
+    /// Commits what was applied and not committed yet (before a caller stops stepping).
+    func flush() throws {
+        guard let appliedThrough, let start = expected, appliedThrough > start.checkpoint else { return }
+        do {
+            try commit(from: start, checkpoint: appliedThrough, recordedAt: lastRecordedAt)
         } catch {
             reset()
             throw error
@@ -126,6 +156,7 @@ final class ProjectionWorker<F: ProjectionFold> {
         guard committed else { reset(); return }
         state.markClean()
         expected = next
+        appliedThrough = nil
         if state.entries.count > cacheEntriesMax {
             state.discard()
             cacheIsComplete = false
