@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "LoyaltyDomain", targets: ["LoyaltyDomain"]),
         .library(name: "LedgerJSON", targets: ["LedgerJSON"]),
         .library(name: "LoyaltyLedger", targets: ["LoyaltyLedger"]),
+        .library(name: "LedgerProofs", targets: ["LedgerProofs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -46,6 +47,15 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Tamper evidence: RFC 6962 Merkle tree over the log, signed checkpoints, proofs. No domain.
+        .target(
+            name: "LedgerProofs",
+            dependencies: [
+                "LedgerStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Pure domain: events, commands, program rules, decide/evolve. No I/O.
         .target(
             name: "LoyaltyDomain",
@@ -65,6 +75,7 @@ let package = Package(
                 "LedgerJSON",
                 "LoyaltyDomain",
                 "LoyaltyLedger",
+                "LedgerProofs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -79,6 +90,11 @@ let package = Package(
         .testTarget(
             name: "LedgerStoreTests",
             dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyCLI", "LedgerTorture"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerProofsTests",
+            dependencies: ["LedgerProofs", "LedgerStore", "LoyaltyCLI", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(
