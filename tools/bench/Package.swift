@@ -19,6 +19,7 @@ let package = Package(
             name: "LedgerBench",
             dependencies: [
                 .product(name: "LedgerStore", package: "LoyaltyLedger"),
+                .product(name: "LedgerProofs", package: "LoyaltyLedger"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
