@@ -99,4 +99,26 @@ import Testing
         let refused = try runTool("loyalty", ["backup", dest] + l)
         #expect(refused.status == 1 && refused.err.contains("is not empty"))
     }
+
+    @Test func backupWhileAWriterAppendsIsAConsistentSnapshot() throws {
+        let dir = TemporaryDirectory()
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: builtExecutable("ledger-torture"))
+        writer.arguments = [dir.ledger, "1", "2"]
+        let out = Pipe()
+        writer.standardOutput = out
+        try writer.run()
+        defer { writer.terminate(); writer.waitUntilExit() }
+        var seen = ""
+        while seen.components(separatedBy: "ack ").count < 30 {  // the writer is busy appending
+            let chunk = out.fileHandleForReading.availableData
+            #expect(!chunk.isEmpty, "ledger-torture ended early")
+            if chunk.isEmpty { return }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        let backup = try runTool("loyalty", ["backup", dir.path + "/copy", "--ledger", dir.ledger])
+        #expect(backup.status == 0 && backup.out.hasPrefix("backup ok: "), "\(backup.out)\(backup.err)")
+        let verified = try runTool("loyalty", ["verify", "--ledger", dir.path + "/copy"])
+        #expect(verified.status == 0, "\(verified.err)")
+    }
 }
