@@ -275,6 +275,22 @@ echo "  rebuilt; both verifiers check it through 5000"
 step "tamper evidence: keys, checkpoints and proofs, checked by loyalty and by verify_ledger.py"
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography 2>/dev/null \
   || python3 -m pip install --quiet --break-system-packages cryptography
+python3 - "$ROOT/schemas/ledger-format.md" "$ROOT/tools" <<'EOF2'
+import re, sys
+sys.path.insert(0, sys.argv[2])
+import verify_ledger as v
+doc = open(sys.argv[1], encoding="utf-8").read()
+vectors = doc[doc.index("### 14.8 Test vectors"):doc.index("### 14.9")]
+roots = re.findall(r"^([1-8]) ([0-9a-f]{64})$", vectors, re.M)
+leaves = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
+assert len(roots) == 8, roots
+tree = v.MerkleRoot()
+assert tree.root().hex() in vectors
+for (n, root), leaf in zip(roots, leaves):
+    tree.add(v.leaf_hash(bytes.fromhex(leaf)))
+    assert tree.root().hex() == root, (n, tree.root().hex(), root)
+print("  the test vectors of section 14.8 are reproduced by verify_ledger.py")
+EOF2
 P=$WORK/proofs; PL=$P/ledger; mkdir -p "$P"
 "$LOYALTY" generate --count 2500 --members 100 >"$P/events.jsonl"
 "$LOYALTY" init --ledger "$PL" >/dev/null

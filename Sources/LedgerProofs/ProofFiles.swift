@@ -1,4 +1,5 @@
 public import Foundation
+import LedgerStore
 
 /// An inclusion proof of one event (schemas/ledger-format.md 14.6): the event's stored record,
 /// its RFC 6962 leaf index (`position - 1`) and the audit path to the root of `treeSize` leaves.
@@ -78,12 +79,19 @@ public enum ProofVerifier {
         guard leaf.hex == proof.leafHash.lowercased() else {
             throw ProofError("leafHash \(proof.leafHash) is not SHA-256(0x00 || record) = \(leaf.hex)")
         }
+        // The proven bytes must be a well-formed event (format 5.3): say which event it is.
+        let event: RecordedEvent
+        do {
+            event = try EventLog.decodeRecord(record, position: proof.position)
+        } catch {
+            throw ProofError("\(label): the record is not a valid event: \(error)")
+        }
         let path = try hashes(proof.auditPath, field: "auditPath", label: label)
         guard MerkleVerify.inclusion(leafHash: leaf, leafIndex: proof.leafIndex, treeSize: proof.treeSize,
                                      path: path, root: root) else {
             throw ProofError("the audit path does not lead from event \(proof.position) to the signed root \(root.hex) of \(proof.treeSize) events")
         }
-        return "ok: event \(proof.position) (leaf \(proof.leafIndex)) is in the tree of \(proof.treeSize) events signed by key \(publicKey.keyId) at \(checkpoint.timestamp)"
+        return "ok: event \(proof.position) (leaf \(proof.leafIndex); \(event.type) of '\(event.member)', version \(event.version)) is in the tree of \(proof.treeSize) events signed by key \(publicKey.keyId) at \(checkpoint.timestamp)"
     }
 
     /// Verifies that `newCheckpoint`'s tree extends `oldCheckpoint`'s, both signed by `publicKey`.

@@ -150,15 +150,4 @@ enum ProofJSON {
             throw ProofError("\(path): write failed (\(String(cString: strerror(errno))))")
         }
     }
-
-    /// Writes `data` to `path` (replacing it), or to standard output when `path` is nil.
-    static func output(_ data: Data, to path: String?) throws {
-        guard let path else {
-            FileHandle.standardOutput.write(data)
-            return
-        }
-        guard FileManager.default.createFile(atPath: path, contents: data) else {
-            throw ProofError("\(path): cannot write")
-        }
-    }
 }

@@ -48,6 +48,16 @@ extension EventLog {
         }
     }
 
+    /// Decodes stored record bytes (`record(position)`, e.g. from an inclusion proof) with every
+    /// rule of the format; throws `corrupt` naming the field.
+    public static func decodeRecord(_ bytes: [UInt8], position: UInt64) throws -> RecordedEvent {
+        do {
+            return try bytes.withUnsafeBytes { raw throws(RecordDecodingError) in try EventRecord.decode(position: position, raw) }
+        } catch {
+            throw LedgerError.corrupt(position: position, reason: "\(error)")
+        }
+    }
+
     /// Copies the log environment (`data.mdb` only, not `index/`) to the empty directory
     /// `directory`, compacting: a consistent snapshot taken by one LMDB read transaction, safe
     /// while a writer appends.

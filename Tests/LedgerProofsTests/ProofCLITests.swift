@@ -31,7 +31,7 @@ import Testing
         let proved = try runTool("loyalty", ["prove", "17", "--checkpoint", old, "--out", proof] + l)
         #expect(proved.status == 0, "\(proved.err)")
         let ok = try runTool("loyalty", ["verify-proof", proof, "--checkpoint", old, "--public-key", pub])
-        #expect(ok.status == 0 && ok.out.hasPrefix("ok: event 17 (leaf 16) is in the tree of 40 events"), "\(ok.out)\(ok.err)")
+        #expect(ok.status == 0 && ok.out.hasPrefix("ok: event 17 (leaf 16; note.added of 'M2', version 4) is in the tree of 40 events"), "\(ok.out)\(ok.err)")
         let wrong = try runTool("loyalty", ["verify-proof", proof, "--checkpoint", new, "--public-key", pub])
         #expect(wrong.status == 1 && wrong.err.contains("proof rejected: proof for a tree of 40 events, checkpoint of 100"))
 
