@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "LedgerJSON", targets: ["LedgerJSON"]),
         .library(name: "LoyaltyLedger", targets: ["LoyaltyLedger"]),
         .library(name: "Projections", targets: ["Projections"]),
+        .library(name: "LedgerProofs", targets: ["LedgerProofs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -45,6 +46,15 @@ let package = Package(
                 "CLMDB",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Tamper evidence: RFC 6962 Merkle tree over the log, signed checkpoints, proofs. No domain.
+        .target(
+            name: "LedgerProofs",
+            dependencies: [
+                "LedgerStore",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),
@@ -79,6 +89,7 @@ let package = Package(
                 "LedgerJSON",
                 "LoyaltyDomain",
                 "LoyaltyLedger",
+                "LedgerProofs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -100,6 +111,11 @@ let package = Package(
         .testTarget(
             name: "LedgerStoreTests",
             dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyCLI", "LedgerTorture", "LedgerTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerProofsTests",
+            dependencies: ["LedgerProofs", "LedgerStore", "LoyaltyCLI", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -268,4 +268,84 @@ grep -q "index through 5000" "$WORK/py.out" || { show; fail "verify_ledger.py: t
 [[ $NI_HASH == "$HEAD_HASH" ]] || fail "head hash changed by an index rebuild"
 echo "  rebuilt; both verifiers check it through 5000"
 
+# --- tamper evidence (format section 14) -------------------------------------------------------
+# Checkpoints and proofs made by the CLI must verify with `loyalty verify-proof` and with
+# verify_ledger.py (written from section 14: signature, Merkle root recomputed from the log, RFC 9162
+# proof checks), validate against schemas/proofs/, and tampering must be caught by both.
+step "tamper evidence: keys, checkpoints and proofs, checked by loyalty and by verify_ledger.py"
+python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography 2>/dev/null \
+  || python3 -m pip install --quiet --break-system-packages cryptography
+python3 - "$ROOT/schemas/ledger-format.md" "$ROOT/tools" <<'EOF2'
+import re, sys
+sys.path.insert(0, sys.argv[2])
+import verify_ledger as v
+doc = open(sys.argv[1], encoding="utf-8").read()
+vectors = doc[doc.index("### 14.8 Test vectors"):doc.index("### 14.9")]
+roots = re.findall(r"^([1-8]) ([0-9a-f]{64})$", vectors, re.M)
+leaves = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
+assert len(roots) == 8, roots
+tree = v.MerkleRoot()
+assert tree.root().hex() in vectors
+for (n, root), leaf in zip(roots, leaves):
+    tree.add(v.leaf_hash(bytes.fromhex(leaf)))
+    assert tree.root().hex() == root, (n, tree.root().hex(), root)
+print("  the test vectors of section 14.8 are reproduced by verify_ledger.py")
+EOF2
+P=$WORK/proofs; PL=$P/ledger; mkdir -p "$P"
+"$LOYALTY" generate --count 2500 --members 100 >"$P/events.jsonl"
+"$LOYALTY" init --ledger "$PL" >/dev/null
+head -n 1000 "$P/events.jsonl" | "$LOYALTY" append --ledger "$PL" >/dev/null
+"$LOYALTY" keys generate --out "$P/keys" >/dev/null
+PRIV=$P/keys/checkpoint-key.private.json; PUB=$P/keys/checkpoint-key.public.json
+"$LOYALTY" checkpoint --ledger "$PL" --key "$PRIV" --out "$P/cp1000.json" >/dev/null
+tail -n +1001 "$P/events.jsonl" | "$LOYALTY" append --ledger "$PL" >/dev/null
+"$LOYALTY" checkpoint --ledger "$PL" --key "$PRIV" --out "$P/cp2500.json" >/dev/null
+for pos in 1 777 1000; do "$LOYALTY" prove "$pos" --ledger "$PL" --checkpoint "$P/cp1000.json" --out "$P/inc$pos.json"; done
+"$LOYALTY" prove 2400 --ledger "$PL" --checkpoint "$P/cp2500.json" --out "$P/inc2400.json"
+"$LOYALTY" prove --consistency "$P/cp1000.json" "$P/cp2500.json" --ledger "$PL" --out "$P/cons.json"
+for pos in 1 777 1000; do
+  "$LOYALTY" verify-proof "$P/inc$pos.json" --checkpoint "$P/cp1000.json" --public-key "$PUB" >/dev/null \
+    || fail "loyalty verify-proof rejected the proof of $pos"
+  "${VERIFY[@]}" --proof "$P/inc$pos.json" --checkpoint "$P/cp1000.json" --public-key "$PUB" >/dev/null \
+    || fail "verify_ledger.py rejected the proof of $pos"
+done
+"${VERIFY[@]}" --proof "$P/inc2400.json" --checkpoint "$P/cp2500.json" --public-key "$PUB" >/dev/null || fail "verify_ledger.py: proof of 2400"
+"$LOYALTY" verify-proof "$P/cons.json" --old-checkpoint "$P/cp1000.json" --checkpoint "$P/cp2500.json" --public-key "$PUB" >/dev/null \
+  || fail "loyalty verify-proof rejected the consistency proof"
+echo "  $("${VERIFY[@]}" --proof "$P/cons.json" --old-checkpoint "$P/cp1000.json" --checkpoint "$P/cp2500.json" --public-key "$PUB")"
+for cp in cp1000 cp2500; do
+  "${VERIFY[@]}" "$PL" --checkpoint "$P/$cp.json" --public-key "$PUB" >"$P/$cp.out" 2>&1 || { cat "$P/$cp.out"; fail "verify_ledger.py rejected $cp against the log"; }
+  grep -q "checkpoint ok" "$P/$cp.out" || fail "verify_ledger.py did not check $cp"
+done
+echo "  verify_ledger.py: both checkpoints' signatures, Merkle roots and head hashes match the log"
+python3 - "$ROOT/schemas" "$P" <<'EOF2'
+import glob, json, os, sys
+from jsonschema import Draft202012Validator
+schemas, work = sys.argv[1], sys.argv[2]
+def check(schema, path):
+    errors = list(Draft202012Validator(json.load(open(os.path.join(schemas, "proofs", schema)))).iter_errors(json.load(open(path))))
+    assert not errors, (path, [e.message for e in errors])
+for cp in glob.glob(work + "/cp*.json"): check("checkpoint.schema.json", cp)
+for inc in glob.glob(work + "/inc*.json"): check("inclusion-proof.schema.json", inc)
+check("consistency-proof.schema.json", work + "/cons.json")
+check("public-key.schema.json", work + "/keys/checkpoint-key.public.json")
+print("  checkpoints, proofs and the public key validate against schemas/proofs/")
+EOF2
+# A forged proof (one hash of the path changed) is rejected by both verifiers.
+python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); h=p["auditPath"][3]; p["auditPath"][3]=("0" if h[0]!="0" else "1")+h[1:]; json.dump(p,open(sys.argv[2],"w"))' "$P/inc777.json" "$P/forged.json"
+! "$LOYALTY" verify-proof "$P/forged.json" --checkpoint "$P/cp1000.json" --public-key "$PUB" 2>/dev/null || fail "loyalty accepted a forged proof"
+! "${VERIFY[@]}" --proof "$P/forged.json" --checkpoint "$P/cp1000.json" --public-key "$PUB" 2>/dev/null || fail "verify_ledger.py accepted a forged proof"
+# Tampering after the last chain checkpoint (2304): `verify` cannot tell, the signed checkpoint can.
+tamper "$PL" 2400 >/dev/null
+"$LOYALTY" verify --ledger "$PL" >/dev/null || fail "expected loyalty verify to pass (the change is after the last chain checkpoint)"
+! "${VERIFY[@]}" "$PL" --checkpoint "$P/cp2500.json" --public-key "$PUB" >/dev/null 2>"$P/tampered.err" || fail "verify_ledger.py missed the tampering"
+grep -q "the Merkle root of the first 2500 events is" "$P/tampered.err" || { cat "$P/tampered.err"; fail "verify_ledger.py: unexpected reason"; }
+! "$LOYALTY" prove 2400 --ledger "$PL" --checkpoint "$P/cp2500.json" 2>"$P/prove.err" >/dev/null || fail "loyalty proved a tampered event"
+grep -q "is not the one the tree recorded" "$P/prove.err" || { cat "$P/prove.err"; fail "loyalty prove: unexpected reason"; }
+rm -rf "$PL/merkle"   # rebuilt from the tampered log: its root is no longer the signed one
+! "$LOYALTY" prove 2400 --ledger "$PL" --checkpoint "$P/cp2500.json" 2>"$P/prove.err" >/dev/null || fail "loyalty proved against a rebuilt tree"
+grep -q "the log was altered since" "$P/prove.err" || { cat "$P/prove.err"; fail "loyalty prove (rebuilt): unexpected reason"; }
+"$LOYALTY" verify-proof "$P/inc1000.json" --checkpoint "$P/cp1000.json" --public-key "$PUB" >/dev/null || fail "an earlier proof must still verify"
+echo "  tampering at 2400 (after the last chain checkpoint): loyalty verify passes, the signed checkpoint catches it (both tools)"
+
 echo "PASS: both verifiers agree (head $HEAD_POS $HEAD_HASH; tampering at $TAMPERED named at $EXPECTED by both)"

@@ -14,4 +14,6 @@ swift test --skip-build
 python3 tools/check_schemas.py
 # The on-disk format document is checked by an independent reader written from it.
 python3 -c "import lmdb" 2>/dev/null || python3 -m pip install --quiet lmdb 2>/dev/null || python3 -m pip install --quiet --break-system-packages lmdb
+# ...and its checkpoint signatures (Ed25519) by Python's cryptography package.
+python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography 2>/dev/null || python3 -m pip install --quiet --break-system-packages cryptography
 bash tools/check-format.sh

@@ -6,6 +6,12 @@ standard library and the `lmdb` package (`python3 -m pip install lmdb`).
 
     python3 tools/verify_ledger.py LEDGER_DIR            # verify; exit 0 when all is well
     python3 tools/verify_ledger.py LEDGER_DIR --json     # also dump every event as JSON Lines
+    python3 tools/verify_ledger.py LEDGER_DIR --checkpoint CP.json --public-key KEY.json
+        # also: the checkpoint's signature, and its Merkle root and h(N) recomputed from the log
+    python3 tools/verify_ledger.py --proof PROOF.json --checkpoint CP.json --public-key KEY.json
+        [--old-checkpoint OLD.json]     # a proof, offline (no ledger)            [section 14]
+
+Checkpoint signatures need the `cryptography` package (`python3 -m pip install cryptography`).
 
 What it checks (format sections in brackets):
   - meta: format "loyalty-ledger/1", a 16-byte ledgerId, an 8-byte createdAt        [4.1]
@@ -559,12 +565,256 @@ class Verifier:
         self.env.close()
 
 
+# ---------------------------------------------------------------------------------------------
+# Tamper evidence (section 14): Merkle tree, checkpoints, proofs
+
+class Rejected(Exception):
+    """A checkpoint or proof that does not verify: why."""
+
+
+def sha256(data):
+    return hashlib.sha256(data).digest()
+
+
+def leaf_hash(record):
+    return sha256(b"\x00" + record)
+
+
+def node_hash(left, right):
+    return sha256(b"\x01" + left + right)
+
+
+class MerkleRoot:
+    """MTH over leaves added in order: a stack of perfect subtrees (14.1)."""
+
+    def __init__(self):
+        self.stack = []   # [(leaf count, hash)], counts strictly decreasing
+
+    def add(self, leaf):
+        self.stack.append((1, leaf))
+        while len(self.stack) >= 2 and self.stack[-1][0] == self.stack[-2][0]:
+            (n, right), (_, left) = self.stack.pop(), self.stack.pop()
+            self.stack.append((2 * n, node_hash(left, right)))
+
+    def root(self):
+        if not self.stack:
+            return sha256(b"")
+        r = self.stack[-1][1]
+        for _, h in reversed(self.stack[:-1]):
+            r = node_hash(h, r)
+        return r
+
+
+def load_json(path, what):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except OSError as e:
+        raise Rejected(f"{path}: cannot read the {what}: {e.strerror}") from None
+    except ValueError:
+        raise Rejected(f"{path}: not a {what}: invalid JSON") from None
+
+
+def hex_field(obj, field, size, label):
+    value = obj.get(field)
+    if not isinstance(value, str) or len(value) != 2 * size or value != value.lower():
+        raise Rejected(f"{label}: {field} is not {2 * size} lowercase hex digits")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise Rejected(f"{label}: {field} is not hex") from None
+
+
+def load_public_key(path):
+    import base64
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    k = load_json(path, "public key file")
+    if k.get("format") != "loyalty-public-key/1" or k.get("algorithm") != "ed25519":
+        raise Rejected(f"{path}: not a loyalty-public-key/1 ed25519 key")
+    raw = base64.b64decode(k.get("publicKey", ""), validate=True)
+    if len(raw) != 32 or sha256(raw)[:8].hex() != k.get("keyId"):
+        raise Rejected(f"{path}: publicKey is not 32 bytes or keyId does not match it")
+    return Ed25519PublicKey.from_public_bytes(raw), k["keyId"]
+
+
+def signed_message(c):
+    """The six lines of 14.5, values verbatim."""
+    return (f"loyalty-checkpoint/1\nledger {c['ledgerId']}\nsize {c['treeSize']}\nroot {c['rootHash']}\n"
+            f"head {c['headHash']}\ntime {c['timestamp']}\n").encode("ascii")
+
+
+def verify_checkpoint(path, key):
+    """Checks a checkpoint file's fields and signature; returns the checkpoint with bytes fields."""
+    import base64, re
+    from cryptography.exceptions import InvalidSignature
+    c = load_json(path, "checkpoint")
+    if c.get("format") != "loyalty-checkpoint/1":
+        raise Rejected(f"{path}: format {c.get('format')!r} is not loyalty-checkpoint/1")
+    size = c.get("treeSize")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise Rejected(f"{path}: treeSize is not a whole number")
+    out = {"treeSize": size, "ledgerId": hex_field(c, "ledgerId", 16, path), "root": hex_field(c, "rootHash", 32, path),
+           "head": hex_field(c, "headHash", 32, path), "timestamp": c.get("timestamp")}
+    if not isinstance(out["timestamp"], str) or not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", out["timestamp"]):
+        raise Rejected(f"{path}: timestamp is not YYYY-MM-DDTHH:MM:SSZ")
+    public_key, key_id = key
+    if c.get("keyId") != key_id:
+        raise Rejected(f"{path}: signed by key {c.get('keyId')}, not by {key_id}")
+    try:
+        public_key.verify(base64.b64decode(c.get("signature", ""), validate=True), signed_message(c))
+    except (InvalidSignature, ValueError):
+        raise Rejected(f"{path}: the signature does not verify with key {key_id}") from None
+    return out
+
+
+def hash_list(proof, field, label):
+    items = proof.get(field)
+    if not isinstance(items, list) or len(items) > 64:
+        raise Rejected(f"{label}: {field} is not a list of at most 64 hashes")
+    return [hex_field({field: h}, field, 32, label) for h in items]
+
+
+def verify_inclusion(leaf, index, size, path, root):
+    """RFC 9162 2.1.3.2, as written in 14.6."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(m, n, root1, root2, path):
+    """RFC 9162 2.1.4.2, as written in 14.7."""
+    if not 1 <= m <= n:
+        return False
+    if m == n:
+        return not path and root1 == root2
+    if not path:
+        return False
+    if m & (m - 1) == 0:
+        path = [root1] + path
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return fr == root1 and sr == root2 and sn == 0
+
+
+def verify_proof_file(proof_path, checkpoint_path, key, old_checkpoint_path=None):
+    """Verifies an inclusion or consistency proof file offline; returns a one-line summary."""
+    proof = load_json(proof_path, "proof file")
+    new = verify_checkpoint(checkpoint_path, key)
+    ledger_id = hex_field(proof, "ledgerId", 16, proof_path)
+    if proof.get("format") == "loyalty-inclusion-proof/1":
+        position, index, size = proof.get("position"), proof.get("leafIndex"), proof.get("treeSize")
+        if ledger_id != new["ledgerId"] or size != new["treeSize"]:
+            raise Rejected("the proof is for another ledger or tree size than the checkpoint")
+        if not isinstance(position, int) or position < 1 or index != position - 1:
+            raise Rejected(f"leafIndex {index} is not position {position} - 1")
+        try:
+            record = bytes.fromhex(proof.get("record", ""))
+        except ValueError:
+            raise Rejected(f"{proof_path}: record is not hex") from None
+        leaf = leaf_hash(record)
+        if leaf != hex_field(proof, "leafHash", 32, proof_path):
+            raise Rejected("leafHash is not SHA-256(0x00 || record)")
+        decode_record(position, record)  # the proven bytes are a well-formed event (5.3)
+        if not verify_inclusion(leaf, index, size, hash_list(proof, "auditPath", proof_path), new["root"]):
+            raise Rejected(f"the audit path does not lead from event {position} to the signed root")
+        return f"ok: event {position} (leaf {index}) is in the signed tree of {size} events"
+    if proof.get("format") == "loyalty-consistency-proof/1":
+        if old_checkpoint_path is None:
+            raise Rejected("a consistency proof needs --old-checkpoint")
+        old = verify_checkpoint(old_checkpoint_path, key)
+        if not ledger_id == old["ledgerId"] == new["ledgerId"]:
+            raise Rejected("the proof and the checkpoints are not of one ledger")
+        if proof.get("oldSize") != old["treeSize"] or proof.get("newSize") != new["treeSize"]:
+            raise Rejected("the proof's sizes are not the checkpoints' tree sizes")
+        path = hash_list(proof, "consistencyPath", proof_path)
+        if not verify_consistency(old["treeSize"], new["treeSize"], old["root"], new["root"], path):
+            raise Rejected(f"the tree of {new['treeSize']} events does not extend the tree of {old['treeSize']}")
+        return f"ok: the signed tree of {new['treeSize']} events extends the signed tree of {old['treeSize']}"
+    raise Rejected(f"{proof_path}: format {proof.get('format')!r} is not a proof")
+
+
+def verify_checkpoint_against_log(path, checkpoint):
+    """Recomputes MTH of the first treeSize records and h(treeSize) from the log (14.1, 5.4)."""
+    env = open_env(path)
+    meta, events = open_db(env, b"meta"), open_db(env, b"events")
+    n, tree, chain, position = checkpoint["treeSize"], MerkleRoot(), GENESIS, 0
+    with begin(env) as txn:
+        ledger_id = txn.get(b"ledgerId", db=meta)
+    while position < n:
+        with begin(env) as txn:
+            cursor = txn.cursor(db=events)
+            found = cursor.set_key(u64be(position + 1))
+            batch_end = min(n, position + READ_BATCH)
+            while found and position < batch_end:
+                if read_u64be(cursor.key()) != position + 1:
+                    break
+                record = cursor.value()
+                position += 1
+                tree.add(leaf_hash(record))
+                chain = chain_next(chain, position, record)
+                found = cursor.next()
+        if position < batch_end:
+            env.close()
+            raise Rejected(f"the log has no event at position {position + 1} (the checkpoint covers {n})")
+    env.close()
+    if ledger_id != checkpoint["ledgerId"]:
+        raise Rejected("the checkpoint is of another ledger")
+    if tree.root() != checkpoint["root"]:
+        raise Rejected(f"the Merkle root of the first {n} events is {tree.root().hex()}, the checkpoint signed "
+                       f"{checkpoint['root'].hex()}: the log was altered since")
+    if chain != checkpoint["head"]:
+        raise Rejected(f"h({n}) is {chain.hex()}, the checkpoint signed {checkpoint['head'].hex()}")
+    return f"checkpoint ok: signature, Merkle root and h({n}) match the log"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Verify a LoyaltyLedger directory independently (schemas/ledger-format.md).")
-    ap.add_argument("ledger", help="the ledger directory (holds data.mdb)")
+    ap.add_argument("ledger", nargs="?", help="the ledger directory (holds data.mdb)")
     ap.add_argument("--json", action="store_true", help="dump every decoded event as JSON Lines on standard output")
     ap.add_argument("--problems-max", type=int, default=100, help="stop after this many problems")
+    ap.add_argument("--checkpoint", help="a signed checkpoint: verify it (with --public-key) against the log, or the proof against it")
+    ap.add_argument("--old-checkpoint", help="the older checkpoint of a consistency proof")
+    ap.add_argument("--public-key", help="the operator's public key file")
+    ap.add_argument("--proof", help="verify this proof file offline (section 14) instead of a ledger")
     args = ap.parse_args(argv)
+    if args.checkpoint and not args.public_key:
+        ap.error("--checkpoint needs --public-key")
+    if args.proof:
+        if not args.checkpoint:
+            ap.error("--proof needs --checkpoint and --public-key")
+        try:
+            print(verify_proof_file(args.proof, args.checkpoint, load_public_key(args.public_key), args.old_checkpoint))
+            return 0
+        except (Rejected, Corrupt) as e:
+            print(f"proof rejected: {e}", file=sys.stderr)
+            return 1
+    if not args.ledger:
+        ap.error("give a ledger directory, or --proof")
     summary = sys.stderr if args.json else sys.stdout
     v = Verifier(args.ledger, dump=sys.stdout if args.json else None, problems_max=args.problems_max)
     try:
@@ -581,6 +831,13 @@ def main(argv=None):
         print(f"ok: {v.position} events, {len(v.members)} members, {len(v.keys)} idempotency keys, "
               f"{v.checkpoints} chain checkpoints, index through {v.indexed_through}; "
               f"head {v.position} {v.hash.hex()}", file=summary)
+        if args.checkpoint:
+            try:
+                checkpoint = verify_checkpoint(args.checkpoint, load_public_key(args.public_key))
+                print(verify_checkpoint_against_log(args.ledger, checkpoint), file=summary)
+            except Rejected as e:
+                print(f"checkpoint rejected: {e}", file=sys.stderr)
+                return 1
         return 0
     for position, text in v.problems:
         print(f"bad: position {position}: {text}" if position is not None else f"bad: {text}", file=sys.stderr)

@@ -14,6 +14,7 @@ struct Loyalty: AsyncParsableCommand {
             ReverseRedemptionCommand.self, AdjustCommand.self, TransferCommand.self, HoldCommand.self, ReleaseCommand.self,
             RewardCommand.self, ExpireCommand.self, TiersCommand.self, BalanceCommand.self, ImportCommand.self,
             MemberCommand.self, MembersCommand.self, ProjectionsCommand.self, FiguresCommand.self,
+            KeysCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyProofCommand.self, BackupCommand.self,
         ]
     )
 }

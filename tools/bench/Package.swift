@@ -21,6 +21,7 @@ let package = Package(
                 .product(name: "LedgerStore", package: "LoyaltyLedger"),
                 .product(name: "LoyaltyDomain", package: "LoyaltyLedger"),
                 .product(name: "Projections", package: "LoyaltyLedger"),
+                .product(name: "LedgerProofs", package: "LoyaltyLedger"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

@@ -4,7 +4,7 @@
 #
 #   tools/bench/run.sh SCENARIO [N] [ARGS...]      e.g. tools/bench/run.sh online 3 --seconds 10
 #
-# SCENARIO: online | bulk | size | latency | read | tail | disk. ARGS go to `ledger-bench SCENARIO`.
+# SCENARIO: online | bulk | size | latency | read | tail | disk | proof. ARGS go to `ledger-bench SCENARIO`.
 # Reports: tools/bench/results/<scenario>-<stamp>-run<i>.json and <scenario>-<stamp>-summary.json.
 # The machine is shared: before each run the script waits (up to BENCH_QUIET_WAIT seconds, default
 # 120) for a 2-second window in which other processes use less than BENCH_QUIET_CPU percent of one

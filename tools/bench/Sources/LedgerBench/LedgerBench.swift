@@ -12,7 +12,7 @@ struct LedgerBench: AsyncParsableCommand {
             prints a table and writes a JSON report. Payloads: 200 bytes of purchase JSON, 100,000
             members, a unique 17-byte idempotency key per event. See BENCHMARKS.md and run.sh.
             """,
-        subcommands: [Online.self, Bulk.self, Size.self, Latency.self, Read.self, Tail.self, Disk.self, All.self,
+        subcommands: [Online.self, Bulk.self, Size.self, Latency.self, Read.self, Tail.self, Disk.self, Proof.self, All.self,
                       ProjectionsRebuild.self, ProjectionsLag.self])
 }
 
