@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "LoyaltyDomain", targets: ["LoyaltyDomain"]),
         .library(name: "LedgerJSON", targets: ["LedgerJSON"]),
         .library(name: "LoyaltyLedger", targets: ["LoyaltyLedger"]),
+        .library(name: "LoyaltyAudit", targets: ["LoyaltyAudit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -58,9 +59,16 @@ let package = Package(
             dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyDomain"],
             swiftSettings: strictSettings
         ),
+        // Disputes and reconciliation: member history, as-of views, an independent fold of the log.
+        .target(
+            name: "LoyaltyAudit",
+            dependencies: ["LoyaltyDomain", "LoyaltyLedger", "LedgerStore", "LedgerJSON"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "LoyaltyCLI",
             dependencies: [
+                "LoyaltyAudit",
                 "LedgerStore",
                 "LedgerJSON",
                 "LoyaltyDomain",
@@ -91,6 +99,11 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LoyaltyAuditTests",
+            dependencies: ["LoyaltyAudit", "LoyaltyDomain", "LoyaltyLedger", "LedgerStore", "LedgerJSON"],
             swiftSettings: strictSettings
         ),
     ],

@@ -3,6 +3,7 @@ import Foundation
 import LedgerJSON
 import LedgerStore
 import LoyaltyDomain
+import LoyaltyAudit
 import LoyaltyLedger
 
 /// Options every domain command shares: the ledger and the business time.
@@ -250,13 +251,36 @@ struct TiersCommand: ParsableCommand {
 struct BalanceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "balance", abstract: "A member's points now (folded from the log).",
-        discussion: "--at T evaluates everything recorded so far at time T (which points are pending, expired or held then); it is not a replay of history up to T.")
+        discussion: """
+            --at T evaluates everything recorded so far at time T (which points are pending, expired or held then); it is not a replay of history up to T.
+            --as-of T is: only the events whose business time is at or before T, evaluated at T (the balance at T as the ledger knows it now, late purchases included). --known-at T2 adds: only the events recorded by T2 (as the ledger knew it then). See schemas/domain.md.
+            """)
     @OptionGroup var options: DomainOptions
     @Argument var member: String
+    @Option(name: .customLong("as-of"), help: "Business time: only events that occurred by then, evaluated then.") var asOf: String?
+    @Option(name: .customLong("known-at"), help: "Ledger time: only events recorded by then.") var knownAt: String?
+
+    func validate() throws {
+        if asOf != nil && options.at != nil { throw ValidationError("--as-of and --at: give one (--as-of T is evaluated at T)") }
+    }
 
     func run() throws {
-        let ledger = try options.open(writable: false)
-        guard let b = try ledger.balance(member, at: try options.time()) else { throw CLIError("unknown member '\(member)'") }
+        let b: Balance
+        if asOf != nil || knownAt != nil {
+            let filter = ViewFilter(asOf: try asOf.map { try options.parseTime($0, option: "--as-of") },
+                                    knownAt: try knownAt.map { try options.parseTime($0, option: "--known-at") })
+            let log = try options.ledger.open(writable: false)
+            defer { log.close() }
+            let evaluatedAt = try filter.asOf ?? options.time()
+            let (balance, exclusions) = try asOfBalance(member: member, log: log, filter: filter, at: evaluatedAt)
+            for x in exclusions { printError("note: position \(x.position) is left out of this view: \(x.reason)") }
+            if balance == nil { printError("note: member '\(member)' has no events in this view") }
+            b = balance ?? Balance(MemberState(member: member), at: evaluatedAt)
+        } else {
+            let ledger = try options.open(writable: false)
+            guard let current = try ledger.balance(member, at: try options.time()) else { throw CLIError("unknown member '\(member)'") }
+            b = current
+        }
         switch options.format {
         case .json: print(String(decoding: JSONCanonical.encode(b.json), as: UTF8.self))
         case .table:

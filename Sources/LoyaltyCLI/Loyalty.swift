@@ -13,6 +13,7 @@ struct Loyalty: AsyncParsableCommand {
             ProgramCommand.self, EnrollCommand.self, PurchaseCommand.self, ReturnCommand.self, RedeemCommand.self,
             ReverseRedemptionCommand.self, AdjustCommand.self, TransferCommand.self, HoldCommand.self, ReleaseCommand.self,
             RewardCommand.self, ExpireCommand.self, TiersCommand.self, BalanceCommand.self, ImportCommand.self,
+            HistoryCommand.self, ExplainCommand.self, ReconcileCommand.self,
         ]
     )
 }
