@@ -65,6 +65,12 @@ public struct Reconciler: Sendable {
         DispatchQueue.concurrentPerform(iterations: count) { i in
             parts[i].state.withLock { (s: inout Partition.State) in
                 for e in batch where count == 1 || Self.partition(e.member, count) == i {
+                    // Events that move no points are not decoded (a third of a retail log is
+                    // purchase.recorded): the member is only registered.
+                    guard SimpleFold.pointTypes.contains(e.type) else {
+                        if AuditEvents.domainTypes.contains(e.type) && e.member != DomainEvent.programStream { s.fold.register(member: e.member) }
+                        continue
+                    }
                     do {
                         guard let event = try AuditEvents.decode(e) else { continue }
                         s.fold.apply(event, position: e.position, occurredAt: Timestamp(microseconds: e.occurredAt))

@@ -29,6 +29,19 @@ public struct SimpleFold: Sendable {
 
     public init() {}
 
+    /// The event types that change a member's points or identify its store (the rest only
+    /// register the member).
+    public static let pointTypes: Set<String> = [
+        "member.enrolled", "points.earned", "points.redeemed", "redemption.reversed", "purchase.returned", "points.adjusted",
+        "points.expired", "points.held", "points.hold_released", "points.transferred_out", "points.transferred_in",
+    ]
+
+    /// Counts an event that moves no points: the member exists, with nothing else changed.
+    public mutating func register(member: String) {
+        eventsFolded += 1
+        if members[member] == nil { members[member] = Member() }
+    }
+
     /// Applies one member event (program events carry no points and are ignored).
     public mutating func apply(_ event: DomainEvent, position: UInt64, occurredAt: Timestamp) {
         let id = event.stream
