@@ -42,14 +42,14 @@ public enum History {
                             to: Timestamp? = nil) -> [HistoryRow] {
         var out: [HistoryRow] = []
         out.reserveCapacity(events.count)
-        var clock = Timestamp(microseconds: Int64.min)
+        var running = RunningFigures()
         _ = MemberView.fold(member: member, events: events, program: program) { e, exclusion, state in
-            clock = max(clock, e.occurredAt)
+            running.update(after: exclusion == nil ? e.event : nil, state: state, at: e.occurredAt)
             guard (from.map { e.occurredAt >= $0 } ?? true) && (to.map { e.occurredAt <= $0 } ?? true) else { return }
-            let f = state?.figures(at: clock) ?? (available: 0, pending: 0, held: 0, debt: 0)
+            let f = running.figures(state: state)
             var row = HistoryRow(position: e.position, recordedAt: e.recordedAt, occurredAt: e.occurredAt, type: e.event.type,
-                                 description: describe(e.event), evaluatedAt: clock, available: f.available, pending: f.pending,
-                                 held: f.held, debt: f.debt, consumed: e.event.consumedAllocations, rule: nil, ruleVersion: nil,
+                                 description: describe(e.event), evaluatedAt: running.clock, available: f[0], pending: f[1],
+                                 held: f[2], debt: f[3], consumed: e.event.consumedAllocations, rule: nil, ruleVersion: nil,
                                  fault: exclusion?.reason)
             if case .pointsEarned(let earned) = e.event { (row.rule, row.ruleVersion) = (earned.rule, earned.ruleVersion) }
             out.append(row)
@@ -91,13 +91,15 @@ public enum History {
 }
 
 extension HistoryRow {
+    /// Keys in canonical order, so the encoder does not sort them.
     public var json: JSONValue {
         .object([
-            "position": .int(Int64(position)), "recordedAt": .string(recordedAt.rfc3339), "occurredAt": .string(occurredAt.rfc3339),
-            "type": .string(type), "description": .string(description), "evaluatedAt": .string(evaluatedAt.rfc3339),
-            "available": .int(available), "pending": .int(pending), "held": .int(held), "debt": .int(debt),
+            "available": .int(available),
             "consumed": consumed.isEmpty ? nil : .array(consumed.map { .object(["lotId": .string($0.lotId), "points": .int($0.points)]) }),
-            "rule": rule.map { .string($0) }, "ruleVersion": ruleVersion.map { .int($0) }, "fault": fault.map { .string($0) },
+            "debt": .int(debt), "description": .string(description), "evaluatedAt": .string(evaluatedAt.rfc3339),
+            "fault": fault.map { .string($0) }, "held": .int(held), "occurredAt": .string(occurredAt.rfc3339), "pending": .int(pending),
+            "position": .int(Int64(position)), "recordedAt": .string(recordedAt.rfc3339), "rule": rule.map { .string($0) },
+            "ruleVersion": ruleVersion.map { .int($0) }, "type": .string(type),
         ])
     }
 }

@@ -36,13 +36,18 @@ struct HistoryCommand: ParsableCommand {
         let rows: [HistoryRow]
         do { rows = try History.rows(member: member, log: log, from: from, to: to) } catch let e as AuditError { throw CLIError(e.description) }
         var out = ""
-        out.reserveCapacity(rows.count * 200)
+        var bytes: [UInt8] = []
+        out.reserveCapacity(min(rows.count, 20_000) * 200)
         if format == .table {
             out += "position  recordedAt                   occurredAt                   type                    available  pending  held  debt  what\n"
         }
         for r in rows {
             switch format {
-            case .json: out += jsonLine(r.json) + "\n"
+            case .json:
+                bytes.removeAll(keepingCapacity: true)
+                JSONCanonical.write(r.json, into: &bytes)
+                bytes.append(0x0A)
+                out += String(decoding: bytes, as: UTF8.self)
             case .table:
                 var what = r.description
                 if !r.consumed.isEmpty { what += " [lots: " + r.consumed.map { "\($0.lotId)=\($0.points)" }.joined(separator: ", ") + "]" }

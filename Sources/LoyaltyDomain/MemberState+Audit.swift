@@ -40,3 +40,8 @@ extension DomainEvent {
         }
     }
 }
+
+extension MemberState {
+    /// The index of the lot in `lots` (lots are only ever appended, so an index stays valid).
+    public func lotPosition(id: String) -> Int? { lotIndex[id] }
+}

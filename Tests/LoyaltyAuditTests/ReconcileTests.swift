@@ -82,6 +82,25 @@ struct FixedSource: BalanceSource {
         }
     }
 
+    /// History keeps its running figures incrementally; debug builds assert every row against a
+    /// full pass over the lots. Here: pending lots turning available, expiry (written and not),
+    /// debt and its payment, a reversal restoring lots, transfers and a hold.
+    @Test(.timeLimit(.minutes(1)))
+    func historyRunningFiguresEndAtTheBalanceOfTheLastBusinessTime() async throws {
+        let l = try await busyLedger()
+        defer { l.done() }
+        for m in ["A", "B", "C"] {
+            let rows = try History.rows(member: m, log: l.ledger.log)
+            let last = try #require(rows.last)
+            let b = try #require(try l.ledger.balance(m, at: last.evaluatedAt))
+            #expect([last.available, last.pending, last.held, last.debt] == [b.available, b.pending, b.held, b.debt], "member \(m)")
+            #expect(rows.map(\.evaluatedAt) == rows.map(\.evaluatedAt).sorted())
+        }
+        let a = try History.rows(member: "A", log: l.ledger.log)
+        #expect(a.contains { $0.type == "redemption.reversed" && $0.available > 0 })
+        #expect(a.map(\.debt).max() == 50)
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func aTamperedProjectionValueIsCaughtAndTheMemberNamed() async throws {
         let l = try await busyLedger()
