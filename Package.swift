@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "LoyaltyLedger", targets: ["LoyaltyLedger"]),
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "LedgerProofs", targets: ["LedgerProofs"]),
+        .library(name: "LoyaltyAudit", targets: ["LoyaltyAudit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -81,10 +82,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Disputes and reconciliation: member history, as-of views, an independent fold of the log.
+        .target(
+            name: "LoyaltyAudit",
+            dependencies: ["LoyaltyDomain", "LoyaltyLedger", "LedgerStore", "LedgerJSON"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "LoyaltyCLI",
             dependencies: [
                 "Projections",
+                "LoyaltyAudit",
                 "LedgerStore",
                 "LedgerJSON",
                 "LoyaltyDomain",
@@ -135,6 +143,11 @@ let package = Package(
             name: "ProjectionsTests",
             dependencies: ["Projections", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LoyaltyCLI",
                            "LedgerTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LoyaltyAuditTests",
+            dependencies: ["LoyaltyAudit", "LoyaltyDomain", "LoyaltyLedger", "LedgerStore", "LedgerJSON"],
             swiftSettings: strictSettings
         ),
     ],

@@ -3,6 +3,7 @@ import Foundation
 import LedgerJSON
 import LedgerStore
 import LoyaltyDomain
+import LoyaltyAudit
 import LoyaltyLedger
 
 /// Options every domain command shares: the ledger and the business time.

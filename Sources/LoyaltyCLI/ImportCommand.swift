@@ -81,11 +81,17 @@ struct ImportCommand: AsyncParsableCommand {
                            birthDate: f[3].isEmpty ? nil : f[3], gender: f[4].isEmpty ? nil : f[4], profile: [:],
                            at: try CSV.time(f[1], "enrolled_at"))
         case .purchases:
-            let f = try CSV.fields(line, count: 6)
-            return .purchase(.init(member: try CSV.required(f[0], "member_id"), purchaseId: try CSV.required(f[1], "purchase_id"),
-                                   amount: try CSV.required(f[3], "amount"), currency: f[4].isEmpty ? nil : f[4],
-                                   store: try CSV.required(f[5], "store_id"), at: try CSV.time(f[2], "occurred_at")))
+            return .purchase(try Self.purchase(csvLine: line))
         }
+    }
+
+    /// One line of the purchases CSV (`member_id,purchase_id,occurred_at,amount,currency,store_id`);
+    /// also what `reconcile purchases` reads.
+    static func purchase(csvLine line: String) throws -> Command.Purchase {
+        let f = try CSV.fields(line, count: 6)
+        return .init(member: try CSV.required(f[0], "member_id"), purchaseId: try CSV.required(f[1], "purchase_id"),
+                     amount: try CSV.required(f[3], "amount"), currency: f[4].isEmpty ? nil : f[4],
+                     store: try CSV.required(f[5], "store_id"), at: try CSV.time(f[2], "occurred_at"))
     }
 
     func commit(_ pending: inout [(line: Int, command: Command)], ledger: Ledger, progress: inout ImportProgress) async throws {

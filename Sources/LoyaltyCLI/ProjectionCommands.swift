@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerJSON
 import LedgerStore
+import LoyaltyAudit
 import LoyaltyDomain
 import Projections
 
@@ -88,19 +89,45 @@ func printJSON(_ value: JSONValue) {
 
 struct BalanceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "balance", abstract: "A member's points, from the balances projection.",
-        discussion: "--at T evaluates the member's lots at time T (which points are pending, expired or held then); it is not a replay of history up to T.")
+        commandName: "balance", abstract: "A member's points, from the balances projection (or as of a time).",
+        discussion: """
+            --at T evaluates the member's lots at time T (which points are pending, expired or held then); it is not a replay of history up to T.
+            --as-of T is: only the events whose business time is at or before T, evaluated at T (the balance at T as the ledger knows it now, late purchases included). --known-at T2 adds: only the events recorded by T2 (as the ledger knew it then). See schemas/domain.md.
+            """)
     @OptionGroup var options: ReadModelOptions
     @Option(help: "table or json") var format: OutputFormat = .table
     @Argument var member: String
+    @Option(name: .customLong("as-of"), help: "Business time: only events that occurred by then, evaluated then.") var asOf: String?
+    @Option(name: .customLong("known-at"), help: "Ledger time: only events recorded by then.") var knownAt: String?
+
+    func validate() throws {
+        if asOf != nil && options.at != nil { throw ValidationError("--as-of and --at: give one (--as-of T is evaluated at T)") }
+    }
 
     func run() throws {
+        if asOf != nil || knownAt != nil { return try print(balance: try historicalBalance()) }
         let projections = try options.projections()
         guard let b = try projections.balance(member, at: try options.time()) else {
             guard try projections.memberView(member) != nil else { throw CLIError("unknown member '\(member)'") }
             return try print(balance: Balance(MemberState(member: member), at: options.time()))
         }
         try print(balance: b)
+    }
+
+    /// As of a business time (and known at a ledger time): a fold of the member's own stream.
+    private func historicalBalance() throws -> Balance {
+        func parse(_ text: String, _ option: String) throws -> Timestamp {
+            guard let t = Timestamp(rfc3339: text) else { throw ValidationError("\(option): '\(text)' is not an RFC 3339 time or YYYY-MM-DD date") }
+            return t
+        }
+        let filter = ViewFilter(asOf: try asOf.map { try parse($0, "--as-of") }, knownAt: try knownAt.map { try parse($0, "--known-at") })
+        let log = try options.ledger.open(writable: false)
+        defer { log.close() }
+        let evaluatedAt = try filter.asOf ?? options.time()
+        let (balance, exclusions) = try asOfBalance(member: member, log: log, filter: filter, at: evaluatedAt)
+        for x in exclusions { printError("note: position \(x.position) is left out of this view: \(x.reason)") }
+        if balance == nil { printError("note: member '\(member)' has no events in this view") }
+        return balance ?? Balance(MemberState(member: member), at: evaluatedAt)
     }
 
     private func print(balance b: Balance) throws {

@@ -118,6 +118,23 @@ public final class ProjectionStore: Sendable {
         try scan(F.name, .live, prefix: prefix) { key, bytes in try body(key, try F.decoded(bytes)) }
     }
 
+    /// Visits every live entry in key order inside one read transaction, so that all of them and
+    /// the returned checkpoint are one consistent snapshot (for reconciliation). Returns nil when
+    /// the projection was never built.
+    public func snapshot<F: ProjectionFold>(_ fold: F.Type, _ body: (String, F.Value) throws -> Void) throws -> UInt64? {
+        try env.read { txn -> UInt64? in
+            guard let m = try meta(F.name, .live, txn: txn) else { return nil }
+            try txn.withCursor(table(F.name, slot: m.slot)) { cursor in
+                var entry = try cursor.first()
+                while let e = entry {
+                    try body(String(decoding: e.key, as: UTF8.self), try F.decoded(e.value))
+                    entry = try cursor.next()
+                }
+            }
+            return m.checkpoint
+        }
+    }
+
     /// Raw scan of one projection's table (of the live or build meta), in batches.
     func scan(_ name: String, _ role: ProjectionRole, prefix: String = "",
               _ body: (String, UnsafeRawBufferPointer) throws -> Void) throws {

@@ -1,0 +1,49 @@
+public import LedgerStore
+public import LoyaltyDomain
+import LedgerJSON
+
+/// An audit refusal or a fault found in the log: one line, naming the position or input line.
+public struct AuditError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// One domain event of the log with both of its times.
+public struct LoggedEvent: Sendable {
+    public var position: UInt64
+    public var recordedAt: Timestamp
+    public var occurredAt: Timestamp
+    public var event: DomainEvent
+}
+
+public enum AuditEvents {
+    static let domainTypes = Set(DomainEvent.allTypes)
+
+    /// Decodes one stored event with the domain's public decode entry point (the one place audits
+    /// decode, so a faster decoder is picked up here). Nil for raw events that are not domain
+    /// events (written with `loyalty append`); a domain event that does not decode is a fault.
+    public static func decode(_ e: RecordedEvent) throws(AuditError) -> DomainEvent? {
+        guard domainTypes.contains(e.type) else { return nil }
+        do {
+            let json = try JSONCanonical.parse(String(decoding: e.data, as: UTF8.self))
+            return try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, json: json)
+        } catch {
+            throw AuditError("position \(e.position) (\(e.type)): does not decode: \(error)")
+        }
+    }
+
+    static func logged(_ e: RecordedEvent) throws(AuditError) -> LoggedEvent? {
+        guard let event = try decode(e) else { return nil }
+        return LoggedEvent(position: e.position, recordedAt: Timestamp(microseconds: e.recordedAt),
+                           occurredAt: Timestamp(microseconds: e.occurredAt), event: event)
+    }
+
+    /// The member's stream and the program stream (rules, rewards), decoded and merged in log
+    /// order. Reads only those two streams, never the whole log.
+    public static func timeline(member: String, log: EventLog) throws -> (member: [LoggedEvent], program: [LoggedEvent]) {
+        guard member != DomainEvent.programStream else { throw AuditError("'\(member)' is the program stream, not a member") }
+        let own = try log.stream(member: member).compactMap { try logged($0) }
+        let program = try log.stream(member: DomainEvent.programStream).compactMap { try logged($0) }
+        return (own, program)
+    }
+}
