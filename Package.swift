@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerProofsTests",
-            dependencies: ["LedgerProofs", "LedgerStore", "LoyaltyCLI", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["LedgerProofs", "LedgerStore", "LoyaltyCLI", "LedgerTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,19 +1,6 @@
 import Foundation
+@_exported import LedgerTestSupport
 @testable import LedgerStore
-
-/// A fresh temporary directory per test, removed at the end.
-struct TemporaryDirectory: ~Copyable {
-    let path: String
-
-    init() {
-        path = NSTemporaryDirectory() + "proofs-test-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    var ledger: String { path + "/ledger" }
-}
 
 /// A new writable ledger at `path` holding `count` small events (batches of 100).
 func ledgerWithEvents(_ path: String, count: Int) async throws -> EventLog {
@@ -48,31 +35,3 @@ func tamper(_ log: EventLog, position: UInt64) throws {
     }
 }
 
-/// A built executable of this package, next to the test bundle.
-func builtExecutable(_ name: String) -> String {
-    let candidates = [
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path,
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/debug/\(name)").path,
-    ]
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-}
-
-/// Runs a built executable to completion; returns exit code, stdout, stderr.
-@discardableResult
-func runTool(_ name: String, _ arguments: [String], input: String = "") throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: builtExecutable(name))
-    process.arguments = arguments
-    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    let out = stdout.fileHandleForReading.readDataToEndOfFile()
-    let err = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-}
