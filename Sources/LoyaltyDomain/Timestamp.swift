@@ -42,7 +42,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Parses RFC 3339 (`2026-11-24T10:15:00Z`, `2026-11-24T10:15:00.5+01:00`) or a bare date
     /// `YYYY-MM-DD` (midnight UTC). Returns nil for anything else, including out-of-range fields.
     public init?(rfc3339 text: String) {
-        let b = Array(text.utf8)
+        var text = text
+        guard let t = text.withUTF8({ Timestamp(rfc3339UTF8: $0) }) else { return nil }
+        self = t
+    }
+
+    /// The same parser over UTF-8 bytes (the stored events' decoder reads times in place).
+    public init?(rfc3339UTF8 b: UnsafeBufferPointer<UInt8>) {
         func digits(_ from: Int, _ count: Int) -> Int64? {
             guard from + count <= b.count else { return nil }
             var v: Int64 = 0

@@ -54,10 +54,9 @@ final class ModelKeeper: CommitObserver {
     static func apply(_ e: RecordedEvent, to s: inout State) {
         s.through = max(s.through, e.position)
         if let key = e.idempotencyKey, key.hasSuffix("#0") { s.outcomes[String(key.dropLast(2))] = e.position }
-        guard DomainEvent.allTypes.contains(e.type) else { return }  // not a domain event (raw `append`)
+        guard DomainEvent.isDomainType(e.type) else { return }  // not a domain event (raw `append`)
         do {
-            let json = try JSONCanonical.parse(String(decoding: e.data, as: UTF8.self))
-            s.model.apply(try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, json: json),
+            s.model.apply(try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data),
                           at: Timestamp(microseconds: e.occurredAt))
         } catch {
             preconditionFailure("event \(e.position) (\(e.type)) in the log does not decode: \(error)")
