@@ -34,6 +34,7 @@ import Testing
         let expected = try #require(Samples.events.first { $0.type == type })
         #expect(try DomainEvent.decode(type: type, schemaVersion: 1, bytes: bytes) == expected)
         Self.compare(type: type, bytes)
+        #expect(expected.canonicalJSON == bytes)
         if let kind = DomainEvent.FastKind(type: type) {
             #expect(try bytes.withUnsafeBufferPointer { try DomainEvent.fastDecode(kind, $0) } == expected)
         } else {
@@ -58,18 +59,14 @@ import Testing
         let firstColon = text.firstIndex(of: ":")!
         let firstComma = text.firstIndex(of: ",") ?? text.index(before: text.endIndex)
         let firstMember = String(text[text.index(after: text.startIndex)..<firstComma])
-        var variants = [
-            "", " ", "{}", "[]", "null", "{", text + " ", " " + text, text + "x", text + "{}",
-            "{ " + text.dropFirst(), text.replacingOccurrences(of: ",", with: ", "),
-            "{" + firstMember + "," + text.dropFirst(),                     // duplicate key
-            "{\"zz\":1," + text.dropFirst(),                                // unknown key
-            "{\"member\":null," + text.dropFirst(),                         // null (and duplicate)
-            String(text[...firstColon]) + "null" + String(text[firstComma...]),
-            String(text[...firstColon]) + "7" + String(text[firstComma...]),
-            String(text[...firstColon]) + "\"7\"" + String(text[firstComma...]),
-            String(text[...firstColon]) + "[]" + String(text[firstComma...]),
-            String(text[...firstColon]) + "{}" + String(text[firstComma...]),
-        ]
+        let head = String(text[...firstColon]), tail = String(text[firstComma...]), rest = String(text.dropFirst())
+        var variants: [String] = ["", " ", "{}", "[]", "null", "{"]
+        variants += [text + " ", " " + text, text + "x", text + "{}", "{ " + rest]
+        variants.append(text.replacingOccurrences(of: ",", with: ", "))
+        variants.append("{" + firstMember + "," + rest)        // duplicate key
+        variants.append("{\"zz\":1," + rest)                  // unknown key
+        variants.append("{\"member\":null," + rest)           // null (and a duplicate)
+        for value in ["null", "7", "\"7\"", "[]", "{}"] { variants.append(head + value + tail) }
         for literal in ["0", "-0", "01", "-01", "1.5", "1e3", "-", "9223372036854775807", "9223372036854775808",
                         "-9223372036854775808", "-9223372036854775809", "99999999999999999999", "true"] {
             variants.append(text.replacingOccurrences(of: #"(":)(-?[0-9]+)"#, with: "$1" + literal, options: .regularExpression))
@@ -87,10 +84,11 @@ import Testing
     @Test func randomEventsAndRandomCorruptionsAreJudgedTheSame() throws {
         var random = SplitMix64(seed: 0x5EED_FA57)
         var fastTaken = 0
-        for round in 0..<4_000 {
+        for round in 0..<2_000 {
             let plain = round % 2 == 0
             let event = RandomEvents.event(&random, plain: plain)
             let bytes = JSONCanonical.encode(event.json)
+            #expect(event.canonicalJSON == bytes, "direct encoder: \(event.type)")
             #expect(try DomainEvent.decode(type: event.type, schemaVersion: 1, bytes: bytes) == event)
             Self.compare(type: event.type, bytes)
             if plain, let kind = DomainEvent.FastKind(type: event.type) {
@@ -100,7 +98,7 @@ import Testing
             }
             for _ in 0..<8 { Self.compare(type: event.type, RandomEvents.corrupt(bytes, &random)) }
         }
-        #expect(fastTaken > 1_500)
+        #expect(fastTaken > 700)
     }
 }
 
@@ -131,8 +129,6 @@ enum RandomEvents {
         return Timestamp(microseconds: seconds * 1_000_000 + (r.next(in: 0...1) == 0 ? 0 : Int64(r.next(in: 0...999_999))))
     }
 
-    static func maybe<T>(_ r: inout SplitMix64, _ value: @autoclosure () -> T) -> T? { r.next(in: 0...2) == 0 ? nil : value() }
-
     static func allocations(_ r: inout SplitMix64, plain: Bool) -> [LotAllocation] {
         (0..<r.next(in: 0...3)).map { _ in LotAllocation(lotId: string(&r, plain: plain), points: int(&r)) }
     }
@@ -140,9 +136,14 @@ enum RandomEvents {
     static func event(_ r: inout SplitMix64, plain p: Bool) -> DomainEvent {
         func s() -> String { string(&r, plain: p) }
         func i() -> Int64 { int(&r) }
+        func t() -> Timestamp { time(&r) }
+        func absent() -> Bool { r.next(in: 0...2) == 0 }
+        func optS() -> String? { absent() ? nil : s() }
+        func optI() -> Int64? { absent() ? nil : i() }
+        func optT() -> Timestamp? { absent() ? nil : t() }
         func map() -> [String: String] { Dictionary((0..<r.next(in: 0...2)).map { _ in (s(), s()) }, uniquingKeysWith: { a, _ in a }) }
         switch r.next(in: 0...15) {
-        case 0: return .memberEnrolled(.init(member: s(), brand: s(), store: s(), channel: s(), birthDate: maybe(&r, s()), gender: maybe(&r, s()), profile: map()))
+        case 0: return .memberEnrolled(.init(member: s(), brand: s(), store: s(), channel: s(), birthDate: optS(), gender: optS(), profile: map()))
         case 1: return .profileUpdated(member: s(), changes: map())
         case 2: return .memberClosed(member: s(), reason: s())
         case 3: return .purchaseRecorded(.init(member: s(), purchaseId: s(), store: s(), amount: i(), currency: s(),
@@ -152,23 +153,23 @@ enum RandomEvents {
         case 5:
             let sources: [LotSource] = [.purchase(s()), .adjustment(s()), .transfer(s()), .bonus(s())]
             return .pointsEarned(.init(member: s(), lotId: s(), points: i(), source: sources[r.next(in: 0...3)], ruleVersion: i(), rule: s(),
-                                       availableAt: time(&r), expiresAt: maybe(&r, time(&r)), debtPaid: r.next(in: 0...1) == 0 ? 0 : i(),
-                                       capCounted: maybe(&r, i()), birthdayBonus: maybe(&r, i())))
-        case 6: return .pointsRedeemed(.init(member: s(), redemptionId: s(), points: i(), reward: maybe(&r, s()), allocations: allocations(&r, plain: p)))
+                                       availableAt: t(), expiresAt: optT(), debtPaid: r.next(in: 0...1) == 0 ? 0 : i(),
+                                       capCounted: optI(), birthdayBonus: optI()))
+        case 6: return .pointsRedeemed(.init(member: s(), redemptionId: s(), points: i(), reward: optS(), allocations: allocations(&r, plain: p)))
         case 7: return .redemptionReversed(.init(member: s(), redemptionId: s(), restored: allocations(&r, plain: p), expired: allocations(&r, plain: p)))
-        case 8: return .pointsAdjusted(.init(member: s(), key: s(), points: i(), reason: s(), operatorId: s(), lotId: maybe(&r, s()),
-                                             expiresAt: maybe(&r, time(&r)), allocations: allocations(&r, plain: p)))
+        case 8: return .pointsAdjusted(.init(member: s(), key: s(), points: i(), reason: s(), operatorId: s(), lotId: optS(),
+                                             expiresAt: optT(), allocations: allocations(&r, plain: p)))
         case 9: return .pointsExpired(member: s(), lotId: s(), points: i())
-        case 10: return .pointsHeld(member: s(), holdId: s(), points: i(), expiresAt: time(&r))
+        case 10: return .pointsHeld(member: s(), holdId: s(), points: i(), expiresAt: t())
         case 11: return .holdReleased(member: s(), holdId: s())
         case 12, 13:
             let lots = allocations(&r, plain: p)
             let t = DomainEvent.PointsTransfer(from: s(), to: s(), transferId: s(), points: i(), allocations: lots,
-                                               expiries: lots.map { _ in maybe(&r, time(&r)) })
+                                               expiries: lots.map { _ in optT() })
             return r.next(in: 0...1) == 0 ? .pointsTransferredOut(t) : .pointsTransferredIn(t)
-        case 14: return .tierChanged(.init(member: s(), from: maybe(&r, s()), to: maybe(&r, s()), reason: s(), qualifyingValue: i(),
-                                           windowFrom: time(&r), windowTo: time(&r), floorUntil: maybe(&r, time(&r))))
-        default: return .rewardDefined(.init(rewardId: s(), name: s(), cost: i(), stock: maybe(&r, i()), budget: maybe(&r, i())))
+        case 14: return .tierChanged(.init(member: s(), from: optS(), to: optS(), reason: s(), qualifyingValue: i(),
+                                           windowFrom: t(), windowTo: t(), floorUntil: optT()))
+        default: return .rewardDefined(.init(rewardId: s(), name: s(), cost: i(), stock: optI(), budget: optI()))
         }
     }
 
