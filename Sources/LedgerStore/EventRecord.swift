@@ -111,18 +111,20 @@ enum EventRecord {
         let member = try r.string("member", max: LogLimits.memberBytesMax)
         let key = flags & flagIdempotencyKey != 0 ? try r.string("idempotencyKey", max: LogLimits.idempotencyKeyBytesMax) : nil
         // The writer's text rules, checked again on the way back (see EventDraftValidation).
-        for (field, value, max) in [("type", type, LogLimits.typeBytesMax), ("member", member, LogLimits.memberBytesMax),
-                                    ("idempotencyKey", key, LogLimits.idempotencyKeyBytesMax)] {
-            if let value, let problem = EventDraftValidation.problem(value, max: max) {
-                throw RecordDecodingError(field: field, reason: problem)
-            }
-        }
+        // (Three calls, not a loop over an array literal: that array was allocated per event.)
+        try checkText("type", type, max: LogLimits.typeBytesMax)
+        try checkText("member", member, max: LogLimits.memberBytesMax)
+        if let key { try checkText("idempotencyKey", key, max: LogLimits.idempotencyKeyBytesMax) }
         let data = [UInt8](try r.lengthPrefixed("data", max: LogLimits.dataBytesMax))
         guard r.isAtEnd else { throw RecordDecodingError(field: "data", reason: "\(bytes.count - r.offset) trailing bytes") }
         return RecordedEvent(position: position, recordedAt: recordedAt, occurredAt: occurredAt, type: type,
                              schemaVersion: UInt32(schemaVersion), member: member, version: version,
                              previousPosition: delta == 0 ? nil : position - delta, idempotencyKey: key, data: data,
                              hash: nil)
+    }
+
+    private static func checkText(_ field: String, _ value: String, max: Int) throws(RecordDecodingError) {
+        if let problem = EventDraftValidation.problem(value, max: max) { throw RecordDecodingError(field: field, reason: problem) }
     }
 
     /// Reads only the member id (for scans that look for one member), skipping the rest.

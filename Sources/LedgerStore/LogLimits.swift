@@ -15,4 +15,7 @@ public enum LogLimits {
     public static let readBatchEventsMax = 4_096
     /// Every `chainCheckpointInterval`-th position has its chain hash stored in `chain`.
     public static let chainCheckpointInterval: UInt64 = 256
+    /// Members whose stream head the writer keeps in memory (about 60 bytes each, so at most
+    /// ~60 MiB); past it, heads of further members are read from the overlay or the index.
+    public static let writerMemberHeadsMax = 1_000_000
 }

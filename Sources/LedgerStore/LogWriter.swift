@@ -50,6 +50,12 @@ final class LogWriter: @unchecked Sendable {
     private var headHash: ChainHash
     private var lastRecordedAt: Int64
     private var lastRotationAt = ContinuousClock.now
+    /// Committed stream heads of the members this writer has seen, exact for every member it
+    /// holds: only this thread writes the log, and it updates an entry after each commit that
+    /// touches the member. It spares the overlay lock and the index B-tree a lookup per event
+    /// (after each overlay rotation most members were only in the index). Bounded by
+    /// `LogLimits.writerMemberHeadsMax`: past that, new members are not added (still exact).
+    private var knownHeads = MemberTable()
     /// Commits and events committed by this writer (for `commitStatistics`).
     let counters = Mutex<(commits: Int, events: Int)>((0, 0))
     private let flusher: IndexFlusher
@@ -182,6 +188,7 @@ final class LogWriter: @unchecked Sendable {
             overlay.withLock { state in
                 for entry in staged.indexed { state.active.record(entry) }
             }
+            for entry in staged.indexed { rememberHead(entry.member, hash: entry.memberHash, entry.head) }
         }
         signal.publish(head: head)
         for (request, outcome) in zip(requests, outcomes) {
@@ -215,10 +222,10 @@ final class LogWriter: @unchecked Sendable {
             return .failure(LedgerError.invalidBatchSize(count: drafts.count, max: LogLimits.batchEventsMax))
         }
         var plan = BatchPlan()
-        for (i, draft) in drafts.enumerated() {
+        for i in drafts.indices {  // (indices, not `enumerated()`: no copy of each draft)
             do {
-                try EventDraftValidation.validate(draft, index: i)
-                try planEvent(draft, index: i, drafts: drafts, txn: txn, indexTxn: indexTxn, staged: staged, plan: &plan)
+                try EventDraftValidation.validate(drafts[i], index: i)
+                try planEvent(drafts[i], index: i, drafts: drafts, txn: txn, indexTxn: indexTxn, staged: staged, plan: &plan)
             } catch let error as LedgerError {
                 return .failure(error)
             } catch let error as LMDBError {
@@ -299,10 +306,10 @@ final class LogWriter: @unchecked Sendable {
         record.reserveCapacity(512)
         var key = [UInt8](repeating: 0, count: 8)
         for event in plan.newEvents {
-            let draft = drafts[event.draftIndex]
+            let d = event.draftIndex  // (read in place: a `let` copy of the draft costs four retains)
             precondition(event.position == staged.position + 1, "positions are gapless")
             record.removeAll(keepingCapacity: true)
-            EventRecord.encode(draft, recordedAt: staged.recordedAt, version: event.version,
+            EventRecord.encode(drafts[d], recordedAt: staged.recordedAt, version: event.version,
                                previousDelta: event.previousDelta, into: &record)
             Self.storeBigEndian(event.position, into: &key)
             let hash = record.withUnsafeBytes { staged.hash.next(position: event.position, record: $0) }
@@ -318,10 +325,10 @@ final class LogWriter: @unchecked Sendable {
             staged.hash = hash
             let head = MemberHead(version: event.version, position: event.position)
             if laterRequests {
-                staged.members[draft.member, event.memberHash] = head
+                staged.members[drafts[d].member, event.memberHash] = head
                 if let h = event.keyHash { staged.keys.add(hash: h, position: event.position) }
             }
-            staged.indexed.append(StagedEntry(member: draft.member, memberHash: event.memberHash, head: head, keyHash: event.keyHash))
+            staged.indexed.append(StagedEntry(member: drafts[d].member, memberHash: event.memberHash, head: head, keyHash: event.keyHash))
         }
     }
 
@@ -345,9 +352,20 @@ final class LogWriter: @unchecked Sendable {
 
     private func memberHead(_ member: String, hash: UInt64, indexTxn: LMDBTransaction, staged: StagedGroup) throws -> MemberHead? {
         if staged.members.count > 0, let head = staged.members[member, hash] { return head }
+        if let known = knownHeads[member, hash] { return known }
         let cached = overlay.withLock { state in state.active.members[member, hash] ?? state.frozen?.members[member, hash] }
-        if let cached { return cached }
-        return try index.memberHead(indexTxn, member: member)
+        // Committed state either way (the overlay is recorded before the next group stages).
+        guard let committed = try cached ?? index.memberHead(indexTxn, member: member) else { return nil }
+        rememberHead(member, hash: hash, committed)
+        return committed
+    }
+
+    /// Records a committed head in `knownHeads` (updates always; new members while under the bound).
+    private func rememberHead(_ member: String, hash: UInt64, _ head: MemberHead) {
+        if knownHeads.count < LogLimits.writerMemberHeadsMax || knownHeads[member, hash] != nil {
+            assert(knownHeads[member, hash].map { $0.version <= head.version } ?? true, "stream heads only move forward")
+            knownHeads[member, hash] = head
+        }
     }
 
     @inline(__always)

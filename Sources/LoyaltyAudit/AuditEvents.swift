@@ -25,8 +25,7 @@ public enum AuditEvents {
     public static func decode(_ e: RecordedEvent) throws(AuditError) -> DomainEvent? {
         guard domainTypes.contains(e.type) else { return nil }
         do {
-            let json = try JSONCanonical.parse(String(decoding: e.data, as: UTF8.self))
-            return try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, json: json)
+            return try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data)
         } catch {
             throw AuditError("position \(e.position) (\(e.type)): does not decode: \(error)")
         }

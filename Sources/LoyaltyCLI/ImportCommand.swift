@@ -37,6 +37,7 @@ struct ImportCommand: AsyncParsableCommand {
         var lineNumber = 0
         var pending: [(line: Int, command: Command)] = []
         var enrolledHere = Set<String>()
+        var inFlight: InFlight?
         let now = Timestamp.now()
         while let line = try reader.next() {
             lineNumber += 1
@@ -62,11 +63,12 @@ struct ImportCommand: AsyncParsableCommand {
                 progress.bad(line: lineNumber, reason: "\(error)")
             }
             if pending.count >= batch {
-                try await commit(&pending, ledger: ledger, progress: &progress)
+                try await submit(&pending, after: &inFlight, ledger: ledger, progress: &progress)
             }
             progress.show(lines: lineNumber)
         }
-        try await commit(&pending, ledger: ledger, progress: &progress)
+        try await submit(&pending, after: &inFlight, ledger: ledger, progress: &progress)
+        if let last = inFlight { try await report(last, progress: &progress) }
         progress.finish(lines: lineNumber)
         if progress.badLines > 0 { throw CLIError("\(progress.badLines) line(s) not imported (reasons above)") }
     }
@@ -94,17 +96,37 @@ struct ImportCommand: AsyncParsableCommand {
                      store: try CSV.required(f[5], "store_id"), at: try CSV.time(f[2], "occurred_at"))
     }
 
-    func commit(_ pending: inout [(line: Int, command: Command)], ledger: Ledger, progress: inout ImportProgress) async throws {
+    /// A batch handed to the writer, and its lines (for reporting refusals by line number).
+    struct InFlight {
+        let entries: [(line: Int, command: Command)]
+        let task: Task<[Ledger.BatchItem], any Error>
+    }
+
+    /// Hands `pending` to the writer once the batch before it (`inFlight`) is committed: batches
+    /// are decided in file order, one at a time, while this task parses the next lines. (Parsing
+    /// and deciding used to take turns; now they overlap, on two cores.)
+    func submit(_ pending: inout [(line: Int, command: Command)], after inFlight: inout InFlight?, ledger: Ledger,
+                progress: inout ImportProgress) async throws {
         guard !pending.isEmpty else { return }
-        let items = try await ledger.executeBatch(pending.map(\.command))
-        for (entry, item) in zip(pending, items) {
+        if let previous = inFlight {
+            inFlight = nil
+            try await report(previous, progress: &progress)
+        }
+        let commands = pending.map(\.command)
+        inFlight = InFlight(entries: pending, task: Task { try await ledger.executeBatch(commands) })
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    func report(_ batch: InFlight, progress: inout ImportProgress) async throws {
+        let items = try await batch.task.value
+        precondition(items.count == batch.entries.count, "one outcome per command")
+        for (entry, item) in zip(batch.entries, items) {
             switch item {
             case .written: progress.written += 1
             case .replayed: progress.replayed += 1
             case .refused(let error): progress.bad(line: entry.line, reason: "\(error)")
             }
         }
-        pending.removeAll(keepingCapacity: true)
     }
 }
 
@@ -137,6 +159,7 @@ struct ImportProgress {
 /// Minimal RFC 4180 CSV: commas, double-quoted fields with "" escapes.
 enum CSV {
     static func split(_ line: String) -> [String] {
+        if let fields = splitPlainASCII(line) { return fields }
         var out: [String] = [], field = "", quoted = false
         var chars = line.makeIterator()
         while let c = chars.next() {
@@ -156,6 +179,31 @@ enum CSV {
         }
         out.append(field)
         return out.map(trim)
+    }
+
+    /// The common line, ASCII without quotes, split on its bytes (the same fields as the general
+    /// loop below, which walks Characters: a comma there can carry a combining mark, hence ASCII
+    /// only). Nil for any other line.
+    static func splitPlainASCII(_ line: String) -> [String]? {
+        var line = line
+        return line.withUTF8 { bytes -> [String]? in
+            var out: [String] = []
+            out.reserveCapacity(8)
+            var start = 0
+            for i in 0...bytes.count {
+                if i < bytes.count {
+                    let b = bytes[i]
+                    guard b < 0x80, b != UInt8(ascii: "\"") else { return nil }
+                    if b != UInt8(ascii: ",") { continue }
+                }
+                var (from, to) = (start, i)
+                while from < to, bytes[from] == 32 || bytes[from] == 9 { from += 1 }
+                while to > from, bytes[to - 1] == 32 || bytes[to - 1] == 9 { to -= 1 }
+                out.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self))
+                start = i + 1
+            }
+            return out
+        }
     }
 
     /// Drops leading and trailing spaces and tabs (Foundation's trimming bridges to NSString:

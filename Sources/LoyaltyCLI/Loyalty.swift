@@ -12,7 +12,7 @@ struct Loyalty: AsyncParsableCommand {
             VerifyCommand.self, StatsCommand.self, GenerateCommand.self,
             ProgramCommand.self, EnrollCommand.self, PurchaseCommand.self, ReturnCommand.self, RedeemCommand.self,
             ReverseRedemptionCommand.self, AdjustCommand.self, TransferCommand.self, HoldCommand.self, ReleaseCommand.self,
-            RewardCommand.self, ExpireCommand.self, TiersCommand.self, BalanceCommand.self, ImportCommand.self,
+            RewardCommand.self, ExpireCommand.self, TiersCommand.self, BalanceCommand.self, ImportCommand.self, FoldBenchCommand.self,
             MemberCommand.self, MembersCommand.self, ProjectionsCommand.self, FiguresCommand.self,
             KeysCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyProofCommand.self, BackupCommand.self,
             HistoryCommand.self, ExplainCommand.self, ReconcileCommand.self,

@@ -43,11 +43,20 @@ public struct LedgerModel: Sendable {
             rewards[d.rewardId, default: Reward(definition: d)].definition = d
         default:
             let id = event.stream
-            // Taken out of the dictionary so that its arrays are uniquely referenced and mutate
-            // in place (a copy left in the dictionary made every event copy the member's history).
-            var state = members.removeValue(forKey: id) ?? MemberState(member: id)
+            // The state is swapped out of the dictionary (one lookup, no copy, no rehash) so that
+            // its collections are uniquely referenced and mutate in place while `self`'s other
+            // tables change too. `applyToMember` never touches `members`, so `i` stays valid.
+            guard let i = members.index(forKey: id) else {
+                var state = MemberState(member: id)
+                applyToMember(event, at: at, state: &state)
+                members[id] = state
+                return
+            }
+            var state = MemberState(member: "")  // a placeholder: empty collections allocate nothing
+            swap(&state, &members.values[i])
             applyToMember(event, at: at, state: &state)
-            members[id] = state
+            swap(&state, &members.values[i])
+            assert(members.keys[i] == id && members.values[i].member == id)
         }
     }
 

@@ -39,10 +39,40 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         return text + "Z"
     }
 
+    /// Appends `rfc3339` as UTF-8 bytes, without building the String (event encoding is hot).
+    public func appendRFC3339(to out: inout [UInt8]) {
+        let (days, micros) = microseconds.floorDivided(by: Timestamp.microsecondsPerDay)
+        let (y, m, d) = CivilDate.fromDays(days)
+        // `pad` prints other years differently ("00-5", "12345"): leave them to the String path.
+        guard (0...9999).contains(y) else { out.append(contentsOf: rfc3339.utf8); return }
+        func digits(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        let seconds = micros / 1_000_000
+        let fraction = micros % 1_000_000
+        digits(y, 4); out.append(UInt8(ascii: "-")); digits(Int64(m), 2); out.append(UInt8(ascii: "-")); digits(Int64(d), 2)
+        out.append(UInt8(ascii: "T"))
+        digits(seconds / 3600, 2); out.append(UInt8(ascii: ":")); digits(seconds / 60 % 60, 2); out.append(UInt8(ascii: ":"))
+        digits(seconds % 60, 2)
+        if fraction != 0 { out.append(UInt8(ascii: ".")); digits(fraction, 6) }
+        out.append(UInt8(ascii: "Z"))
+    }
+
     /// Parses RFC 3339 (`2026-11-24T10:15:00Z`, `2026-11-24T10:15:00.5+01:00`) or a bare date
     /// `YYYY-MM-DD` (midnight UTC). Returns nil for anything else, including out-of-range fields.
     public init?(rfc3339 text: String) {
-        let b = Array(text.utf8)
+        var text = text
+        guard let t = text.withUTF8({ Timestamp(rfc3339UTF8: $0) }) else { return nil }
+        self = t
+    }
+
+    /// The same parser over UTF-8 bytes (the stored events' decoder reads times in place).
+    public init?(rfc3339UTF8 b: UnsafeBufferPointer<UInt8>) {
         func digits(_ from: Int, _ count: Int) -> Int64? {
             guard from + count <= b.count else { return nil }
             var v: Int64 = 0
@@ -75,7 +105,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
                 i += 1
             }
             guard n > 0 else { return nil }
-            for _ in n..<6 where n < 6 { fraction *= 10 }
+            // Digits past the sixth are dropped. (This was `for _ in n..<6 where n < 6`, which
+            // builds the range before the `where` is checked: a trap for seven or more digits.)
+            if n < 6 { for _ in n..<6 { fraction *= 10 } }
         }
         guard i < b.count else { return nil }
         var offsetSeconds: Int64 = 0

@@ -118,7 +118,7 @@ public final class Ledger: Sendable {
         let key = command.idempotencyKey
         return events.enumerated().map { i, e in
             EventDraft(type: e.type, schemaVersion: DomainEvent.schemaVersion, member: e.stream,
-                       occurredAt: command.at.microseconds, data: JSONCanonical.encode(e.json),
+                       occurredAt: command.at.microseconds, data: e.canonicalJSON,
                        idempotencyKey: key.map { "\($0)#\(i)" })
         }
     }

@@ -32,7 +32,7 @@ final class ModelKeeper: CommitObserver {
             for (i, e) in events.enumerated() {
                 if i < s.preApplied {
                     s.through = max(s.through, e.position)
-                    if let key = e.idempotencyKey, key.hasSuffix("#0") { s.outcomes[String(key.dropLast(2))] = e.position }
+                    if let key = e.idempotencyKey, let command = Self.commandKey(key) { s.outcomes[command] = e.position }
                 } else {
                     Self.apply(e, to: &s)
                 }
@@ -53,15 +53,22 @@ final class ModelKeeper: CommitObserver {
 
     static func apply(_ e: RecordedEvent, to s: inout State) {
         s.through = max(s.through, e.position)
-        if let key = e.idempotencyKey, key.hasSuffix("#0") { s.outcomes[String(key.dropLast(2))] = e.position }
-        guard DomainEvent.allTypes.contains(e.type) else { return }  // not a domain event (raw `append`)
+        if let key = e.idempotencyKey, let command = Self.commandKey(key) { s.outcomes[command] = e.position }
+        guard DomainEvent.isDomainType(e.type) else { return }  // not a domain event (raw `append`)
         do {
-            let json = try JSONCanonical.parse(String(decoding: e.data, as: UTF8.self))
-            s.model.apply(try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, json: json),
+            s.model.apply(try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data),
                           at: Timestamp(microseconds: e.occurredAt))
         } catch {
             preconditionFailure("event \(e.position) (\(e.type)) in the log does not decode: \(error)")
         }
+    }
+
+    /// The command key of a command's first event (event keys are `<command key>#<i>`), by bytes:
+    /// `String.hasSuffix` compares graphemes and was a visible part of a fold.
+    static func commandKey(_ eventKey: String) -> String? {
+        let u = eventKey.utf8
+        guard u.count >= 2, u.last == UInt8(ascii: "0"), u[u.index(u.endIndex, offsetBy: -2)] == UInt8(ascii: "#") else { return nil }
+        return String(eventKey.utf8.dropLast(2))
     }
 
     /// Folds the whole committed log (at open, or after a failed commit).
@@ -71,7 +78,7 @@ final class ModelKeeper: CommitObserver {
         while true {
             let batch = try log.events(after: position, limit: 4_096)
             guard let last = batch.last else { break }
-            for e in batch { Self.apply(e, to: &fresh) }
+            for i in batch.indices { Self.apply(batch[i], to: &fresh) }
             position = last.position
         }
         state.withLock { $0 = fresh }

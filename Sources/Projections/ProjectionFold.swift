@@ -1,6 +1,5 @@
 public import LoyaltyDomain
 public import LedgerStore
-import LedgerJSON
 
 /// A domain event as projections see it: decoded, with its place and times in the log.
 public struct ProjectionEvent: Sendable {
@@ -18,13 +17,14 @@ public struct ProjectionEvent: Sendable {
         self.event = event
     }
 
+    static let domainTypes = Set(DomainEvent.allTypes)
+
     /// Decodes a stored event; nil for events that are not domain events (raw `loyalty append`),
     /// which projections skip (their checkpoint still moves past them).
     public static func decode(_ e: RecordedEvent) throws(ProjectionError) -> ProjectionEvent? {
-        guard DomainEvent.allTypes.contains(e.type) else { return nil }
+        guard domainTypes.contains(e.type) else { return nil }
         do {
-            let json = try JSONCanonical.parse(String(decoding: e.data, as: UTF8.self))
-            let event = try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, json: json)
+            let event = try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data)
             return ProjectionEvent(position: e.position, recordedAt: Timestamp(microseconds: e.recordedAt),
                                    occurredAt: Timestamp(microseconds: e.occurredAt), member: e.member, event: event)
         } catch {

@@ -9,6 +9,7 @@ import Testing
         ("2026-11-24T10:15:30.25Z", Int64(1_795_515_330_250_000)),
         ("1969-12-31T23:59:59.999999Z", Int64(-1)),
         ("2024-02-29", Int64(1_709_164_800_000_000)),
+        ("2026-11-24T10:15:30.1234567Z", Int64(1_795_515_330_123_456)),  // seven digits: used to trap
     ])
     func parses(text: String, micros: Int64) {
         #expect(Timestamp(rfc3339: text)?.microseconds == micros)
@@ -26,5 +27,20 @@ import Testing
             #expect(Timestamp(rfc3339: t.rfc3339) == t, "\(t.rfc3339)")
         }
         #expect(Timestamp(microseconds: 1_795_515_330_250_000).rfc3339 == "2026-11-24T10:15:30.250000Z")
+    }
+
+    /// The byte writer the event encoder uses prints exactly `rfc3339`, for any time (years
+    /// outside 0...9999 included, where it defers to the String).
+    @Test func bytesEqualTheString() {
+        var random = SplitMix64(seed: 3339)
+        var samples: [Int64] = [0, -1, 1, 999_999, 1_000_000, .max, .min, 253_402_300_799_999_999, 253_402_300_800_000_000,
+                                -62_167_219_200_000_000, -62_167_219_200_000_001]
+        for _ in 0..<20_000 { samples.append(Int64(bitPattern: random.next()) >> Int64(random.next(in: 0...40))) }
+        for micros in samples {
+            let t = Timestamp(microseconds: micros)
+            var out: [UInt8] = []
+            t.appendRFC3339(to: &out)
+            #expect(out == Array(t.rfc3339.utf8), "\(micros)")
+        }
     }
 }
