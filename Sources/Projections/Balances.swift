@@ -62,10 +62,10 @@ public struct Balances: ProjectionFold {
             break
         }
         try state.update(pe.member) { (r: inout Record?) in
-            var rec = r ?? Record()
-            try Self.apply(pe.event, at: at, position: pe.position, to: &rec)
-            rec.lastPosition = pe.position
-            r = rec
+            if r == nil { r = Record() }
+            // In place: a copy would copy the member's lots on every event.
+            try Self.apply(pe.event, at: at, position: pe.position, to: &r!)
+            r!.lastPosition = pe.position
         }
     }
 

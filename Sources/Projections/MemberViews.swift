@@ -16,9 +16,8 @@ public struct MemberViews: ProjectionFold {
         default: break
         }
         try state.update(pe.member) { (v: inout MemberView?) in
-            var view = v ?? MemberView()
-            view.apply(pe.event, at: pe.occurredAt)
-            v = view
+            if v == nil { v = MemberView() }
+            v!.apply(pe.event, at: pe.occurredAt)
         }
     }
 }

@@ -95,13 +95,13 @@ public final class FoldState<Value> {
     /// Changes the entry at `key` in place (set it to nil to delete it).
     public func update<R>(_ key: String, _ body: (inout Value?) throws -> R) throws -> R {
         if entries[key] == nil { _ = try value(key) }
-        // Taken out and put back so that the value is uniquely referenced and mutates in place.
-        var entry = entries.removeValue(forKey: key) ?? Entry(value: nil, dirty: false)
-        defer {
-            if !entry.dirty { entry.dirty = true; dirtyKeys.append(key) }
-            entries[key] = entry
+        // Mutated through the dictionary's in-place accessor: the value stays uniquely referenced
+        // (no copy of its arrays) and no entry moves.
+        if entries[key]!.dirty == false {
+            entries[key]!.dirty = true
+            dirtyKeys.append(key)
         }
-        return try body(&entry.value)
+        return try body(&entries[key]!.value)
     }
 
     /// Dirty entries (key, encoded value or nil for a deletion), sorted by key.
