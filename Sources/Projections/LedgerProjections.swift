@@ -96,7 +96,8 @@ public final class LedgerProjections: @unchecked Sendable {
             if !toBuild.isEmpty { try rebuildLocked(toBuild, progress: nil) }
             let from = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
             let feed = from < head ? try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax))) : nil
-            let applied = try drivers.reduce(0) { $0 + (try $1.step(.live, eventsMax: eventsMax, feed: feed, commitAfter: nil)) }
+            // Following live commits, every step commits (the lag is one step, not eventsMax events).
+            let applied = try drivers.reduce(0) { $0 + (try $1.step(.live, eventsMax: eventsMax, feed: feed, commitAfter: 1)) }
             return (applied, drivers.map(\.liveCheckpoint).min() ?? 0)
         }
     }
