@@ -11,10 +11,10 @@ import Testing
     @Test(.timeLimit(.minutes(5)))
     func sigkillDuringCatchUpOrRebuildNeitherLosesNorDoublesAnEvent() async throws {
         let dir = TemporaryDirectory()
-        try makeLedger(dir.ledger, commands: 2_500, members: 80)
+        try makeLedger(dir.ledger, commands: 6_000, members: 150)
         var killedMidway = 0
         var random = SystemRandomNumberGenerator()
-        for run in 0..<10 {
+        for run in 0..<12 {
             let verb = run % 3 == 2 ? ["projections", "rebuild", "--step-events", "97"] : ["projections", "catch-up", "--step-events", "97"]
             let process = Process()
             process.executableURL = URL(fileURLWithPath: builtExecutable("loyalty"))
@@ -22,7 +22,7 @@ import Testing
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            try await Task.sleep(for: .milliseconds(Int.random(in: 60...900, using: &random)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 30...700, using: &random)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             // What a kill left behind: every checkpoint within the log, some of them short of it.
@@ -36,6 +36,7 @@ import Testing
             }
             log.close()
         }
+        print("projection crash test: killed in the middle of its work \(killedMidway) of 12 times")
         #expect(killedMidway >= 3, "the child was killed in the middle of its work at least a few times")
         let log = try EventLog.open(path: dir.ledger, options: { var o = EventLogOptions(); o.writable = false; return o }())
         defer { log.close() }
