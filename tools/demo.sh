@@ -49,12 +49,28 @@ step "member view of M0000042 (profile, tier, purchases, lifecycle stage at the 
 "$BIN" member show M0000042 --at 2026-12-31T23:00:00Z
 
 step "segments: members export as CSV, and the lifecycle stages at the end of the year"
-"$BIN" members export --format csv --at 2026-12-31T23:00:00Z 2>/dev/null | head -n 4 | cut -c1-200
+"$BIN" members export --format csv --at 2026-12-31T23:00:00Z > "$WORK/members.csv"
+head -n 4 "$WORK/members.csv" | cut -c1-200
 "$BIN" members export --format jsonl --at 2026-12-31T23:00:00Z 2>/dev/null | sed -n 's/.*"lifecycleStage":"\([a-z]*\)".*/\1/p' | sort | uniq -c
 
 step "program figures per store (points and liability by the members' home stores), and the outstanding liability"
-"$BIN" figures --by store | head -n 8
+"$BIN" figures --by store > "$WORK/figures.txt"
+head -n 8 "$WORK/figures.txt"
 "$BIN" figures --by none | tail -n 3
+
+step "reconcile: an independent fold of the whole log against the balances projection, identities, liability at the head"
+"$BIN" reconcile --report "$WORK/reconcile.json" | tail -n 6
+
+step "a dispute: the history of M0000042 (first events), and its balance as of 1 February as the ledger knows it now"
+"$BIN" history M0000042 > "$WORK/history.txt"
+head -n 6 "$WORK/history.txt" | cut -c1-200
+"$BIN" balance M0000042 --as-of 2026-02-01T00:00:00Z | head -n 4
+
+step "tamper evidence: a signed checkpoint, an inclusion proof of event 1000, verified offline"
+"$BIN" keys generate --out "$WORK/keys" >/dev/null
+"$BIN" checkpoint --key "$WORK/keys/checkpoint-key.private.json" --out "$WORK/checkpoint.json"
+"$BIN" prove 1000 --checkpoint "$WORK/checkpoint.json" --out "$WORK/proof.json"
+"$BIN" verify-proof "$WORK/proof.json" --checkpoint "$WORK/checkpoint.json" --public-key "$WORK/keys/checkpoint-key.public.json"
 
 step "tier evaluation at the end of the year, and the expiry run a year and a half later"
 "$BIN" tiers evaluate --as-of 2026-12-31T23:00:00Z | tail -n 2

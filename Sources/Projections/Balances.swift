@@ -5,7 +5,8 @@ public import LoyaltyDomain
 /// time asked about, so queries evaluate the stored lots with the domain's own `Balance` rules.
 public struct Balances: ProjectionFold {
     public static let name = "balances"
-    public static let version = 1
+    /// 2: enrolled members without points have a (zero) entry.
+    public static let version = 2
 
     public struct Record: Sendable, Equatable {
         public var lots: [Lot] = []
@@ -56,7 +57,12 @@ public struct Balances: ProjectionFold {
     public func apply(_ pe: ProjectionEvent, to state: FoldState<Record>) throws {
         let at = pe.occurredAt
         switch pe.event {
-        case .programPublished, .rewardDefined, .memberEnrolled, .profileUpdated, .memberClosed, .purchaseRecorded, .tierChanged:
+        case .programPublished, .rewardDefined, .profileUpdated, .memberClosed, .purchaseRecorded, .tierChanged:
+            return
+        case .memberEnrolled:
+            // Every enrolled member has a balance, zero until points move (reconciliation
+            // compares member sets too).
+            try state.update(pe.member) { r in if r == nil { r = Record() } }
             return
         default:
             break
