@@ -74,11 +74,7 @@ struct FiguresCommand: ParsableCommand {
         return r
     }
 
-    private func values(_ f: ProgramFigures.Figures) -> [Int64] {
-        [f.enrollments, f.purchases, f.spend, f.returns, f.returnedAmount, f.pointsIssued, f.pointsIssuedPending, f.redemptions,
-         f.pointsRedeemed, f.pointsExpired, f.pointsAdjusted, f.pointsClawedBack, f.pointsTransferredIn, f.pointsTransferredOut,
-         f.debtChange, f.netPoints]
-    }
+    private func values(_ f: ProgramFigures.Figures) -> [Int64] { f.fields + [f.netPoints] }
 
     private func emit(_ rows: [(key: String, value: ProgramFigures.Figures)], total: ProgramFigures.Figures,
                       liability: (available: Int64, pending: Int64, held: Int64, debt: Int64, members: Int64),
@@ -116,7 +112,7 @@ struct FiguresCommand: ParsableCommand {
             print(label.padding(toLength: 16, withPad: " ", startingAt: 0) + shown.map { short[$0.element]!.padding(toLength: 11, withPad: " ", startingAt: 0) }.joined())
             for (k, f) in rows { print(line(k, f)) }
             print(line("total", total))
-            print("\noutstanding now: \(liability.available + liability.pending + liability.held) points (available \(liability.available), pending \(liability.pending), held \(liability.held)); member debt \(liability.debt); \(liability.members) members with points activity")
+            print("\noutstanding now: \(liability.available + liability.pending + liability.held) points (available \(liability.available), pending \(liability.pending), held \(liability.held)); member debt \(liability.debt); \(liability.members) members")
             for (id, r) in rewards {
                 print("reward \(id) (\(r.name)): cost \(r.cost), issued \(r.issued)\(r.stockLeft.map { ", stock left \($0)" } ?? ""), points spent \(r.pointsSpent)\(r.budgetLeft.map { ", budget left \($0)" } ?? "")")
             }

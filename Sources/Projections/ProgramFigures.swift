@@ -49,7 +49,8 @@ public struct ProgramFigures: ProjectionFold {
         }
 
         static let fieldCount = 15
-        var fields: [Int64] {
+        /// The figures in declaration order (the value form, and the columns of `loyalty figures`).
+        public internal(set) var fields: [Int64] {
             get {
                 [enrollments, purchases, spend, returns, returnedAmount, pointsIssued, pointsIssuedPending, redemptions, pointsRedeemed,
                  pointsExpired, pointsAdjusted, pointsClawedBack, pointsTransferredIn, pointsTransferredOut, debtChange]
