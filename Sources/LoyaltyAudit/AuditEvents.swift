@@ -17,13 +17,11 @@ public struct LoggedEvent: Sendable {
 }
 
 public enum AuditEvents {
-    static let domainTypes = Set(DomainEvent.allTypes)
-
     /// Decodes one stored event with the domain's public decode entry point (the one place audits
     /// decode, so a faster decoder is picked up here). Nil for raw events that are not domain
     /// events (written with `loyalty append`); a domain event that does not decode is a fault.
     public static func decode(_ e: RecordedEvent) throws(AuditError) -> DomainEvent? {
-        guard domainTypes.contains(e.type) else { return nil }
+        guard DomainEvent.isDomainType(e.type) else { return nil }
         do {
             return try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data)
         } catch {

@@ -68,7 +68,7 @@ public struct Reconciler: Sendable {
                     // Events that move no points are not decoded (a third of a retail log is
                     // purchase.recorded): the member is only registered.
                     guard SimpleFold.pointTypes.contains(e.type) else {
-                        if AuditEvents.domainTypes.contains(e.type) && e.member != DomainEvent.programStream { s.fold.register(member: e.member) }
+                        if DomainEvent.isDomainType(e.type) && e.member != DomainEvent.programStream { s.fold.register(member: e.member) }
                         continue
                     }
                     do {

@@ -171,6 +171,11 @@ func csvCell(_ s: String) -> String {
     return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
+/// A member view as one CSV line, in `memberColumns` order.
+func csvRow(_ json: JSONValue) -> String {
+    memberColumns.map { csvCell(plainText(json[$0])) }.joined(separator: ",")
+}
+
 struct MemberCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "member", abstract: "Member views.", subcommands: [Show.self])
 
@@ -189,7 +194,7 @@ struct MemberCommand: ParsableCommand {
             case .json, .jsonl: printJSON(json)
             case .csv:
                 print(memberColumns.joined(separator: ","))
-                print(memberColumns.map { csvCell(plainText(json[$0])) }.joined(separator: ","))
+                print(csvRow(json))
             case .table:
                 for c in memberColumns { print(c.padding(toLength: 18, withPad: " ", startingAt: 0) + plainText(json[c])) }
                 if case .object(let profile)? = json["profile"], !profile.isEmpty {
@@ -236,7 +241,7 @@ struct MembersCommand: ParsableCommand {
                 let json = view.json(member: member, balance: balance, at: t, thresholds: options.thresholds)
                 count += 1
                 switch format {
-                case .csv: out.line(memberColumns.map { csvCell(plainText(json[$0])) }.joined(separator: ","))
+                case .csv: out.line(csvRow(json))
                 case .table: out.line(memberTableColumns.map { plainText(json[$0]).padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
                 case .jsonl: out.line(String(decoding: JSONCanonical.encode(json), as: UTF8.self))
                 case .json:

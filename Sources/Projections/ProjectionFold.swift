@@ -17,12 +17,10 @@ public struct ProjectionEvent: Sendable {
         self.event = event
     }
 
-    static let domainTypes = Set(DomainEvent.allTypes)
-
     /// Decodes a stored event; nil for events that are not domain events (raw `loyalty append`),
     /// which projections skip (their checkpoint still moves past them).
     public static func decode(_ e: RecordedEvent) throws(ProjectionError) -> ProjectionEvent? {
-        guard domainTypes.contains(e.type) else { return nil }
+        guard DomainEvent.isDomainType(e.type) else { return nil }
         do {
             let event = try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data)
             return ProjectionEvent(position: e.position, recordedAt: Timestamp(microseconds: e.recordedAt),
