@@ -42,22 +42,42 @@ public struct AsOfView: Sendable {
     /// was applied (or excluded), with the member's state then.
     public static func fold(member: String, events: [LoggedEvent], program: [LoggedEvent], filter: ViewFilter = .init(),
                             visit: (LoggedEvent, Exclusion?, MemberState?) -> Void = { _, _, _ in }) -> AsOfView {
-        var view = AsOfView(member: member)
-        var p = 0
-        for e in events where filter.includesMemberEvent(e) {
-            assert(e.event.stream == member, "a member view folds only the member's own events")
-            while p < program.count, program[p].position < e.position {
-                if filter.includesProgramEvent(program[p]) { view.model.apply(program[p].event, at: program[p].occurredAt) }
-                p += 1
-            }
+        var folder = Folder(member: member, program: program, filter: filter)
+        for e in events { folder.feed(e, visit: visit) }
+        return folder.finish()
+    }
+
+    /// The same fold fed one member event at a time (`history` feeds it chunks decoded on another
+    /// thread): program events before each member event are applied first, in log order.
+    struct Folder {
+        private var view: AsOfView
+        private let program: [LoggedEvent]
+        private let filter: ViewFilter
+        private var p = 0
+
+        init(member: String, program: [LoggedEvent], filter: ViewFilter) {
+            (view, self.program, self.filter) = (AsOfView(member: member), program, filter)
+        }
+
+        mutating func feed(_ e: LoggedEvent, visit: (LoggedEvent, Exclusion?, MemberState?) -> Void) {
+            guard filter.includesMemberEvent(e) else { return }
+            assert(e.event.stream == view.member, "a member view folds only the member's own events")
+            applyProgram(before: e.position)
             let exclusion = view.apply(e)
             visit(e, exclusion, view.state)
         }
-        while p < program.count {
-            if filter.includesProgramEvent(program[p]) { view.model.apply(program[p].event, at: program[p].occurredAt) }
-            p += 1
+
+        mutating func finish() -> AsOfView {
+            applyProgram(before: UInt64.max)
+            return view
         }
-        return view
+
+        private mutating func applyProgram(before position: UInt64) {
+            while p < program.count, program[p].position < position {
+                if filter.includesProgramEvent(program[p]) { view.model.apply(program[p].event, at: program[p].occurredAt) }
+                p += 1
+            }
+        }
     }
 
     private mutating func apply(_ e: LoggedEvent) -> Exclusion? {

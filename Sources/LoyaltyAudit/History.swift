@@ -27,34 +27,79 @@ public struct HistoryRow: Sendable, Hashable {
     /// Set when the event could not be applied (a corrupt log: a debit of points the member's lots
     /// do not have).
     public var fault: String?
+
+    public init(position: UInt64, recordedAt: Timestamp, occurredAt: Timestamp, type: String, description: String,
+                evaluatedAt: Timestamp, available: Points, pending: Points, held: Points, debt: Points,
+                consumed: [LotAllocation], rule: String?, ruleVersion: Int64?, fault: String?) {
+        (self.position, self.recordedAt, self.occurredAt, self.type, self.description) = (position, recordedAt, occurredAt, type, description)
+        (self.evaluatedAt, self.available, self.pending, self.held, self.debt) = (evaluatedAt, available, pending, held, debt)
+        (self.consumed, self.rule, self.ruleVersion, self.fault) = (consumed, rule, ruleVersion, fault)
+    }
 }
 
 public enum History {
     /// Every event of `member` in log order with running figures. Rows outside `[from, to]`
     /// (business time) are left out, but every earlier event still counts in the figures.
     public static func rows(member: String, log: EventLog, from: Timestamp? = nil, to: Timestamp? = nil) throws -> [HistoryRow] {
-        let (events, program) = try AuditEvents.timeline(member: member, log: log)
-        guard !events.isEmpty else { throw AuditError("unknown member '\(member)' (no events)") }
-        return rows(member: member, events: events, program: program, from: from, to: to)
+        var out: [HistoryRow] = []
+        try forEachRow(member: member, log: log, from: from, to: to) { out.append($0) }
+        return out
     }
+
+    /// `rows`, handed to `visit` one at a time as the fold makes them (`history` writes each out
+    /// at once instead of keeping 10,000 rows).
+    public static func forEachRow(member: String, log: EventLog, from: Timestamp? = nil, to: Timestamp? = nil,
+                                  _ visit: (HistoryRow) -> Void) throws {
+        let (events, program) = try AuditEvents.timeline(member: member, log: log)
+        guard !events.isEmpty else { throw unknown(member) }
+        forEachRow(member: member, events: events, program: program, from: from, to: to, visit)
+    }
+
+    static func unknown(_ member: String) -> AuditError { AuditError("unknown member '\(member)' (no events)") }
 
     public static func rows(member: String, events: [LoggedEvent], program: [LoggedEvent], from: Timestamp? = nil,
                             to: Timestamp? = nil) -> [HistoryRow] {
         var out: [HistoryRow] = []
         out.reserveCapacity(events.count)
-        var running = RunningFigures()
-        _ = AsOfView.fold(member: member, events: events, program: program) { e, exclusion, state in
-            running.update(after: exclusion == nil ? e.event : nil, state: state, at: e.occurredAt)
-            guard (from.map { e.occurredAt >= $0 } ?? true) && (to.map { e.occurredAt <= $0 } ?? true) else { return }
-            let f = running.figures(state: state)
-            var row = HistoryRow(position: e.position, recordedAt: e.recordedAt, occurredAt: e.occurredAt, type: e.event.type,
-                                 description: describe(e.event), evaluatedAt: running.clock, available: f[0], pending: f[1],
-                                 held: f[2], debt: f[3], consumed: e.event.consumedAllocations, rule: nil, ruleVersion: nil,
-                                 fault: exclusion?.reason)
-            if case .pointsEarned(let earned) = e.event { (row.rule, row.ruleVersion) = (earned.rule, earned.ruleVersion) }
-            out.append(row)
-        }
+        forEachRow(member: member, events: events, program: program, from: from, to: to) { out.append($0) }
         return out
+    }
+
+    public static func forEachRow(member: String, events: [LoggedEvent], program: [LoggedEvent], from: Timestamp? = nil,
+                                  to: Timestamp? = nil, _ visit: (HistoryRow) -> Void) {
+        var drafter = RowDrafter(member: member, program: program, from: from, to: to)
+        for e in events { drafter.feed(e) { visit(HistoryRow($0)) } }
+    }
+
+    /// A row before its description is written (`write` describes rows on its output thread).
+    struct RowDraft: Sendable {
+        var event: LoggedEvent
+        var evaluatedAt: Timestamp
+        var figures: (available: Points, pending: Points, held: Points, debt: Points)
+        var fault: String?
+    }
+
+    /// The fold behind every form of `history`: running figures after each member event, and a
+    /// draft for each event inside `[from, to]` (business time).
+    struct RowDrafter {
+        private var folder: AsOfView.Folder
+        private var running = RunningFigures()
+        private let from: Timestamp?, to: Timestamp?
+        private(set) var fed = 0
+
+        init(member: String, program: [LoggedEvent], from: Timestamp?, to: Timestamp?) {
+            (folder, self.from, self.to) = (AsOfView.Folder(member: member, program: program, filter: ViewFilter()), from, to)
+        }
+
+        mutating func feed(_ e: LoggedEvent, _ emit: (RowDraft) -> Void) {
+            fed += 1
+            folder.feed(e) { e, exclusion, state in
+                running.update(after: exclusion == nil ? e.event : nil, state: state, at: e.occurredAt)
+                guard (from.map { e.occurredAt >= $0 } ?? true) && (to.map { e.occurredAt <= $0 } ?? true) else { return }
+                let f = running.figures(state: state)
+                emit(RowDraft(event: e, evaluatedAt: running.clock, figures: (f[0], f[1], f[2], f[3]), fault: exclusion?.reason))
+            }
+        }
     }
 
     /// One line saying what the event did.
@@ -91,6 +136,15 @@ public enum History {
 }
 
 extension HistoryRow {
+    init(_ d: History.RowDraft) {
+        let e = d.event
+        self.init(position: e.position, recordedAt: e.recordedAt, occurredAt: e.occurredAt, type: e.event.type,
+                  description: History.describe(e.event), evaluatedAt: d.evaluatedAt, available: d.figures.available,
+                  pending: d.figures.pending, held: d.figures.held, debt: d.figures.debt, consumed: e.event.consumedAllocations,
+                  rule: nil, ruleVersion: nil, fault: d.fault)
+        if case .pointsEarned(let earned) = e.event { (rule, ruleVersion) = (earned.rule, earned.ruleVersion) }
+    }
+
     /// Keys in canonical order, so the encoder does not sort them.
     public var json: JSONValue {
         .object([
@@ -101,5 +155,87 @@ extension HistoryRow {
             "position": .int(Int64(position)), "recordedAt": .string(recordedAt.rfc3339), "rule": rule.map { .string($0) },
             "ruleVersion": ruleVersion.map { .int($0) }, "type": .string(type),
         ])
+    }
+}
+
+extension HistoryRow {
+    /// `JSONCanonical.encode(json)`, written straight into bytes (a 10,000-event history spent
+    /// half its time building and encoding `JSONValue` trees). Keys in canonical order; optional
+    /// members left out as `json` leaves them out. Tests compare both.
+    public func writeJSON(into out: inout [UInt8]) {
+        typealias W = CanonicalWriter
+        W.key("available", first: true, into: &out); W.int(available, into: &out)
+        if !consumed.isEmpty {
+            W.key("consumed", into: &out)
+            out.append(UInt8(ascii: "["))
+            for (i, a) in consumed.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                W.key("lotId", first: true, into: &out); W.string(a.lotId, into: &out)
+                W.key("points", into: &out); W.int(a.points, into: &out)
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        W.key("debt", into: &out); W.int(debt, into: &out)
+        W.key("description", into: &out); W.string(description, into: &out)
+        W.key("evaluatedAt", into: &out); W.time(evaluatedAt, into: &out)
+        if let fault { W.key("fault", into: &out); W.string(fault, into: &out) }
+        W.key("held", into: &out); W.int(held, into: &out)
+        W.key("occurredAt", into: &out); W.time(occurredAt, into: &out)
+        W.key("pending", into: &out); W.int(pending, into: &out)
+        W.key("position", into: &out); W.int(Int64(position), into: &out)
+        W.key("recordedAt", into: &out); W.time(recordedAt, into: &out)
+        if let rule { W.key("rule", into: &out); W.string(rule, into: &out) }
+        if let ruleVersion { W.key("ruleVersion", into: &out); W.int(ruleVersion, into: &out) }
+        W.key("type", into: &out); W.string(type, into: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Column widths of the table form (a column wider than its width is followed by one space).
+    public static let tableWidths = (position: 10, time: 29, type: 24, available: 11, pending: 9, held: 6, debt: 6)
+
+    public static var tableHeader: String {
+        "position  recordedAt                   occurredAt                   type                    available  pending  held  debt  what\n"
+    }
+
+    /// One line of the table form, written into bytes. Widths count bytes: every padded column
+    /// (numbers, RFC 3339 times, event type names) is ASCII.
+    public func writeTableLine(into out: inout [UInt8]) {
+        let w = Self.tableWidths
+        func pad(from start: Int, _ width: Int) {
+            let n = out.count - start
+            if n >= width { out.append(UInt8(ascii: " ")) } else { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - n)) }
+        }
+        func column(_ width: Int, _ write: (inout [UInt8]) -> Void) {
+            let start = out.count
+            write(&out)
+            pad(from: start, width)
+        }
+        column(w.position) { CanonicalWriter.int(Int64(position), into: &$0) }
+        column(w.time) { recordedAt.appendRFC3339(to: &$0) }
+        column(w.time) { occurredAt.appendRFC3339(to: &$0) }
+        column(w.type) { $0.append(contentsOf: type.utf8) }
+        column(w.available) { CanonicalWriter.int(available, into: &$0) }
+        column(w.pending) { CanonicalWriter.int(pending, into: &$0) }
+        column(w.held) { CanonicalWriter.int(held, into: &$0) }
+        column(w.debt) { CanonicalWriter.int(debt, into: &$0) }
+        out.append(contentsOf: description.utf8)
+        if !consumed.isEmpty {
+            out.append(contentsOf: " [lots: ".utf8)
+            for (i, a) in consumed.enumerated() {
+                if i > 0 { out.append(contentsOf: ", ".utf8) }
+                out.append(contentsOf: a.lotId.utf8)
+                out.append(UInt8(ascii: "="))
+                CanonicalWriter.int(a.points, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        if let ruleVersion {
+            out.append(contentsOf: " [rule v".utf8)
+            CanonicalWriter.int(ruleVersion, into: &out)
+            out.append(contentsOf: ": \(rule ?? "")]".utf8)
+        }
+        if let fault { out.append(contentsOf: " [FAULT: \(fault)]".utf8) }
+        out.append(UInt8(ascii: "\n"))
     }
 }

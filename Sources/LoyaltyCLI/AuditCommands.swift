@@ -34,35 +34,25 @@ struct HistoryCommand: ParsableCommand {
         let (from, to) = (try optionalTime(from, "--from"), try optionalTime(to, "--to"))
         let log = try options.open(writable: false)
         defer { log.close() }
-        let rows: [HistoryRow]
-        do { rows = try History.rows(member: member, log: log, from: from, to: to) } catch let e as AuditError { throw CLIError(e.description) }
-        var out = ""
-        var bytes: [UInt8] = []
-        out.reserveCapacity(min(rows.count, 20_000) * 200)
-        if format == .table {
-            out += "position  recordedAt                   occurredAt                   type                    available  pending  held  debt  what\n"
-        }
-        for r in rows {
-            switch format {
-            case .json:
-                bytes.removeAll(keepingCapacity: true)
-                JSONCanonical.write(r.json, into: &bytes)
-                bytes.append(0x0A)
-                out += String(decoding: bytes, as: UTF8.self)
-            case .table:
-                var what = r.description
-                if !r.consumed.isEmpty { what += " [lots: " + r.consumed.map { "\($0.lotId)=\($0.points)" }.joined(separator: ", ") + "]" }
-                if let v = r.ruleVersion { what += " [rule v\(v): \(r.rule ?? "")]" }
-                if let fault = r.fault { what += " [FAULT: \(fault)]" }
-                out += pad("\(r.position)", 10) + pad(r.recordedAt.rfc3339, 29) + pad(r.occurredAt.rfc3339, 29) + pad(r.type, 24)
-                    + pad("\(r.available)", 11) + pad("\(r.pending)", 9) + pad("\(r.held)", 6) + pad("\(r.debt)", 6) + what + "\n"
-            }
-            if out.utf8.count > 1 << 20 { writeOut(out); out = "" }
-        }
-        writeOut(out)
+        // Rows are written straight into bytes (a 10,000-event history is ~4 MB of JSON; building
+        // Strings or JSONValue trees per row was half of its time), decoding, folding and output
+        // each on their own thread.
+        let stdout = FileHandle.standardOutput
+        let json = format == .json
+        do {
+            try History.write(member: member, log: log, from: from, to: to,
+                              header: format == .table ? Array(HistoryRow.tableHeader.utf8) : [], flushBytes: Self.flushBytes, format: { r, out in
+                if json {
+                    r.writeJSON(into: &out)
+                    out.append(0x0A)
+                } else {
+                    r.writeTableLine(into: &out)
+                }
+            }, flush: { stdout.write(Data($0)) })
+        } catch let e as AuditError { throw CLIError(e.description) }
     }
 
-    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+    static let flushBytes = 1 << 20
 }
 
 struct ExplainCommand: ParsableCommand {

@@ -19,10 +19,11 @@ extension DomainEvent {
     }
 }
 
-enum CanonicalWriter {
+/// Byte-level canonical JSON pieces, shared inside the package (audit output writes rows with them).
+package enum CanonicalWriter {
     /// `,"key":` (or `{"key":` for the first member). Keys are plain ASCII: nothing to escape.
     @inline(__always)
-    static func key(_ name: StaticString, first: Bool = false, into out: inout [UInt8]) {
+    package static func key(_ name: StaticString, first: Bool = false, into out: inout [UInt8]) {
         out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
         out.append(UInt8(ascii: "\""))
         out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
@@ -31,7 +32,7 @@ enum CanonicalWriter {
     }
 
     /// An integer as `String(v)` writes it (JSONValue.int), without the String.
-    static func int(_ v: Int64, into out: inout [UInt8]) {
+    package static func int(_ v: Int64, into out: inout [UInt8]) {
         if v < 0 { out.append(UInt8(ascii: "-")) }
         var magnitude = v.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits at most, reversed, one per byte
@@ -46,10 +47,10 @@ enum CanonicalWriter {
         }
     }
 
-    static func string(_ s: String, into out: inout [UInt8]) { JSONCanonical.writeString(s, into: &out) }
+    package static func string(_ s: String, into out: inout [UInt8]) { JSONCanonical.writeString(s, into: &out) }
 
     /// A time as `.string(t.rfc3339)` writes it (RFC 3339 text never needs escaping).
-    static func time(_ t: Timestamp, into out: inout [UInt8]) {
+    package static func time(_ t: Timestamp, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         t.appendRFC3339(to: &out)
         out.append(UInt8(ascii: "\""))
