@@ -229,6 +229,44 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// The positions of `member`'s events in stream order (version 1 first), from one walk of
+    /// the stream's links that reads only each record's header. With `events(at:)` a reader can
+    /// fetch and decode the stream in forward chunks on other threads (events never change once
+    /// written, so later read transactions see the same records).
+    public func streamPositions(member: String) throws -> [UInt64] {
+        guard let head = try memberHead(member) else { return [] }
+        var id = member
+        return try id.withUTF8 { want in
+            try read { txn in
+                var out = [UInt64](repeating: 0, count: Int(head.version))
+                var next: UInt64? = head.position
+                var version = head.version
+                while let position = next {
+                    guard version > 0 else { throw LedgerError.corrupt(position: position, reason: "stream of '\(member)' longer than its head version \(head.version)") }
+                    let link = try store.link(at: position, txn: txn)
+                    guard link.version == version, link.member.elementsEqual(UnsafeRawBufferPointer(want)) else {
+                        throw LedgerError.corrupt(position: position, reason: "stream link of '\(member)' broken (version \(link.version), expected \(version))")
+                    }
+                    out[Int(version - 1)] = position
+                    next = link.previousPosition
+                    version -= 1
+                }
+                guard version == 0 else { throw LedgerError.corrupt(position: head.position, reason: "stream of '\(member)' ends at version \(version + 1)") }
+                return out
+            }
+        }
+    }
+
+    /// The events at `positions`, in that order, read in one short transaction.
+    public func events(at positions: some Collection<UInt64>) throws -> [RecordedEvent] {
+        try read { txn in
+            var out: [RecordedEvent] = []
+            out.reserveCapacity(positions.count)
+            for p in positions { out.append(try store.event(at: p, txn: txn)) }
+            return out
+        }
+    }
+
     /// Returns when this process's writer commits past `position`, after `timeoutMilliseconds`, or
     /// on cancellation, whichever comes first. Commits of other processes are not signalled: the
     /// caller re-reads the log in every case (the timeout is its polling interval).

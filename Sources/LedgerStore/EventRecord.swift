@@ -127,6 +127,26 @@ enum EventRecord {
         if let problem = EventDraftValidation.problem(value, max: max) { throw RecordDecodingError(field: field, reason: problem) }
     }
 
+    /// Reads only the stream link (version, previousDelta) and the member id, checked as
+    /// `decode` checks them: a stream walk needs no more (`EventLog.streamPositions`).
+    static func link(position: UInt64, _ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError)
+        -> (version: UInt64, previousPosition: UInt64?, member: UnsafeRawBufferPointer) {
+        var r = ByteReader(bytes)
+        _ = try r.uint8("format")
+        _ = try r.uint8("flags")
+        _ = try r.varint("schemaVersion")
+        _ = try r.bytes(16, "times")
+        let version = try r.varint("version")
+        let delta = try r.varint("previousDelta")
+        guard version >= 1 else { throw RecordDecodingError(field: "version", reason: "zero") }
+        guard (version == 1) == (delta == 0), delta < position else {
+            throw RecordDecodingError(field: "previousDelta", reason: "\(delta) inconsistent with version \(version)")
+        }
+        _ = try r.lengthPrefixed("type", max: LogLimits.typeBytesMax)
+        let member = try r.lengthPrefixed("member", max: LogLimits.memberBytesMax)
+        return (version, delta == 0 ? nil : position - delta, member)
+    }
+
     /// Reads only the member id (for scans that look for one member), skipping the rest.
     static func member(_ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> UnsafeRawBufferPointer {
         var r = ByteReader(bytes)

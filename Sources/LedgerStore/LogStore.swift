@@ -54,6 +54,22 @@ final class LogStore: Sendable {
         }
     }
 
+    /// The stream link and member id of the record at `position` (`EventRecord.link`); the
+    /// member bytes point into the map and are valid for the transaction only.
+    func link(at position: UInt64, txn: LMDBTransaction) throws -> (version: UInt64, previousPosition: UInt64?, member: UnsafeRawBufferPointer) {
+        let key = ByteCoding.positionKey(position)
+        return try key.withUnsafeBytes { k in
+            guard let bytes = try txn.borrowValue(events, key: k) else {
+                throw LedgerError.corrupt(position: position, reason: "event missing")
+            }
+            do {
+                return try EventRecord.link(position: position, bytes)
+            } catch {
+                throw LedgerError.corrupt(position: position, reason: "\(error)")
+            }
+        }
+    }
+
     /// The last position (0 for an empty log).
     func headPosition(txn: LMDBTransaction) throws -> UInt64 {
         try txn.withCursor(events) { cursor in

@@ -38,15 +38,16 @@ public enum AuditEvents {
     /// The member's stream and the program stream (rules, rewards), decoded and merged in log
     /// order. Reads only those two streams, never the whole log.
     public static func timeline(member: String, log: EventLog) throws -> (member: [LoggedEvent], program: [LoggedEvent]) {
-        let (own, program) = try records(member: member, log: log)
-        return (try own.compactMap { try logged($0) }, program)
+        try checkMember(member)
+        return (try log.stream(member: member).compactMap { try logged($0) }, try program(log))
     }
 
-    /// The member's stream as stored (not decoded yet) and the program stream decoded.
-    static func records(member: String, log: EventLog) throws -> (member: [RecordedEvent], program: [LoggedEvent]) {
+    static func checkMember(_ member: String) throws(AuditError) {
         guard member != DomainEvent.programStream else { throw AuditError("'\(member)' is the program stream, not a member") }
-        let own = try log.stream(member: member)
-        let program = try log.stream(member: DomainEvent.programStream).compactMap { try logged($0) }
-        return (own, program)
+    }
+
+    /// The program stream (rules, rewards), decoded.
+    static func program(_ log: EventLog) throws -> [LoggedEvent] {
+        try log.stream(member: DomainEvent.programStream).compactMap { try logged($0) }
     }
 }

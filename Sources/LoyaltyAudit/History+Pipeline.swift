@@ -19,12 +19,22 @@ extension History {
                              header: [UInt8] = [], flushBytes: Int = 1 << 20, format: @escaping @Sendable (HistoryRow, inout [UInt8]) -> Void,
                              flush: @escaping @Sendable ([UInt8]) -> Void) throws {
         precondition(flushBytes > 0, "flushBytes must be positive")
-        let (records, program) = try AuditEvents.records(member: member, log: log)
+        try AuditEvents.checkMember(member)
+        // One walk of the stream's links (headers only), then each chunk read and decoded in
+        // forward order on the decoder thread while this one folds the chunks before it.
+        let positions = try log.streamPositions(member: member)
+        let program = try AuditEvents.program(log)
         let decoder = DispatchQueue(label: "history.decode")
-        let chunks = stride(from: 0, to: records.count, by: pipelineChunkEvents).map { start in
-            let slice = records[start..<min(start + pipelineChunkEvents, records.count)]
-            return Pending(on: decoder) { try slice.compactMap { try AuditEvents.logged($0) } }
+        let chunks = stride(from: 0, to: positions.count, by: pipelineChunkEvents).map { start in
+            let slice = positions[start..<min(start + pipelineChunkEvents, positions.count)]
+            return Pending(on: decoder) { () throws -> [LoggedEvent] in
+                try log.events(at: slice).compactMap { (e) throws -> LoggedEvent? in
+                    guard e.member == member else { throw AuditError("position \(e.position): an event of '\(e.member)' in the stream of '\(member)'") }
+                    return try AuditEvents.logged(e)
+                }
+            }
         }
+        defer { for c in chunks { _ = try? c.get() } }  // the decoder reads `log`: let it finish before returning
         let output = Output(header: header, format: format, flush: flush, flushBytes: flushBytes)
         defer { output.finish() }
         var drafter = RowDrafter(member: member, program: program, from: from, to: to)
@@ -93,8 +103,10 @@ final class Pending<T: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// Waits for the work; may be called again (it then returns at once).
     func get() throws -> T {
         done.wait()
+        done.signal()  // for the next `get`
         guard let result else { preconditionFailure("pending work finished without a result") }
         return try result.get()
     }

@@ -113,6 +113,11 @@ import Testing
         try FileManager.default.removeItem(atPath: dir.ledger + "/index")
         log = try openLog(dir.ledger)
         #expect(try log.stream(member: "m1").map(\.version) == Array(1...100))
+        // The header-only walk finds the same positions, and `events(at:)` the same events.
+        let positions = try log.streamPositions(member: "m1")
+        #expect(positions == (try log.stream(member: "m1").map(\.position)))
+        #expect(try log.events(at: positions[10..<20]) == Array(try log.stream(member: "m1")[10..<20]))
+        #expect(try log.streamPositions(member: "nobody").isEmpty)
         let next = try await log.append(draft("m1", expected: 100))
         #expect(next.version == 101)
         log.close()
