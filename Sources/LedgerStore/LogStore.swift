@@ -41,29 +41,25 @@ final class LogStore: Sendable {
     }
 
     func event(at position: UInt64, txn: LMDBTransaction) throws -> RecordedEvent {
-        let key = ByteCoding.positionKey(position)
-        return try key.withUnsafeBytes { k in
-            guard let bytes = try txn.borrowValue(events, key: k) else {
-                throw LedgerError.corrupt(position: position, reason: "event missing")
-            }
-            do {
-                return try EventRecord.decode(position: position, bytes)
-            } catch {
-                throw LedgerError.corrupt(position: position, reason: "\(error)")
-            }
-        }
+        try record(at: position, txn: txn) { (bytes) throws(RecordDecodingError) in try EventRecord.decode(position: position, bytes) }
     }
 
     /// The stream link and member id of the record at `position` (`EventRecord.link`); the
     /// member bytes point into the map and are valid for the transaction only.
     func link(at position: UInt64, txn: LMDBTransaction) throws -> (version: UInt64, previousPosition: UInt64?, member: UnsafeRawBufferPointer) {
+        try record(at: position, txn: txn) { (bytes) throws(RecordDecodingError) in try EventRecord.link(position: position, bytes) }
+    }
+
+    /// `read` over the stored record at `position`; a missing or undecodable record is corrupt.
+    private func record<T>(at position: UInt64, txn: LMDBTransaction,
+                           _ read: (UnsafeRawBufferPointer) throws(RecordDecodingError) -> T) throws -> T {
         let key = ByteCoding.positionKey(position)
         return try key.withUnsafeBytes { k in
             guard let bytes = try txn.borrowValue(events, key: k) else {
                 throw LedgerError.corrupt(position: position, reason: "event missing")
             }
             do {
-                return try EventRecord.link(position: position, bytes)
+                return try read(bytes)
             } catch {
                 throw LedgerError.corrupt(position: position, reason: "\(error)")
             }
