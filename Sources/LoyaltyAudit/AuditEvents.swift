@@ -29,6 +29,17 @@ public enum AuditEvents {
         }
     }
 
+    /// `decode` for an event read in place (`EventLog.forEachEvent`): the same checks and
+    /// errors, `type` already turned into text by the caller.
+    public static func decode(_ v: EventView, type: String) throws(AuditError) -> DomainEvent? {
+        guard DomainEvent.isDomainType(type) else { return nil }
+        do {
+            return try DomainEvent.decode(type: type, schemaVersion: v.schemaVersion, bytes: v.data.assumingMemoryBound(to: UInt8.self))
+        } catch {
+            throw AuditError("position \(v.position) (\(type)): does not decode: \(error)")
+        }
+    }
+
     static func logged(_ e: RecordedEvent) throws(AuditError) -> LoggedEvent? {
         guard let event = try decode(e) else { return nil }
         return LoggedEvent(position: e.position, recordedAt: Timestamp(microseconds: e.recordedAt),

@@ -34,11 +34,22 @@ public struct Reconciler: Sendable {
         init(_ parts: [Partition]) { self.parts = parts }
     }
 
-    /// One batch of the log with each event's partition, worked out once by the reader (not by
-    /// every partition walking and hashing the whole batch).
+    /// One member event for a fold thread, decoded by the reader (`event` nil: it moves no
+    /// points and only registers `member`).
+    struct Item: Sendable {
+        let position: UInt64
+        let occurredAt: Int64
+        let member: String
+        let event: DomainEvent?
+    }
+
+    /// One batch of the log split by partition: each event read, decoded and assigned once (not
+    /// by every partition walking and hashing the whole batch).
     struct Batch: Sendable {
-        var events: [RecordedEvent]
-        var owner: [UInt8]
+        var items: [[Item]]
+        var faults: [String] = []
+        /// The position of the batch's last event.
+        var last: UInt64 = 0
     }
 
     public func run(log: EventLog, source: any BalanceSource) throws -> ReconcileReport {
@@ -75,9 +86,9 @@ public struct Reconciler: Sendable {
     /// Batches a fold thread may fall behind the reader (bounded memory: about 4,096 events each).
     static let queueDepthMax = 8
 
-    /// Folds positions 1...through, pipelined: the calling thread reads batches (copying events
-    /// out of LMDB and working out each event's partition) while one thread per partition folds
-    /// the batches before. Plain threads, not `concurrentPerform` per batch: its barrier every
+    /// Folds positions 1...through, pipelined: the calling thread reads batches (in place,
+    /// decoding what moves points, working out each event's partition) while one thread per
+    /// partition applies the batches before. Plain threads, not `concurrentPerform` per batch: its barrier every
     /// 4,096 events left the two cores taking turns.
     private func foldLog(_ log: EventLog, through: UInt64, into parts: [Partition]) throws {
         let queues = parts.map { _ in BatchQueue<Batch>(depthMax: Self.queueDepthMax) }
@@ -96,47 +107,76 @@ public struct Reconciler: Sendable {
         }
         var position: UInt64 = 0
         while let batch = try read(log, after: position, through: through) {
-            position += UInt64(batch.events.count)
+            position = batch.last
             for q in queues { q.put(batch) }
         }
     }
 
-    /// The batch after `position` (nil once `through` is reached), each event's partition noted.
+    /// The batch after `position` (nil once `through` is reached): read in place, each event
+    /// that moves points decoded, the rest only noted for their member.
     private func read(_ log: EventLog, after position: UInt64, through: UInt64) throws -> Batch? {
         guard position < through else { return nil }
-        let events = try log.events(after: position, limit: Int(min(UInt64(batchEvents), through - position)))
-        guard let last = events.last else { throw AuditError("the log ends at position \(position), before \(through)") }
-        // Gapless positions: a batch that skips one would silently lose events.
-        precondition(last.position == position + UInt64(events.count), "log positions are gapless")
-        let count = partitions
-        return Batch(events: events, owner: count == 1 ? [UInt8](repeating: 0, count: events.count)
-                     : events.map { UInt8(Self.partition($0.member, count)) })
+        let limit = Int(min(UInt64(batchEvents), through - position))
+        var batch = Batch(items: Array(repeating: [], count: partitions))
+        for i in batch.items.indices { batch.items[i].reserveCapacity(limit / partitions + 64) }
+        var next = position + 1
+        let count = try log.forEachEvent(after: position, limit: limit) { v in
+            // Gapless positions: a batch that skips one would silently lose events.
+            precondition(v.position == next, "log positions are gapless")
+            next += 1
+            guard let item = Self.item(v, faults: &batch.faults) else { return }
+            batch.items[partitions == 1 ? 0 : Self.partition(v.member, partitions)].append(item)
+        }
+        guard count > 0 else { throw AuditError("the log ends at position \(position), before \(through)") }
+        precondition(count <= limit && next == position + UInt64(count) + 1, "the read stayed within its limit")
+        batch.last = position + UInt64(count)
+        return batch
     }
 
+    /// What the folds need of one event (nil: a raw or program event, or one that does not
+    /// decode, which is added to `faults`).
+    private static func item(_ v: EventView, faults: inout [String]) -> Item? {
+        // `purchase.recorded` (a third of a retail log) moves no points: one comparison of
+        // bytes, no text made of its type, no decode.
+        if v.type.elementsEqual(purchaseRecorded) {
+            let member = String(decoding: v.member, as: UTF8.self)
+            return member == DomainEvent.programStream ? nil : Item(position: v.position, occurredAt: v.occurredAt, member: member, event: nil)
+        }
+        let type = String(decoding: v.type, as: UTF8.self)
+        guard SimpleFold.pointTypes.contains(type) else {
+            let member = String(decoding: v.member, as: UTF8.self)
+            guard DomainEvent.isDomainType(type), member != DomainEvent.programStream else { return nil }
+            return Item(position: v.position, occurredAt: v.occurredAt, member: member, event: nil)
+        }
+        do {
+            guard let event = try AuditEvents.decode(v, type: type) else { return nil }
+            return Item(position: v.position, occurredAt: v.occurredAt, member: event.stream, event: event)
+        } catch {
+            faults.append("\(error)")
+            return nil
+        }
+    }
+
+    private static let purchaseRecorded = Array("purchase.recorded".utf8)
+
     private static func fold(_ batch: Batch, partition i: Int, into part: Partition) {
-        let owner = UInt8(i)
         part.state.withLock { (s: inout Partition.State) in
-            for (k, e) in batch.events.enumerated() where batch.owner[k] == owner {
-                // Events that move no points are not decoded (a third of a retail log is
-                // purchase.recorded): the member is only registered.
-                guard SimpleFold.movesPoints(e.type) else {
-                    if DomainEvent.isDomainType(e.type) && e.member != DomainEvent.programStream { s.fold.register(member: e.member) }
-                    continue
-                }
-                do {
-                    guard let event = try AuditEvents.decode(e) else { continue }
-                    s.fold.apply(event, position: e.position, occurredAt: Timestamp(microseconds: e.occurredAt))
-                } catch {
-                    s.faults.append("\(error)")
+            // The reader's faults are kept once, by partition 0.
+            if i == 0 { s.faults += batch.faults }
+            for item in batch.items[i] {
+                if let event = item.event {
+                    s.fold.apply(event, position: item.position, occurredAt: Timestamp(microseconds: item.occurredAt))
+                } else {
+                    s.fold.register(member: item.member)
                 }
             }
         }
     }
 
-    /// A member's partition: FNV-1a of the id, stable within and across runs.
-    static func partition(_ member: String, _ count: Int) -> Int {
+    /// A member's partition: FNV-1a of the id's UTF-8, stable within and across runs.
+    static func partition(_ member: UnsafeRawBufferPointer, _ count: Int) -> Int {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in member.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        for b in member { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return Int(h % UInt64(count))
     }
 }
