@@ -29,14 +29,14 @@ public enum AuditEvents {
         }
     }
 
-    /// `decode` for an event read in place (`EventLog.forEachEvent`): the same checks and
-    /// errors, `type` already turned into text by the caller.
-    public static func decode(_ v: EventView, type: String) throws(AuditError) -> DomainEvent? {
+    /// `decode` for an event's parts (read in place by `EventLog.forEachEvent`, or copied out
+    /// of it): the same checks and errors.
+    public static func decode(type: String, schemaVersion: UInt32, data: UnsafeBufferPointer<UInt8>, position: UInt64) throws(AuditError) -> DomainEvent? {
         guard DomainEvent.isDomainType(type) else { return nil }
         do {
-            return try DomainEvent.decode(type: type, schemaVersion: v.schemaVersion, bytes: v.data.assumingMemoryBound(to: UInt8.self))
+            return try DomainEvent.decode(type: type, schemaVersion: schemaVersion, bytes: data)
         } catch {
-            throw AuditError("position \(v.position) (\(type)): does not decode: \(error)")
+            throw AuditError("position \(position) (\(type)): does not decode: \(error)")
         }
     }
 

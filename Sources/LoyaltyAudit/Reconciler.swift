@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 public import LedgerStore
 public import LoyaltyDomain
@@ -20,34 +19,36 @@ public struct Reconciler: Sendable {
         self.batchEvents = batchEvents
     }
 
-    /// One partition's fold; touched by one worker at a time (the lock is never contended:
-    /// partition i is only used by iteration i of a `concurrentPerform`).
+    /// One partition's fold; touched by one thread at a time (the lock is never contended:
+    /// partition i is used by its fold thread during the run, by the caller only after it ended).
     final class Partition: Sendable {
         let state = Mutex(State())
         struct State { var fold = SimpleFold(); var faults: [String] = [] }
     }
 
     /// The fold state of a finished run, handed back by `runKeepingFold` so that a process about
-    /// to exit can skip tearing down millions of lots (seconds at 10 million events).
+    /// to exit can skip tearing down every member's dictionaries of lots one by one.
     public final class Fold: Sendable {
         let parts: [Partition]
         init(_ parts: [Partition]) { self.parts = parts }
     }
 
-    /// One member event for a fold thread, decoded by the reader (`event` nil: it moves no
-    /// points and only registers `member`).
+    /// One member event for a fold thread, copied out of the log by the reader (`type` nil: it
+    /// moves no points and only registers `member`). Decoding is left to the fold threads: on
+    /// the reader it made that one thread the bottleneck while the folds waited.
     struct Item: Sendable {
         let position: UInt64
         let occurredAt: Int64
         let member: String
-        let event: DomainEvent?
+        let type: String?
+        let schemaVersion: UInt32
+        let data: [UInt8]
     }
 
-    /// One batch of the log split by partition: each event read, decoded and assigned once (not
-    /// by every partition walking and hashing the whole batch).
+    /// One batch of the log split by partition: each event read and assigned once (not by every
+    /// partition walking and hashing the whole batch).
     struct Batch: Sendable {
         var items: [[Item]]
-        var faults: [String] = []
         /// The position of the batch's last event.
         var last: UInt64 = 0
     }
@@ -112,8 +113,8 @@ public struct Reconciler: Sendable {
         }
     }
 
-    /// The batch after `position` (nil once `through` is reached): read in place, each event
-    /// that moves points decoded, the rest only noted for their member.
+    /// The batch after `position` (nil once `through` is reached): read in place; of the events
+    /// that move no points only the member is kept.
     private func read(_ log: EventLog, after position: UInt64, through: UInt64) throws -> Batch? {
         guard position < through else { return nil }
         let limit = Int(min(UInt64(batchEvents), through - position))
@@ -124,7 +125,7 @@ public struct Reconciler: Sendable {
             // Gapless positions: a batch that skips one would silently lose events.
             precondition(v.position == next, "log positions are gapless")
             next += 1
-            guard let item = Self.item(v, faults: &batch.faults) else { return }
+            guard let item = Self.item(v) else { return }
             batch.items[partitions == 1 ? 0 : Self.partition(v.member, partitions)].append(item)
         }
         guard count > 0 else { throw AuditError("the log ends at position \(position), before \(through)") }
@@ -133,41 +134,44 @@ public struct Reconciler: Sendable {
         return batch
     }
 
-    /// What the folds need of one event (nil: a raw or program event, or one that does not
-    /// decode, which is added to `faults`).
-    private static func item(_ v: EventView, faults: inout [String]) -> Item? {
+    /// What the folds need of one event (nil: a raw or program event).
+    private static func item(_ v: EventView) -> Item? {
         // `purchase.recorded` (a third of a retail log) moves no points: one comparison of
-        // bytes, no text made of its type, no decode.
+        // bytes, no text made of its type, no copy of its data.
+        let pointType: String?
         if v.type.elementsEqual(purchaseRecorded) {
-            let member = String(decoding: v.member, as: UTF8.self)
-            return member == DomainEvent.programStream ? nil : Item(position: v.position, occurredAt: v.occurredAt, member: member, event: nil)
+            pointType = nil
+        } else {
+            let type = String(decoding: v.type, as: UTF8.self)
+            if SimpleFold.pointTypes.contains(type) {
+                pointType = type
+            } else {
+                guard DomainEvent.isDomainType(type) else { return nil }
+                pointType = nil
+            }
         }
-        let type = String(decoding: v.type, as: UTF8.self)
-        guard SimpleFold.pointTypes.contains(type) else {
-            let member = String(decoding: v.member, as: UTF8.self)
-            guard DomainEvent.isDomainType(type), member != DomainEvent.programStream else { return nil }
-            return Item(position: v.position, occurredAt: v.occurredAt, member: member, event: nil)
-        }
-        do {
-            guard let event = try AuditEvents.decode(v, type: type) else { return nil }
-            return Item(position: v.position, occurredAt: v.occurredAt, member: event.stream, event: event)
-        } catch {
-            faults.append("\(error)")
-            return nil
-        }
+        let member = String(decoding: v.member, as: UTF8.self)
+        // Program events carry no points (a point type on the program stream is still decoded:
+        // one that does not decode is a fault, as before).
+        guard pointType != nil || member != DomainEvent.programStream else { return nil }
+        return Item(position: v.position, occurredAt: v.occurredAt, member: member, type: pointType, schemaVersion: v.schemaVersion,
+                    data: pointType == nil ? [] : [UInt8](v.data))
     }
 
     private static let purchaseRecorded = Array("purchase.recorded".utf8)
 
     private static func fold(_ batch: Batch, partition i: Int, into part: Partition) {
         part.state.withLock { (s: inout Partition.State) in
-            // The reader's faults are kept once, by partition 0.
-            if i == 0 { s.faults += batch.faults }
             for item in batch.items[i] {
-                if let event = item.event {
+                guard let type = item.type else { s.fold.register(member: item.member); continue }
+                do {
+                    let decoded = try item.data.withUnsafeBufferPointer { data throws(AuditError) in
+                        try AuditEvents.decode(type: type, schemaVersion: item.schemaVersion, data: data, position: item.position)
+                    }
+                    guard let event = decoded else { continue }
                     s.fold.apply(event, position: item.position, occurredAt: Timestamp(microseconds: item.occurredAt))
-                } else {
-                    s.fold.register(member: item.member)
+                } catch {
+                    s.faults.append("\(error)")
                 }
             }
         }

@@ -43,12 +43,6 @@ public struct SimpleFold: Sendable {
         "points.expired", "points.held", "points.hold_released", "points.transferred_out", "points.transferred_in",
     ]
 
-    /// True when events of `type` must be decoded: `purchase.recorded` (a third of a retail log)
-    /// is answered by one comparison before the set is hashed.
-    public static func movesPoints(_ type: String) -> Bool {
-        type != "purchase.recorded" && pointTypes.contains(type)
-    }
-
     /// The member's slot, created empty on first sight.
     private mutating func slot(_ member: String) -> Int {
         if let i = slots[member] { return i }
