@@ -29,6 +29,17 @@ public enum AuditEvents {
         }
     }
 
+    /// `decode` for an event's parts (read in place by `EventLog.forEachEvent`, or copied out
+    /// of it): the same checks and errors.
+    public static func decode(type: String, schemaVersion: UInt32, data: UnsafeBufferPointer<UInt8>, position: UInt64) throws(AuditError) -> DomainEvent? {
+        guard DomainEvent.isDomainType(type) else { return nil }
+        do {
+            return try DomainEvent.decode(type: type, schemaVersion: schemaVersion, bytes: data)
+        } catch {
+            throw AuditError("position \(position) (\(type)): does not decode: \(error)")
+        }
+    }
+
     static func logged(_ e: RecordedEvent) throws(AuditError) -> LoggedEvent? {
         guard let event = try decode(e) else { return nil }
         return LoggedEvent(position: e.position, recordedAt: Timestamp(microseconds: e.recordedAt),

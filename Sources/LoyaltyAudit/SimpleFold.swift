@@ -24,8 +24,15 @@ public struct SimpleFold: Sendable {
         public var faults: [String] = []
     }
 
-    public private(set) var members: [String: Member] = [:]
+    /// Member id to its slot in `states`: one hash of the id per event, then array access (the
+    /// dictionary of whole `Member` values was rehashed and moved as it grew).
+    private var slots: [String: Int] = [:]
+    private var ids: [String] = []
+    private var states: [Member] = []
     public private(set) var eventsFolded = 0
+
+    /// Every member folded so far, by id (built on each call: read it once, at the end).
+    public var members: [String: Member] { Dictionary(uniqueKeysWithValues: zip(ids, states)) }
 
     public init() {}
 
@@ -36,10 +43,19 @@ public struct SimpleFold: Sendable {
         "points.expired", "points.held", "points.hold_released", "points.transferred_out", "points.transferred_in",
     ]
 
+    /// The member's slot, created empty on first sight.
+    private mutating func slot(_ member: String) -> Int {
+        if let i = slots[member] { return i }
+        slots[member] = states.count
+        ids.append(member)
+        states.append(Member())
+        return states.count - 1
+    }
+
     /// Counts an event that moves no points: the member exists, with nothing else changed.
     public mutating func register(member: String) {
         eventsFolded += 1
-        if members[member] == nil { members[member] = Member() }
+        _ = slot(member)
     }
 
     /// Applies one member event (program events carry no points and are ignored).
@@ -47,7 +63,8 @@ public struct SimpleFold: Sendable {
         let id = event.stream
         guard id != DomainEvent.programStream else { return }
         eventsFolded += 1
-        Self.apply(event, position: position, at: occurredAt.microseconds, to: &members[id, default: Member()])
+        let i = slot(id)
+        Self.apply(event, position: position, at: occurredAt.microseconds, to: &states[i])
     }
 
     private static func apply(_ event: DomainEvent, position: UInt64, at: Int64, to m: inout Member) {
@@ -99,16 +116,17 @@ public struct SimpleFold: Sendable {
 }
 
 extension SimpleFold.Member {
+    // One hash of the lot id per credit or debit (`updateValue`, `index(forKey:)`), not three.
     mutating func addLot(_ id: String, _ points: Int64, availableAt: Int64, expiresAt: Int64?, _ position: UInt64) {
-        if lots[id] != nil { faults.append("position \(position): lot \(id) credited twice") }
-        lots[id] = SimpleFold.LotLeft(remaining: points, availableAt: availableAt, expiresAt: expiresAt)
+        let lot = SimpleFold.LotLeft(remaining: points, availableAt: availableAt, expiresAt: expiresAt)
+        if lots.updateValue(lot, forKey: id) != nil { faults.append("position \(position): lot \(id) credited twice") }
     }
 
     mutating func take(_ allocations: [LotAllocation], _ position: UInt64) {
         for a in allocations {
-            guard lots[a.lotId] != nil else { faults.append("position \(position): takes \(a.points) from unknown lot \(a.lotId)"); continue }
-            lots[a.lotId]!.remaining -= a.points
-            if lots[a.lotId]!.remaining < 0 { faults.append("position \(position): lot \(a.lotId) below zero") }
+            guard let i = lots.index(forKey: a.lotId) else { faults.append("position \(position): takes \(a.points) from unknown lot \(a.lotId)"); continue }
+            lots.values[i].remaining -= a.points
+            if lots.values[i].remaining < 0 { faults.append("position \(position): lot \(a.lotId) below zero") }
         }
     }
 

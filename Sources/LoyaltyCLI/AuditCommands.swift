@@ -139,15 +139,20 @@ struct ReconcileCommand: ParsableCommand {
             let source = try ProjectionBalanceSource(projections, at: t)
             let opened = clock.now
             let result: ReconcileReport
+            let fold: Reconciler.Fold
             do {
-                result = try Reconciler(evaluatedAt: t, partitions: partitions).run(log: projections.log, source: source)
+                (result, fold) = try Reconciler(evaluatedAt: t, partitions: partitions).runKeepingFold(log: projections.log, source: source)
             } catch let e as AuditError { throw CLIError(e.description) }
+            let folded = clock.now
             let path = report ?? defaultReportName("reconcile")
             try writeReport(result.json, to: path)
             print(result.summary().joined(separator: "\n"))
             print("report: \(path)")
-            print("time: balance source ready in \(milliseconds(opened - start)) ms, independent fold and comparison in \(milliseconds(clock.now - opened)) ms")
-            if !result.matched { throw ExitCode.failure }
+            print("time: balance source ready in \(milliseconds(opened - start)) ms, independent fold and comparison in \(milliseconds(folded - opened)) ms")
+            // The fold's millions of lots are not torn down one by one: the process ends here
+            // (the log is closed first; `exit` flushes standard output).
+            withExtendedLifetime(fold) { projections.log.close() }
+            Foundation.exit(result.matched ? EXIT_SUCCESS : EXIT_FAILURE)
         }
     }
 
