@@ -96,9 +96,32 @@ public final class LedgerProjections: @unchecked Sendable {
             if !toBuild.isEmpty { try rebuildLocked(toBuild, progress: nil) }
             let from = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
             let feed = from < head ? try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax))) : nil
-            // Following live commits, every step commits (the lag is one step, not eventsMax events).
-            let applied = try drivers.reduce(0) { $0 + (try $1.step(.live, eventsMax: eventsMax, feed: feed, commitAfter: 1)) }
+            // Following live commits, every step commits (the lag is one step, not eventsMax events),
+            // and all projections' steps commit in ONE transaction: one sync per step instead of one
+            // per projection, and the projections become visible together.
+            let applied = try drivers.reduce(0) { $0 + (try $1.stepLiveUncommitted(eventsMax: eventsMax, feed: feed)) }
+            try commitTogether(drivers.compactMap { $0.pendingLiveCommit() })
             return (applied, drivers.map(\.liveCheckpoint).min() ?? 0)
+        }
+    }
+
+    /// Writes several projections' steps in one write transaction. Each keeps its own exactly-once
+    /// check (its stored meta must be the one its step started from, else only that projection's
+    /// step is dropped and redone from its stored checkpoint), so sharing the transaction changes
+    /// when state becomes visible, never what is applied.
+    func commitTogether(_ pending: [PendingProjectionCommit]) throws {
+        guard !pending.isEmpty else { return }
+        let written: [Bool]
+        do {
+            written = try store.env.write { txn in try pending.map { try $0.write(txn) } }
+        } catch {
+            for p in pending { p.abandon() }
+            throw error
+        }
+        precondition(written.count == pending.count, "one answer per projection")
+        for (p, w) in zip(pending, written) {
+            if !w { logger.info("projection moved by another worker; its step is redone", metadata: ["projection": "\(p.name)"]) }
+            p.finish(w)
         }
     }
 

@@ -19,12 +19,31 @@ protocol ProjectionDriving: AnyObject {
     func step(_ role: ProjectionRole, eventsMax: Int, feed: DecodedEvents?, commitAfter: Int?) throws -> Int
     /// Commits what the worker applied and has not committed yet.
     func flush(_ role: ProjectionRole) throws
+    /// One bounded step of the live projection that applies without committing: the caller
+    /// commits it with the other projections' steps (`pendingLiveCommit`).
+    func stepLiveUncommitted(eventsMax: Int, feed: DecodedEvents?) throws -> Int
+    /// What the live worker applied and has not committed yet, to be written inside a shared
+    /// transaction (nil: nothing).
+    func pendingLiveCommit() -> PendingProjectionCommit?
     /// Makes the build live if it reached the head; then empties the old table.
     func swapIfCaughtUp() throws -> Bool
     /// The checkpoint the live worker last committed or read (0: none yet).
     var liveCheckpoint: UInt64 { get }
     /// A fresh fold in memory through `through`, digested like the stored table.
     func digestOfFreshFold(through: UInt64) throws -> (entries: Int, digest: String)
+}
+
+/// One projection's uncommitted step, type-erased so that several projections' steps go into one
+/// write transaction of the projections environment.
+struct PendingProjectionCommit {
+    let name: String
+    /// Writes the entries and the checkpoint if the stored meta is still the one the step started
+    /// from (false: nothing written). May run again in a retried transaction.
+    let write: (LMDBTransaction) throws -> Bool
+    /// Called once the transaction committed, with what `write` returned in it.
+    let finish: (_ written: Bool) -> Void
+    /// Called when the transaction failed: the worker forgets its uncommitted cache.
+    let abandon: () -> Void
 }
 
 final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
@@ -73,6 +92,17 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
     }
 
     func flush(_ role: ProjectionRole) throws { try worker(role).flush() }
+
+    func stepLiveUncommitted(eventsMax: Int, feed: DecodedEvents?) throws -> Int {
+        try live.step(eventsMax: eventsMax, feed: feed, deferCommit: true)
+    }
+
+    func pendingLiveCommit() -> PendingProjectionCommit? {
+        guard let p = live.pendingCommit() else { return nil }
+        let worker = live
+        return PendingProjectionCommit(name: F.name, write: { txn in try worker.write(p, txn: txn) },
+                                       finish: { worker.finishCommit(p, written: $0) }, abandon: { worker.reset() })
+    }
 
     /// Checked in the swapping transaction, so nothing committed meanwhile is missed.
     func swapIfCaughtUp() throws -> Bool {

@@ -33,9 +33,10 @@ public struct ProjectionService: Service {
                     onProgress?(applied, through)
                     continue
                 }
-                // Every projection reached the head read by its step: wait for the next commit.
-                let head = try projections.log.headPosition()
-                await projections.log.waitForCommit(after: head, timeoutMilliseconds: pollMilliseconds)
+                // Every projection reached `through`, the head its step read: wait for a commit past
+                // it. Not past a head read now: a commit landing between the step and that read
+                // would then wait for the next one (up to one append interval, or the poll).
+                await projections.log.waitForCommit(after: through, timeoutMilliseconds: pollMilliseconds)
             }
         }
         projections.logger.info("projections stopped")

@@ -66,7 +66,11 @@ final class ProjectionWorker<F: ProjectionFold> {
     /// once `commitAfter` events are uncommitted or the step reached the head. Returns the events
     /// applied (0: caught up). Events come from `feed` when it continues this worker's position
     /// (several projections share one decoding), else from the log.
-    func step(eventsMax: Int, through: UInt64? = nil, feed: DecodedEvents? = nil, commitAfter: Int? = nil) throws -> Int {
+    ///
+    /// With `deferCommit` the step only applies: the caller commits it with other projections'
+    /// steps in one transaction (`pendingCommit`, `write`, `finishCommit`).
+    func step(eventsMax: Int, through: UInt64? = nil, feed: DecodedEvents? = nil, commitAfter: Int? = nil,
+              deferCommit: Bool = false) throws -> Int {
         precondition(eventsMax > 0, "a step applies at least one event")
         guard let start = try store.meta(F.name, role) else { preconditionFailure("no \(role) meta for \(F.name)") }
         if start != expected {
@@ -93,7 +97,7 @@ final class ProjectionWorker<F: ProjectionFold> {
             try apply(run, after: from, through: end, slot: start.slot)
             appliedThrough = end
             lastRecordedAt = run.recordedAt[Int(end - run.after) - 1]
-            if end == head || end - start.checkpoint >= UInt64(commitAfter ?? eventsMax) {
+            if !deferCommit && (end == head || end - start.checkpoint >= UInt64(commitAfter ?? eventsMax)) {
                 try commit(from: start, checkpoint: end, recordedAt: lastRecordedAt)
             }
             return Int(end - from)
@@ -138,28 +142,56 @@ final class ProjectionWorker<F: ProjectionFold> {
         }
     }
 
-    /// Writes the changed entries and the new checkpoint in one transaction, if nobody else moved
-    /// the stored meta meanwhile. The body only writes, so LMDB may run it again after map growth.
-    private func commit(from start: ProjectionMeta, checkpoint: UInt64, recordedAt: Int64) throws {
-        let dirty = state.dirtyEntries(F.encoded)
-        let next = ProjectionMeta(version: start.version, generation: start.generation, checkpoint: checkpoint,
-                                  checkpointRecordedAt: recordedAt)
-        let table = store.table(F.name, slot: start.slot)
-        let committed: Bool = try store.env.write { txn in
-            guard try store.meta(F.name, role, txn: txn) == start else { return false }
-            for (key, value) in dirty {
-                if let value { try txn.put(table, key: Array(key.utf8), value: value) } else { try txn.delete(table, key: Array(key.utf8)) }
-            }
-            try store.putMeta(next, F.name, role, txn: txn)
-            return true
+    /// What a commit of this worker writes: its changed entries and the checkpoint they reach,
+    /// with the stored meta they were applied to (checked again inside the writing transaction).
+    struct PendingCommit {
+        let start: ProjectionMeta
+        let next: ProjectionMeta
+        let dirty: [(key: String, value: [UInt8]?)]
+    }
+
+    /// The commit of what was applied and not committed yet (nil: nothing to commit).
+    func pendingCommit() -> PendingCommit? {
+        guard let appliedThrough, let start = expected, appliedThrough > start.checkpoint else { return nil }
+        return pendingCommit(from: start, checkpoint: appliedThrough, recordedAt: lastRecordedAt)
+    }
+
+    private func pendingCommit(from start: ProjectionMeta, checkpoint: UInt64, recordedAt: Int64) -> PendingCommit {
+        PendingCommit(start: start, next: ProjectionMeta(version: start.version, generation: start.generation, checkpoint: checkpoint,
+                                                         checkpointRecordedAt: recordedAt),
+                      dirty: state.dirtyEntries(F.encoded))
+    }
+
+    /// Writes `p` inside `txn` if the stored meta is still the one it was applied to: entries and
+    /// checkpoint go together or not at all. Returns false (nothing written) if another worker
+    /// moved the meta. Only reads the meta and writes, so LMDB may run it again after map growth.
+    func write(_ p: PendingCommit, txn: LMDBTransaction) throws -> Bool {
+        guard try store.meta(F.name, role, txn: txn) == p.start else { return false }
+        let table = store.table(F.name, slot: p.start.slot)
+        for (key, value) in p.dirty {
+            if let value { try txn.put(table, key: Array(key.utf8), value: value) } else { try txn.delete(table, key: Array(key.utf8)) }
         }
-        guard committed else { reset(); return }
+        try store.putMeta(p.next, F.name, role, txn: txn)
+        return true
+    }
+
+    /// After the transaction holding `write(p)` committed: the cache is clean at `p.next`, or,
+    /// if the meta had moved, dropped (the next step starts over from the stored checkpoint).
+    func finishCommit(_ p: PendingCommit, written: Bool) {
+        guard written else { reset(); return }
         state.markClean()
-        expected = next
+        expected = p.next
         appliedThrough = nil
         if state.entries.count > cacheEntriesMax {
             state.discard()
             cacheIsComplete = false
         }
+    }
+
+    /// Writes the changed entries and the new checkpoint in one transaction of its own.
+    private func commit(from start: ProjectionMeta, checkpoint: UInt64, recordedAt: Int64) throws {
+        let p = pendingCommit(from: start, checkpoint: checkpoint, recordedAt: recordedAt)
+        let written = try store.env.write { txn in try write(p, txn: txn) }
+        finishCommit(p, written: written)
     }
 }

@@ -126,6 +126,40 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func aSharedStepCommitsTogetherAndDropsOnlyTheProjectionAnotherWorkerMoved() async throws {
+        let dir = TemporaryDirectory()
+        let ledger = try openLedger(dir)
+        defer { ledger.close() }
+        try await seed(ledger, members: 20)
+        let p = try LedgerProjections(log: ledger.log)
+        try p.catchUp()
+        let caughtUp = try ledger.log.headPosition()
+        for i in 0..<10 {
+            let at = Timestamp(microseconds: t0.microseconds + 100_000_000 + Int64(i) * 1_000_000)
+            try await ledger.execute(.purchase(.init(member: "M\(i)", purchaseId: "Q\(i)", amount: "7.00", store: "S2", at: at)))
+        }
+        let head = try ledger.log.headPosition()
+        #expect(head >= caughtUp + 10)
+        // Every projection applies the new events without committing...
+        let feed = try DecodedEvents.read(ledger.log, after: caughtUp, through: head)
+        for d in p.drivers { #expect(try d.stepLiveUncommitted(eventsMax: 10_000, feed: feed) == Int(head - caughtUp)) }
+        // ...meanwhile another worker moves the figures' checkpoint by three events...
+        let other = ProjectionWorker<ProgramFigures>(store: p.store, log: ledger.log, role: .live)
+        #expect(try other.step(eventsMax: 3) == 3)
+        // ...so the shared commit writes balances and members, and drops only the figures' step.
+        try p.commitTogether(p.drivers.compactMap { $0.pendingLiveCommit() })
+        #expect(try p.store.meta(Balances.name, .live)?.checkpoint == head)
+        #expect(try p.store.meta(MemberViews.name, .live)?.checkpoint == head)
+        #expect(try p.store.meta(ProgramFigures.name, .live)?.checkpoint == caughtUp + 3)
+        // The next step redoes the figures from their stored checkpoint: nothing twice, nothing lost.
+        let (applied, through) = try p.step(eventsMax: 10_000)
+        #expect(applied == Int(head - caughtUp - 3) && through == head)
+        for name in LedgerProjections.names { #expect(try p.store.meta(name, .live)?.checkpoint == head, "\(name)") }
+        _ = try expectDeterministic(p)
+        try expectBalancesEqualTheModel(ledger, p, members: 20, at: Timestamp(microseconds: t0.microseconds + 200_000_000))
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func theServiceFollowsLiveCommitsAndStopsOnShutdown() async throws {
         let dir = TemporaryDirectory()
         let ledger = try openLedger(dir)
