@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 tools/install-deps.sh
 STAGE_COMMANDS="${STAGE_COMMANDS:-300000}"; STAGES="${STAGES:-4}"; RUNS="${RUNS:-3}"
-swift build -c release --product loyalty >/dev/null
-BIN="$(swift build -c release --show-bin-path)/loyalty"
+swift build -c release --static-swift-stdlib --product loyalty >/dev/null
+BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/loyalty"
 WORK="${WORK:-$(mktemp -d -t audit-bench.XXXXXX)}"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 L="$WORK/ledger"

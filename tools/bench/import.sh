@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 tools/install-deps.sh
 PURCHASES="${PURCHASES:-200000}"; MEMBERS="${MEMBERS:-20000}"; RUNS="${RUNS:-3}"
-swift build -c release --product loyalty >/dev/null
-BIN="$(swift build -c release --show-bin-path)/loyalty"
+swift build -c release --static-swift-stdlib --product loyalty >/dev/null
+BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/loyalty"
 WORK="$(mktemp -d -t import-bench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 python3 - "$WORK" "$PURCHASES" "$MEMBERS" <<'PY'
