@@ -36,28 +36,13 @@ extension EventRecord {
     /// `decode` without the copies: the same reads and limits, borrowed text and data.
     static func view(position: UInt64, _ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> EventView {
         var r = ByteReader(bytes)
-        let format = try r.uint8("format")
-        guard format == formatByte else { throw RecordDecodingError(field: "format", reason: "unknown record format \(format)") }
-        let flags = try r.uint8("flags")
-        guard flags & ~flagIdempotencyKey == 0 else { throw RecordDecodingError(field: "flags", reason: "unknown flags \(flags)") }
-        let schemaVersion = try r.varint("schemaVersion")
-        guard schemaVersion >= 1, schemaVersion <= UInt64(UInt32.max) else {
-            throw RecordDecodingError(field: "schemaVersion", reason: "\(schemaVersion) is outside 1...\(UInt32.max)")
-        }
-        let recordedAt = Int64(bitPattern: try r.uint64BE("recordedAt"))
-        let occurredAt = Int64(bitPattern: try r.uint64BE("occurredAt"))
-        let version = try r.varint("version")
-        let delta = try r.varint("previousDelta")
-        guard version >= 1 else { throw RecordDecodingError(field: "version", reason: "zero") }
-        guard (version == 1) == (delta == 0), delta < position else {
-            throw RecordDecodingError(field: "previousDelta", reason: "\(delta) inconsistent with version \(version)")
-        }
+        let (flags, schemaVersion, recordedAt, occurredAt, version, delta) = try header(position: position, &r)
         let type = try r.lengthPrefixed("type", max: LogLimits.typeBytesMax)
         let member = try r.lengthPrefixed("member", max: LogLimits.memberBytesMax)
         if flags & flagIdempotencyKey != 0 { _ = try r.lengthPrefixed("idempotencyKey", max: LogLimits.idempotencyKeyBytesMax) }
         let data = try r.lengthPrefixed("data", max: LogLimits.dataBytesMax)
         guard r.isAtEnd else { throw RecordDecodingError(field: "data", reason: "\(bytes.count - r.offset) trailing bytes") }
-        return EventView(position: position, recordedAt: recordedAt, occurredAt: occurredAt, schemaVersion: UInt32(schemaVersion),
+        return EventView(position: position, recordedAt: recordedAt, occurredAt: occurredAt, schemaVersion: schemaVersion,
                          type: type, member: member, data: data)
     }
 }

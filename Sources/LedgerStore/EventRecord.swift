@@ -88,9 +88,10 @@ enum EventRecord {
         }
     }
 
-    /// Decodes a stored record; every field is validated against `LogLimits`.
-    static func decode(position: UInt64, _ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> RecordedEvent {
-        var r = ByteReader(bytes)
+    /// Fields 1..7 of a record (format, flags, schemaVersion, both times, version, previousDelta),
+    /// checked: the part every reader of a record shares.
+    static func header(position: UInt64, _ r: inout ByteReader) throws(RecordDecodingError)
+        -> (flags: UInt8, schemaVersion: UInt32, recordedAt: Int64, occurredAt: Int64, version: UInt64, previousDelta: UInt64) {
         let format = try r.uint8("format")
         guard format == formatByte else { throw RecordDecodingError(field: "format", reason: "unknown record format \(format)") }
         let flags = try r.uint8("flags")
@@ -107,6 +108,13 @@ enum EventRecord {
         guard (version == 1) == (delta == 0), delta < position else {
             throw RecordDecodingError(field: "previousDelta", reason: "\(delta) inconsistent with version \(version)")
         }
+        return (flags, UInt32(schemaVersion), recordedAt, occurredAt, version, delta)
+    }
+
+    /// Decodes a stored record; every field is validated against `LogLimits`.
+    static func decode(position: UInt64, _ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> RecordedEvent {
+        var r = ByteReader(bytes)
+        let (flags, schemaVersion, recordedAt, occurredAt, version, delta) = try header(position: position, &r)
         let type = try r.string("type", max: LogLimits.typeBytesMax)
         let member = try r.string("member", max: LogLimits.memberBytesMax)
         let key = flags & flagIdempotencyKey != 0 ? try r.string("idempotencyKey", max: LogLimits.idempotencyKeyBytesMax) : nil
@@ -118,7 +126,7 @@ enum EventRecord {
         let data = [UInt8](try r.lengthPrefixed("data", max: LogLimits.dataBytesMax))
         guard r.isAtEnd else { throw RecordDecodingError(field: "data", reason: "\(bytes.count - r.offset) trailing bytes") }
         return RecordedEvent(position: position, recordedAt: recordedAt, occurredAt: occurredAt, type: type,
-                             schemaVersion: UInt32(schemaVersion), member: member, version: version,
+                             schemaVersion: schemaVersion, member: member, version: version,
                              previousPosition: delta == 0 ? nil : position - delta, idempotencyKey: key, data: data,
                              hash: nil)
     }
@@ -132,16 +140,7 @@ enum EventRecord {
     static func link(position: UInt64, _ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError)
         -> (version: UInt64, previousPosition: UInt64?, member: UnsafeRawBufferPointer) {
         var r = ByteReader(bytes)
-        _ = try r.uint8("format")
-        _ = try r.uint8("flags")
-        _ = try r.varint("schemaVersion")
-        _ = try r.bytes(16, "times")
-        let version = try r.varint("version")
-        let delta = try r.varint("previousDelta")
-        guard version >= 1 else { throw RecordDecodingError(field: "version", reason: "zero") }
-        guard (version == 1) == (delta == 0), delta < position else {
-            throw RecordDecodingError(field: "previousDelta", reason: "\(delta) inconsistent with version \(version)")
-        }
+        let (_, _, _, _, version, delta) = try header(position: position, &r)
         _ = try r.lengthPrefixed("type", max: LogLimits.typeBytesMax)
         let member = try r.lengthPrefixed("member", max: LogLimits.memberBytesMax)
         return (version, delta == 0 ? nil : position - delta, member)
