@@ -27,6 +27,14 @@ import Testing
         _ = try await ledger.executeBatch(commands)
     }
 
+    /// `seed`, then projections caught up with it.
+    func caughtUpProjections(_ ledger: Ledger, members: Int) async throws -> LedgerProjections {
+        try await seed(ledger, members: members)
+        let p = try LedgerProjections(log: ledger.log)
+        try p.catchUp()
+        return p
+    }
+
     /// Every member's balance in the projection equals the domain model's, at `t`.
     func expectBalancesEqualTheModel(_ ledger: Ledger, _ p: LedgerProjections, members: Int, at t: Timestamp) throws {
         for i in 0..<members {
@@ -73,9 +81,7 @@ import Testing
         let dir = TemporaryDirectory()
         let ledger = try openLedger(dir)
         defer { ledger.close() }
-        try await seed(ledger, members: 20)
-        let p = try LedgerProjections(log: ledger.log)
-        try p.catchUp()
+        let p = try await caughtUpProjections(ledger, members: 20)
         let digest = try #require(try p.digest(Balances.name))
         // As if the code's fold version had moved on since this projection was built.
         try p.store.env.write { txn in
@@ -105,9 +111,7 @@ import Testing
         let dir = TemporaryDirectory()
         let ledger = try openLedger(dir)
         defer { ledger.close() }
-        try await seed(ledger, members: 10)
-        let p = try LedgerProjections(log: ledger.log)
-        try p.catchUp()
+        let p = try await caughtUpProjections(ledger, members: 10)
         let meta = try #require(try p.store.meta(Balances.name, .live))
         let table = p.store.table(Balances.name, slot: meta.slot)
         // A well-formed but wrong value: the determinism check names the projection.
@@ -130,9 +134,7 @@ import Testing
         let dir = TemporaryDirectory()
         let ledger = try openLedger(dir)
         defer { ledger.close() }
-        try await seed(ledger, members: 20)
-        let p = try LedgerProjections(log: ledger.log)
-        try p.catchUp()
+        let p = try await caughtUpProjections(ledger, members: 20)
         let caughtUp = try ledger.log.headPosition()
         for i in 0..<10 {
             let at = Timestamp(microseconds: t0.microseconds + 100_000_000 + Int64(i) * 1_000_000)
