@@ -36,6 +36,11 @@ final class KeyTable: @unchecked Sendable {
     private var mapBytes: Int
     private(set) var slotBits: Int
     private(set) var entryCount: Int
+    /// The highest position any entry points at (0: empty). The writer adds entries right after
+    /// each commit, so with full durability this never passes the log's head; a crash under
+    /// relaxed durability can lose commits the table already names, and `LogIndex.adopt` then
+    /// rebuilds the table rather than keep entries for positions the log will reuse.
+    private(set) var highestPosition: UInt64 = 0
 
     var slotCount: Int { 1 << slotBits }
 
@@ -61,7 +66,7 @@ final class KeyTable: @unchecked Sendable {
         self.writable = writable
         (fd, map, mapBytes, slotBits) = try Self.mapFile(path: path, writable: writable)
         entryCount = 0
-        entryCount = countEntries()
+        (entryCount, highestPosition) = countEntries()
     }
 
     deinit {
@@ -117,6 +122,16 @@ final class KeyTable: @unchecked Sendable {
         slotBits <= 24 ? Int(fingerprint >> UInt64(24 - slotBits)) : Int(fingerprint << UInt64(slotBits - 24))
     }
 
+    /// Loads the home slot of each hash (see `HashSlots.touch`): the writer's lookups of a batch
+    /// then find their slots in cache.
+    func touch(_ hashes: some Sequence<UInt64>) -> UInt64 {
+        lock.withReadLock {
+            var sink: UInt64 = 0
+            for hash in hashes { sink &+= slot(Self.home(Self.fingerprint(hash), slotBits: slotBits)) }
+            return sink
+        }
+    }
+
     /// Appends the positions of every entry whose fingerprint matches `hash`.
     func candidates(hash: UInt64, into out: inout [UInt64]) {
         lock.withReadLock {
@@ -144,6 +159,7 @@ final class KeyTable: @unchecked Sendable {
                 for e in entries[chunk..<min(chunk + 4096, entries.count)] {
                     precondition(e.position >= 1 && e.position <= Self.positionMax, "position \(e.position) out of the key table's range")
                     if place(e.position << 24 | Self.fingerprint(e.hash)) { entryCount += 1 }
+                    highestPosition = max(highestPosition, e.position)
                 }
             }
         }
@@ -177,6 +193,7 @@ final class KeyTable: @unchecked Sendable {
             if grown.place(slot(i)) { moved += 1 }
         }
         grown.entryCount = moved
+        grown.highestPosition = highestPosition
         try grown.sync()
         guard rename(next, path) == 0 else { throw LedgerError.io(operation: "rename(\(next))", errno: errno) }
         // The rename must be durable before indexedThrough counts entries only the new file holds.
@@ -190,12 +207,15 @@ final class KeyTable: @unchecked Sendable {
             swap(&mapBytes, &grown.mapBytes)
             swap(&slotBits, &grown.slotBits)
             swap(&entryCount, &grown.entryCount)
+            swap(&highestPosition, &grown.highestPosition)
         }
     }
 
-    /// Makes every insert durable (before the index records `indexedThrough`).
+    /// Makes every insert durable (before the index records `indexedThrough`). Under the read
+    /// lock: the writer thread inserts (and may grow, replacing the mapping) meanwhile.
     func sync() throws {
-        guard msync(map, mapBytes, MS_SYNC) == 0 else { throw LedgerError.io(operation: "msync(\(path))", errno: errno) }
+        let failed: Int32? = lock.withReadLock { msync(map, mapBytes, MS_SYNC) == 0 ? nil : errno }
+        if let failed { throw LedgerError.io(operation: "msync(\(path))", errno: failed) }
     }
 
     /// Empties the table (when the index is reset).
@@ -203,14 +223,21 @@ final class KeyTable: @unchecked Sendable {
         lock.withWriteLock {
             memset(map + Self.headerBytes, 0, mapBytes - Self.headerBytes)
             entryCount = 0
+            highestPosition = 0
         }
         try sync()
     }
 
-    private func countEntries() -> Int {
-        var n = 0
-        for i in 0..<slotCount where slot(i) != 0 { n += 1 }
-        return n
+    private func countEntries() -> (count: Int, highestPosition: UInt64) {
+        var n = 0, highest: UInt64 = 0
+        for i in 0..<slotCount {
+            let s = slot(i)
+            if s != 0 {
+                n += 1
+                highest = max(highest, s >> 24)
+            }
+        }
+        return (n, highest)
     }
 
     /// Calls `body(slotIndex, position, fingerprint)` for every entry (for `verify`).

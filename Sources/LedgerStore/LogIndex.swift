@@ -47,8 +47,13 @@ struct IndexGeneration: Sendable {
     }
 
     mutating func record(_ event: StagedEntry) {
-        members[event.member, event.memberHash] = event.head
+        recordHead(event)
         if let hash = event.keyHash { keys.add(hash: hash, position: event.head.position) }
+    }
+
+    /// Records the member head only: the writer puts a commit's keys straight into the key table.
+    mutating func recordHead(_ event: StagedEntry) {
+        members[event.member, event.memberHash] = event.head
         through = max(through, event.head.position)
     }
 }
@@ -56,8 +61,8 @@ struct IndexGeneration: Sendable {
 /// Key hash -> positions, without an array per entry: the first position inline, further ones
 /// (hash collisions, rare) in a side table.
 struct KeyPositions: Sendable {
-    private(set) var first: [UInt64: UInt64] = [:]
-    private(set) var more: [UInt64: [UInt64]] = [:]
+    private var first = HashSlots<UInt64>(vacant: 0)
+    private var more: [UInt64: [UInt64]] = [:]
 
     var count: Int { first.count + more.count }
 
@@ -65,7 +70,7 @@ struct KeyPositions: Sendable {
 
     mutating func add(hash: UInt64, position: UInt64) {
         if first[hash] == nil {
-            first[hash] = position
+            first.set(hash, position)
         } else {
             more[hash, default: []].append(position)
         }
@@ -80,7 +85,9 @@ struct KeyPositions: Sendable {
 
     /// Every (hash, position) pair.
     var all: [(hash: UInt64, position: UInt64)] {
-        var out: [(hash: UInt64, position: UInt64)] = first.map { ($0.key, $0.value) }
+        var out: [(hash: UInt64, position: UInt64)] = []
+        out.reserveCapacity(count)
+        first.forEach { hash, position in out.append((hash, position)) }
         for (hash, positions) in more { for p in positions { out.append((hash, p)) } }
         return out
     }
@@ -114,7 +121,10 @@ final class LogIndex: Sendable {
             // A key table created just now holds nothing: an index that claims positions without
             // it (its file was deleted) is rebuilt from the log like any other mismatch.
             let tableLost = keys?.wasCreated == true && through > 0
-            if format == Array(LogIndex.format.utf8), owner == ledgerId, through <= logHead, !tableLost { return }
+            // Entries past the head name commits a crash lost (relaxed durability): positions the
+            // log will reuse for other events. The table cannot delete, so it is rebuilt.
+            let tableAhead = (keys?.highestPosition ?? 0) > logHead
+            if format == Array(LogIndex.format.utf8), owner == ledgerId, through <= logHead, !tableLost, !tableAhead { return }
             try keys?.clear()
             try txn.clear(members)
             try txn.clear(state)
@@ -142,19 +152,27 @@ final class LogIndex: Sendable {
         }
     }
 
+    /// Adds committed events' keys to the key table (in memory; durable at the next `write`).
+    func insertKeys(_ entries: [(hash: UInt64, position: UInt64)]) throws {
+        guard let keys else { preconditionFailure("insert into a read-only index") }
+        try keys.insert(entries)
+    }
+
+    /// See `KeyTable.touch`.
+    func touchKeys(_ hashes: some Sequence<UInt64>) -> UInt64 { keys?.touch(hashes) ?? 0 }
+
     func keyPositions(hash: UInt64, into out: inout [UInt64]) {
         keys?.candidates(hash: hash, into: &out)
     }
 
-    /// Writes a generation: key-table entries first (synced), then member heads and the new
-    /// `indexedThrough` in one transaction, so that `indexedThrough` never claims more than is durable.
+    /// Writes a generation: its key-table entries (the writer inserted its commits' keys already),
+    /// then a sync of the key table, then member heads and the new `indexedThrough` in one
+    /// transaction, so that `indexedThrough` never claims more than is durable.
     func write(_ generation: IndexGeneration) throws {
         guard let keys else { preconditionFailure("write to a read-only index") }
         let entries = generation.keys.all
-        if !entries.isEmpty {
-            try keys.insert(entries)
-            try keys.sync()
-        }
+        if !entries.isEmpty { try keys.insert(entries) }
+        try keys.sync()
         try env.write { txn in
             let through = try indexedThrough(txn)
             precondition(generation.through >= through, "index generations are written in log order")

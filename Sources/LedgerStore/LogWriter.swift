@@ -56,9 +56,20 @@ final class LogWriter: @unchecked Sendable {
     /// (after each overlay rotation most members were only in the index). Bounded by
     /// `LogLimits.writerMemberHeadsMax`: past that, new members are not added (still exact).
     private var knownHeads = MemberTable()
+    /// Set (for good) once the key table failed to take a group's keys and the overlay holds them.
+    private var overlayHoldsKeys = false
+    /// The hashes of the batch being staged (`warm`), and where its loads are folded so they stay.
+    private var draftHashes: [DraftHashes] = []
+    private var warmSink: UInt64 = 0
+    /// Scratch for `insertKeys`, kept to reuse its storage.
+    private var keyEntries: [(hash: UInt64, position: UInt64)] = []
     /// Commits and events committed by this writer (for `commitStatistics`).
     let counters = Mutex<(commits: Int, events: Int)>((0, 0))
     private let flusher: IndexFlusher
+    /// Hashes the chain of large batches beside the writer thread (see `ChainHasher`).
+    private let hasher = ChainHasher()
+    /// Scratch for encoding one record.
+    private var recordScratch: [UInt8] = []
     private let observer: (any CommitObserver)?
 
     init(store: LogStore, index: LogIndex, head: LogHead, signal: CommitSignal, options: EventLogOptions, logger: Logger,
@@ -78,6 +89,7 @@ final class LogWriter: @unchecked Sendable {
 
     func start() {
         flusher.start(overlay: overlay)
+        hasher.start()
         let thread = Thread { [self] in run() }
         thread.name = "ledger-writer"
         thread.start()
@@ -123,6 +135,7 @@ final class LogWriter: @unchecked Sendable {
         }
         flushEverything()
         flusher.stop()
+        hasher.stop()
         finished.signal()
     }
 
@@ -185,9 +198,18 @@ final class LogWriter: @unchecked Sendable {
         headHash = staged.hash
         lastRecordedAt = staged.recordedAt
         if !staged.indexed.isEmpty {
+            // Keys go straight into the key table (committed events only), so that a lookup is
+            // one probe there instead of three (overlay generations, then the table). Should the
+            // table fail to take them (it could not grow), the overlay holds them as before.
+            let keysInTable = insertKeys(staged.indexed)
             overlay.withLock { state in
-                for entry in staged.indexed { state.active.record(entry) }
+                if keysInTable {
+                    for entry in staged.indexed { state.active.recordHead(entry) }
+                } else {
+                    for entry in staged.indexed { state.active.record(entry) }
+                }
             }
+            if !keysInTable { overlayHoldsKeys = true }
             for entry in staged.indexed { rememberHead(entry.member, hash: entry.memberHash, entry.head) }
         }
         signal.publish(head: head)
@@ -222,21 +244,42 @@ final class LogWriter: @unchecked Sendable {
             return .failure(LedgerError.invalidBatchSize(count: drafts.count, max: LogLimits.batchEventsMax))
         }
         var plan = BatchPlan()
+        let warmed = drafts.count >= Self.warmBatchMin
+        if warmed { warm(drafts) }
+        // A large batch: each planned event is encoded at once and handed to the chain hasher,
+        // which hashes it while this thread plans the next ones.
+        let pipelined = drafts.count >= ChainHasher.batchMin
+        if pipelined {
+            hasher.begin(count: drafts.count, bytes: Self.recordBytesBound(drafts), after: staged.hash, position: staged.position + 1)
+        }
         for i in drafts.indices {  // (indices, not `enumerated()`: no copy of each draft)
             do {
                 try EventDraftValidation.validate(drafts[i], index: i)
-                try planEvent(drafts[i], index: i, drafts: drafts, txn: txn, indexTxn: indexTxn, staged: staged, plan: &plan)
+                let hashes = warmed ? draftHashes[i] : DraftHashes(drafts[i])
+                try planEvent(drafts[i], index: i, hashes: hashes, drafts: drafts, txn: txn, indexTxn: indexTxn,
+                              staged: staged, plan: &plan)
+                if pipelined && plan.newEvents.count > hasher.written, let event = plan.newEvents.last {
+                    encodeRecord(event, drafts: drafts, recordedAt: staged.recordedAt)
+                    recordScratch.withUnsafeBytes { hasher.publish($0) }
+                }
             } catch let error as LedgerError {
+                if pipelined { hasher.abandon() }
                 return .failure(error)
             } catch let error as LMDBError {
+                if pipelined { hasher.abandon() }
                 throw error  // the transaction is unusable: fail (or, for a full map, retry) the group
             } catch {
+                if pipelined { hasher.abandon() }
                 return .failure(LedgerError.wrap(error, mapSizeMaxBytes: store.env.options.mapSizeMaxBytes))
             }
         }
         // A failed put leaves the transaction unusable: it propagates and fails the whole group,
         // or, for a full map, makes `LMDBEnvironment.write` grow the map and run the group again.
-        try write(plan, drafts: drafts, txn: txn, staged: &staged, laterRequests: laterRequests)
+        if pipelined {
+            try writePipelined(plan, drafts: drafts, txn: txn, staged: &staged, laterRequests: laterRequests)
+        } else {
+            try write(plan, drafts: drafts, txn: txn, staged: &staged, laterRequests: laterRequests)
+        }
         if let observer, !plan.newEvents.isEmpty {
             observer.staged(plan.newEvents.map { e in
                 let d = drafts[e.draftIndex]
@@ -253,11 +296,33 @@ final class LogWriter: @unchecked Sendable {
         }, headPosition: staged.position))
     }
 
-    private func planEvent(_ draft: EventDraft, index i: Int, drafts: [EventDraft], txn: LMDBTransaction, indexTxn: LMDBTransaction,
-                           staged: StagedGroup, plan: inout BatchPlan) throws {
+    /// Batches at least this long get a `warm` pass first (for a single event it would only add work).
+    static let warmBatchMin = 8
+
+    /// Hashes each draft's member and key once, then loads the slots the lookups will need (the
+    /// member-head tables, the key table): a batch of 1,000 events spread over 100,000 members
+    /// and millions of keys takes several cache misses per event, and issued together they overlap.
+    private func warm(_ drafts: [EventDraft]) {
+        draftHashes.removeAll(keepingCapacity: true)
+        var sink: UInt64 = 0
+        for i in drafts.indices {
+            let h = DraftHashes(drafts[i])
+            draftHashes.append(h)
+            sink &+= knownHeads.touch(h.member)
+        }
+        sink &+= index.touchKeys(draftHashes.lazy.compactMap(\.key))
+        sink &+= overlay.withLock { state in
+            var s: UInt64 = 0
+            for h in draftHashes { s &+= state.active.members.touch(h.member) }
+            return s
+        }
+        warmSink = sink
+    }
+
+    private func planEvent(_ draft: EventDraft, index i: Int, hashes: DraftHashes, drafts: [EventDraft], txn: LMDBTransaction,
+                           indexTxn: LMDBTransaction, staged: StagedGroup, plan: inout BatchPlan) throws {
         var keyHash: UInt64?
-        if let key = draft.idempotencyKey {
-            let hash = KeyHash.of(key)
+        if let key = draft.idempotencyKey, let hash = hashes.key {
             keyHash = hash
             if plan.pendingKeys.contains(hash),
                let earlier = plan.newEvents.firstIndex(where: { drafts[$0.draftIndex].idempotencyKey == key }) {
@@ -281,7 +346,7 @@ final class LogWriter: @unchecked Sendable {
                 return
             }
         }
-        let memberHash = KeyHash.of(draft.member)
+        let memberHash = hashes.member
         let current = try (plan.members.count > 0 ? plan.members[draft.member, memberHash] : nil)
             ?? memberHead(draft.member, hash: memberHash, indexTxn: indexTxn, staged: staged)
         let actual = current?.version ?? 0
@@ -302,44 +367,111 @@ final class LogWriter: @unchecked Sendable {
     /// staged after this one, so the last request of a group (every bulk batch) skips them.
     private func write(_ plan: BatchPlan, drafts: [EventDraft], txn: LMDBTransaction, staged: inout StagedGroup,
                        laterRequests: Bool) throws {
-        var record = [UInt8]()
-        record.reserveCapacity(512)
         var key = [UInt8](repeating: 0, count: 8)
         for event in plan.newEvents {
-            let d = event.draftIndex  // (read in place: a `let` copy of the draft costs four retains)
             precondition(event.position == staged.position + 1, "positions are gapless")
-            record.removeAll(keepingCapacity: true)
-            EventRecord.encode(drafts[d], recordedAt: staged.recordedAt, version: event.version,
-                               previousDelta: event.previousDelta, into: &record)
+            encodeRecord(event, drafts: drafts, recordedAt: staged.recordedAt)
             Self.storeBigEndian(event.position, into: &key)
-            let hash = record.withUnsafeBytes { staged.hash.next(position: event.position, record: $0) }
+            let hash = recordScratch.withUnsafeBytes { staged.hash.next(position: event.position, record: $0) }
             try key.withUnsafeBytes { k in
-                try record.withUnsafeBytes { v in try txn.put(store.events, key: k, value: v, flags: .append) }
+                try recordScratch.withUnsafeBytes { v in try txn.put(store.events, key: k, value: v, flags: .append) }
             }
             if event.position % LogLimits.chainCheckpointInterval == 0 {
-                try key.withUnsafeBytes { k in
-                    try hash.bytes.withUnsafeBytes { v in try txn.put(store.chain, key: k, value: v, flags: .append) }
-                }
+                try putCheckpoint(hash, at: event.position, key: &key, txn: txn)
             }
-            staged.position = event.position
             staged.hash = hash
-            let head = MemberHead(version: event.version, position: event.position)
-            if laterRequests {
-                staged.members[drafts[d].member, event.memberHash] = head
-                if let h = event.keyHash { staged.keys.add(hash: h, position: event.position) }
-            }
-            staged.indexed.append(StagedEntry(member: drafts[d].member, memberHash: event.memberHash, head: head, keyHash: event.keyHash))
+            stageWritten(event, drafts: drafts, staged: &staged, laterRequests: laterRequests)
         }
     }
 
-    /// The stored event carrying `key`, if any: staged in this group, in the overlay, or indexed.
+    /// `write` for a batch whose records the chain hasher holds (encoded during planning): puts
+    /// them, then waits for the hasher and puts the chain checkpoints it computed.
+    private func writePipelined(_ plan: BatchPlan, drafts: [EventDraft], txn: LMDBTransaction, staged: inout StagedGroup,
+                                laterRequests: Bool) throws {
+        precondition(hasher.written == plan.newEvents.count, "every new event was handed to the hasher")
+        var key = [UInt8](repeating: 0, count: 8)
+        do {
+            for (j, event) in plan.newEvents.enumerated() {
+                precondition(event.position == staged.position + 1, "positions are gapless")
+                Self.storeBigEndian(event.position, into: &key)
+                try key.withUnsafeBytes { k in try txn.put(store.events, key: k, value: hasher.record(j), flags: .append) }
+                stageWritten(event, drafts: drafts, staged: &staged, laterRequests: laterRequests)
+            }
+        } catch {
+            hasher.abandon()
+            throw error
+        }
+        let (head, checkpoints) = hasher.finish()
+        for checkpoint in checkpoints { try putCheckpoint(checkpoint.hash, at: checkpoint.position, key: &key, txn: txn) }
+        staged.hash = head
+    }
+
+    /// Encodes the record of a planned event into `recordScratch`.
+    private func encodeRecord(_ event: BatchPlan.NewEvent, drafts: [EventDraft], recordedAt: Int64) {
+        recordScratch.removeAll(keepingCapacity: true)
+        // (read in place: a `let` copy of the draft costs four retains)
+        EventRecord.encode(drafts[event.draftIndex], recordedAt: recordedAt, version: event.version,
+                           previousDelta: event.previousDelta, into: &recordScratch)
+    }
+
+    private func putCheckpoint(_ hash: ChainHash, at position: UInt64, key: inout [UInt8], txn: LMDBTransaction) throws {
+        Self.storeBigEndian(position, into: &key)
+        try key.withUnsafeBytes { k in
+            try hash.withUnsafeBytes { v in try txn.put(store.chain, key: k, value: v, flags: .append) }
+        }
+    }
+
+    /// What the group remembers of an event just put (its hash is set by the caller).
+    private func stageWritten(_ event: BatchPlan.NewEvent, drafts: [EventDraft], staged: inout StagedGroup, laterRequests: Bool) {
+        let d = event.draftIndex
+        staged.position = event.position
+        let head = MemberHead(version: event.version, position: event.position)
+        if laterRequests {
+            staged.members[drafts[d].member, event.memberHash] = head
+            if let h = event.keyHash { staged.keys.add(hash: h, position: event.position) }
+        }
+        staged.indexed.append(StagedEntry(member: drafts[d].member, memberHash: event.memberHash, head: head, keyHash: event.keyHash))
+    }
+
+    /// An upper bound of the record bytes of `drafts` (EventRecord.encode: two bytes, two u64, seven
+    /// varints of at most 10 bytes, and the texts and data).
+    private static func recordBytesBound(_ drafts: [EventDraft]) -> Int {
+        var total = 0
+        for i in drafts.indices {
+            total += 2 + 16 + 7 * 10 + drafts[i].type.utf8.count + drafts[i].member.utf8.count
+                + (drafts[i].idempotencyKey?.utf8.count ?? 0) + drafts[i].data.count
+        }
+        return total
+    }
+
+    /// Puts the keys of a committed group into the key table; false (logged) when it failed.
+    private func insertKeys(_ entries: [StagedEntry]) -> Bool {
+        keyEntries.removeAll(keepingCapacity: true)
+        for entry in entries {
+            if let hash = entry.keyHash { keyEntries.append((hash, entry.head.position)) }
+        }
+        guard !keyEntries.isEmpty else { return true }
+        do {
+            try index.insertKeys(keyEntries)
+            return true
+        } catch {
+            logger.error("key table insert failed; the keys stay in memory until the index is written",
+                         metadata: ["error": "\(error)", "keys": "\(keyEntries.count)"])
+            return false
+        }
+    }
+
+    /// The stored event carrying `key`, if any: staged in this group, in the key table, or (after a
+    /// failed insert) in the overlay.
     private func findKeyed(key: String, hash: UInt64, txn: LMDBTransaction, indexTxn: LMDBTransaction,
                            staged: StagedGroup) throws -> RecordedEvent? {
         var candidates: [UInt64] = []
         if staged.keys.count > 0 { staged.keys.positions(hash, into: &candidates) }
-        overlay.withLock { state in
-            state.active.keys.positions(hash, into: &candidates)
-            state.frozen?.keys.positions(hash, into: &candidates)
+        if overlayHoldsKeys {
+            overlay.withLock { state in
+                state.active.keys.positions(hash, into: &candidates)
+                state.frozen?.keys.positions(hash, into: &candidates)
+            }
         }
         index.keyPositions(hash: hash, into: &candidates)
         for position in candidates where position <= staged.position {
@@ -462,6 +594,17 @@ struct StagedGroup {
         self.position = position
         self.hash = hash
         self.recordedAt = recordedAt
+    }
+}
+
+/// A draft's member and idempotency-key hashes (`KeyHash`), computed once per event.
+struct DraftHashes {
+    let member: UInt64
+    let key: UInt64?
+
+    init(_ draft: EventDraft) {
+        member = KeyHash.of(draft.member)
+        key = draft.idempotencyKey.map(KeyHash.of)
     }
 }
 

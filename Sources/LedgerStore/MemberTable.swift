@@ -4,13 +4,21 @@
 /// whose hash collides with another's live in a String-keyed side table: two members can
 /// never share a head.
 struct MemberTable: Sendable {
-    private var byHash: [UInt64: (member: String, head: MemberHead)] = [:]
+    struct Entry: Sendable {
+        var member: String
+        var head: MemberHead
+    }
+
+    private var byHash = HashSlots(vacant: Entry(member: "", head: MemberHead(version: 0, position: 0)))
     private var collisions: [String: MemberHead] = [:]
 
     var count: Int { byHash.count + collisions.count }
 
     mutating func reserveCapacity(_ n: Int) { byHash.reserveCapacity(n) }
-    var isEmpty: Bool { byHash.isEmpty && collisions.isEmpty }
+    var isEmpty: Bool { byHash.count == 0 && collisions.isEmpty }
+
+    /// See `HashSlots.touch`.
+    @inline(__always) func touch(_ hash: UInt64) -> UInt64 { byHash.touch(hash) }
 
     subscript(member: String, hash: UInt64) -> MemberHead? {
         get {
@@ -25,7 +33,7 @@ struct MemberTable: Sendable {
             if let entry = byHash[hash], entry.member != member {
                 collisions[member] = newValue
             } else {
-                byHash[hash] = (member, newValue)
+                byHash.set(hash, Entry(member: member, head: newValue))
             }
         }
     }
@@ -33,7 +41,9 @@ struct MemberTable: Sendable {
     /// Every (member, head), sorted so that B-tree inserts walk the pages in order. String `<`
     /// is byte order for ASCII ids and close to it otherwise; the order only affects locality.
     func sorted() -> [(member: String, head: MemberHead)] {
-        var all = byHash.values.map { ($0.member, $0.head) }
+        var all: [(member: String, head: MemberHead)] = []
+        all.reserveCapacity(count)
+        byHash.forEach { _, entry in all.append((entry.member, entry.head)) }
         all += collisions.map { ($0.key, $0.value) }
         return all.sorted { $0.0 < $1.0 }
     }

@@ -273,4 +273,44 @@ import Testing
         let report = try openLog(dir.ledger, writable: false).verify()
         #expect(report.problems.contains { $0.what.contains("not a checkpoint position") })
     }
+
+    /// Batches of `ChainHasher.batchMin` events or more are hashed on a second thread while the
+    /// writer plans them: the chain must come out exactly as one thread would make it, across
+    /// checkpoints, replays inside the batch, a refused batch (the job is dropped), and a batch
+    /// after it; a small batch in the same group hashes inline from the same head.
+    @Test func largeBatchesChainExactlyLikeSmallOnes() async throws {
+        let dir = TemporaryDirectory()
+        let log = try openLog(dir.ledger)
+        defer { log.close() }
+        _ = try await log.append((0..<10).map { draft("m\($0 % 3)", key: "s\($0)") })
+        var big = (0..<300).map { draft("m\($0 % 7)", key: "b\($0)") }
+        big[150] = draft("m1", key: "s4")  // a replay of an earlier batch's event, in the middle
+        big[151] = draft("m0", key: "b0")  // a replay of this batch's first event
+        let first = try await log.append(big)
+        #expect(first.events[150].deduplicated && first.events[150].position == 5)
+        #expect(first.events[151].deduplicated && first.events[151].position == 11)
+        #expect(first.events.filter { !$0.deduplicated }.map(\.position) == Array(11...308))
+        // Refused at its last event: nothing of it is written, and the next batch chains on.
+        var refused = (0..<200).map { draft("m\($0 % 5)", key: "r\($0)") }
+        refused[199] = draft("m1", key: "b1", data: #"{"other":1}"#)  // b1 with another request: a conflict
+        await #expect(throws: LedgerError.self) { try await log.append(refused) }
+        let after = try await log.append((0..<300).map { draft("m\($0 % 11)", key: "a\($0)") })
+        #expect(after.events.map(\.position) == Array(309...608))
+        // Concurrent small and large requests, committed in shared groups.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for t in 0..<8 {
+                group.addTask {
+                    for i in 0..<20 {
+                        let n = i % 2 == 0 ? 1 : 100
+                        _ = try await log.append((0..<n).map { draft("c\(t)-\($0 % 3)", key: "c\(t)-\(i)-\($0)") })
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let report = try log.verify()
+        #expect(report.isValid, "\(report.problems)")
+        #expect(report.eventCount == 608 + 8 * (10 * 1 + 10 * 100))
+        #expect(report.head.hash == (try log.head()).hash)
+    }
 }
