@@ -185,6 +185,17 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
+    /// Grows the map ahead of need when the pages in use pass `fraction` of it (between
+    /// transactions, by the writer). A full map otherwise costs a whole group run twice, and a
+    /// caller that applied the group's decisions to a model (`ModelKeeper`) must then rebuild it
+    /// from the log; growing early makes that the rare case of one oversized group.
+    public func growIfFuller(than fraction: Double) throws {
+        precondition(fraction > 0 && fraction < 1, "a fraction of the map")
+        let (pageSize, usedPages, mapBytes) = try usage()
+        let limit = Int(Double(mapBytes) * fraction)
+        if usedPages * pageSize > limit, mapBytes < options.mapSizeMaxBytes { try grow() }
+    }
+
     private func grow() throws {
         try mapLock.withWriteLock { () throws in
             let current = mapSize.withLock { $0 }

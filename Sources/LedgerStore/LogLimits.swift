@@ -18,4 +18,8 @@ public enum LogLimits {
     /// Members whose stream head the writer keeps in memory (about 60 bytes each, so at most
     /// ~60 MiB); past it, heads of further members are read from the overlay or the index.
     public static let writerMemberHeadsMax = 1_000_000
+    /// The writer grows the log's map before a commit group once the pages in use pass this
+    /// fraction of it (doubling leaves it about 3/8 full), so that only a group larger than a
+    /// quarter of the map meets a full map and runs twice.
+    public static let mapGrowAheadFraction = 0.75
 }

@@ -168,6 +168,11 @@ final class LogWriter: @unchecked Sendable {
     // MARK: Commit
 
     private func commit(_ requests: [Request]) {
+        do {
+            try store.env.growIfFuller(than: LogLimits.mapGrowAheadFraction)
+        } catch {
+            logger.warning("growing the map ahead of need failed; a full map grows at commit", metadata: ["error": "\(error)"])
+        }
         var outcomes: [Result<AppendResult, any Error>] = []
         var staged = StagedGroup(position: head, hash: headHash, recordedAt: max(Self.nowMicros(), lastRecordedAt))
         do {
