@@ -22,7 +22,11 @@ final class ChainHasher: @unchecked Sendable {
 
     /// Batches at least this long are hashed on the second thread.
     static let batchMin = 64
-    /// Spins on an atomic before yielding the core (the other side is normally microseconds away).
+    /// The hasher, having caught up, sleeps until this many more records are published (or the
+    /// batch ends) instead of spinning: a spinning thread took a third of a core from the
+    /// appender, and one wake-up per chunk costs the writer a few microseconds.
+    static let wakeEvery = 128
+    /// The writer spins this often, then yields, while it waits for the hasher's last chunk.
     private static let spinsBeforeYield = 200
 
     private var arena: UnsafeMutableRawPointer
@@ -43,6 +47,9 @@ final class ChainHasher: @unchecked Sendable {
     private let jobsDone = Atomic<Int>(0)
     private var jobsStarted = 0
     private let condition = NSCondition()
+    /// True while the hasher thread waits in `condition` for records (read by the writer to
+    /// decide whether a chunk needs a wake-up; see `publish`).
+    private let sleeping = Atomic<Bool>(false)
     private var pendingJob = false
     private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
@@ -107,7 +114,17 @@ final class ChainHasher: @unchecked Sendable {
         if let base = record.baseAddress { (arena + start).copyMemory(from: base, byteCount: record.count) }
         ends[written] = start + record.count
         written += 1
-        published.store(written, ordering: .releasing)
+        // Sequentially consistent with the hasher's `sleeping` store and `published` load: one
+        // of the two sides sees the other's store, so a chunk is never left unhashed.
+        published.store(written, ordering: .sequentiallyConsistent)
+        if written % Self.wakeEvery == 0 { wakeIfSleeping() }
+    }
+
+    private func wakeIfSleeping() {
+        guard sleeping.load(ordering: .sequentiallyConsistent) else { return }
+        condition.lock()
+        condition.signal()
+        condition.unlock()
     }
 
     /// The record `i` as published (for the writer's put).
@@ -119,14 +136,16 @@ final class ChainHasher: @unchecked Sendable {
     /// Waits until every published record is hashed: the hash after the last one, and the hash at
     /// each position that is a multiple of `LogLimits.chainCheckpointInterval`.
     func finish() -> (head: ChainHash, checkpoints: [(position: UInt64, hash: ChainHash)]) {
-        cancelled.store(true, ordering: .releasing)  // no more records: stop once all are hashed
+        cancelled.store(true, ordering: .sequentiallyConsistent)  // no more records: stop once all are hashed
+        wakeIfSleeping()
         waitIdle()
         return (resultHash, resultCheckpoints)
     }
 
     /// Drops the job (its batch was refused) and waits until the thread is idle.
     func abandon() {
-        cancelled.store(true, ordering: .releasing)
+        cancelled.store(true, ordering: .sequentiallyConsistent)
+        wakeIfSleeping()
         waitIdle()
     }
 
@@ -158,11 +177,9 @@ final class ChainHasher: @unchecked Sendable {
     private func hashJob() {
         var hash = startHash
         var i = 0
-        var spins = 0
         while true {
             let available = published.load(ordering: .acquiring)
             if i < available {
-                spins = 0
                 while i < available {
                     let position = firstPosition + UInt64(i)
                     hash = hash.next(position: position, record: record(i))
@@ -176,9 +193,23 @@ final class ChainHasher: @unchecked Sendable {
                 if published.load(ordering: .acquiring) == i { break }
                 continue
             }
-            spins += 1
-            if spins > Self.spinsBeforeYield { sched_yield() }
+            sleepUntilChunk(after: i)
         }
         resultHash = hash
+    }
+
+    /// Waits until the chunk after record `i` is complete or the job ends. The writer signals at
+    /// every multiple of `wakeEvery` and at the end, when it sees `sleeping`; the stores and loads
+    /// on both sides are sequentially consistent, and the signal is sent under the lock this
+    /// thread holds until it waits, so no wake-up is lost.
+    private func sleepUntilChunk(after i: Int) {
+        let target = (i / Self.wakeEvery + 1) * Self.wakeEvery
+        condition.lock()
+        sleeping.store(true, ordering: .sequentiallyConsistent)
+        while published.load(ordering: .sequentiallyConsistent) < target && !cancelled.load(ordering: .sequentiallyConsistent) {
+            condition.wait()
+        }
+        sleeping.store(false, ordering: .sequentiallyConsistent)
+        condition.unlock()
     }
 }

@@ -39,15 +39,17 @@ enum Probe {
 
     /// Thread ids of the ledger's own threads, by role. Foundation's `Thread.name` does not reach
     /// the kernel on Linux (every thread's comm is the process's or dispatch's), so the roles are
-    /// learnt from the threads `EventLog.open` starts: the index flusher first, then the writer.
+    /// learnt from the threads `EventLog.open` starts: the index flusher, the chain hasher, then
+    /// the writer.
     static let roles = Mutex<[Int: String]>([:])
 
     static func learnLedgerThreads(_ new: Set<Int>) {
         let sorted = new.sorted()
         roles.withLock { r in
             r = [:]
-            if sorted.count >= 2 {
-                r[sorted[sorted.count - 2]] = "flusher"
+            if sorted.count >= 3 {
+                r[sorted[sorted.count - 3]] = "flusher"
+                r[sorted[sorted.count - 2]] = "hasher"
                 r[sorted[sorted.count - 1]] = "writer"
             }
         }
@@ -143,7 +145,7 @@ enum Probe {
 }
 
 /// CPU use of the process's threads between two samples, grouped: the ledger's writer thread,
-/// its index flusher, and everything else (the Swift cooperative pool running the appenders, main).
+/// its chain hasher, its index flusher, and everything else (the Swift cooperative pool running the appenders, main).
 struct CPUBreakdown {
     var wallNanos: Int64
     var groups: [(String, run: UInt64, wait: UInt64)]
@@ -164,7 +166,7 @@ struct CPUBreakdown {
 
     init(from a: Sample, to b: Sample) {
         wallNanos = b.at - a.at
-        var sums: [String: (UInt64, UInt64)] = ["writer": (0, 0), "flusher": (0, 0), "others": (0, 0)]
+        var sums: [String: (UInt64, UInt64)] = ["writer": (0, 0), "hasher": (0, 0), "flusher": (0, 0), "others": (0, 0)]
         for (tid, t) in b.threads {
             let before = a.threads[tid]
             let run = t.runNanos &- (before?.runNanos ?? 0)
@@ -172,7 +174,7 @@ struct CPUBreakdown {
             let g = Self.group(tid)
             sums[g] = (sums[g]!.0 + run, sums[g]!.1 + wait)
         }
-        groups = ["writer", "flusher", "others"].map { ($0, sums[$0]!.0, sums[$0]!.1) }
+        groups = ["writer", "hasher", "flusher", "others"].map { ($0, sums[$0]!.0, sums[$0]!.1) }
         let machine = b.jiffies.machine &- a.jiffies.machine, own = b.jiffies.own &- a.jiffies.own
         otherJiffies = machine > own ? machine - own : 0
         io = [:]
