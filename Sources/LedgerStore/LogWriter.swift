@@ -286,13 +286,7 @@ final class LogWriter: @unchecked Sendable {
             try write(plan, drafts: drafts, txn: txn, staged: &staged, laterRequests: laterRequests)
         }
         if let observer, !plan.newEvents.isEmpty {
-            observer.staged(plan.newEvents.map { e in
-                let d = drafts[e.draftIndex]
-                return RecordedEvent(position: e.position, recordedAt: staged.recordedAt, occurredAt: d.occurredAt, type: d.type,
-                                     schemaVersion: d.schemaVersion, member: d.member, version: e.version,
-                                     previousPosition: e.previousDelta == 0 ? nil : e.position - e.previousDelta,
-                                     idempotencyKey: d.idempotencyKey, data: d.data, hash: nil)
-            })
+            observer.staged(StagedEvents(drafts: drafts, planned: plan.newEvents, recordedAt: staged.recordedAt))
         }
         return .success(AppendResult(events: plan.outcomes.enumerated().map { i, outcome in
             var o = outcome
@@ -581,9 +575,36 @@ public protocol CommitObserver: AnyObject, Sendable {
     /// A group starts, or starts again after the map grew: forget anything staged before.
     func groupStarted()
     /// One request's new events were staged (in order, with positions and versions).
-    func staged(_ events: [RecordedEvent])
+    func staged(_ events: StagedEvents)
     /// The group committed (keep what was staged) or failed (drop it).
     func groupEnded(committed: Bool)
+}
+
+/// One request's staged events, as `RecordedEvent`s made on demand: an observer that applied the
+/// events already (a batch decision) only needs each one's position and key, and building every
+/// event's copy was 6 % of an import's writer thread.
+public struct StagedEvents: RandomAccessCollection, Sendable {
+    let drafts: [EventDraft]
+    let planned: [BatchPlan.NewEvent]
+    let recordedAt: Int64
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { planned.count }
+
+    public subscript(i: Int) -> RecordedEvent {
+        let e = planned[i]
+        let d = drafts[e.draftIndex]
+        return RecordedEvent(position: e.position, recordedAt: recordedAt, occurredAt: d.occurredAt, type: d.type,
+                             schemaVersion: d.schemaVersion, member: d.member, version: e.version,
+                             previousPosition: e.previousDelta == 0 ? nil : e.position - e.previousDelta,
+                             idempotencyKey: d.idempotencyKey, data: d.data, hash: nil)
+    }
+
+    /// The position of event `i` (no copy of the event).
+    public func position(_ i: Int) -> UInt64 { planned[i].position }
+
+    /// The idempotency key of event `i` (no copy of the event).
+    public func idempotencyKey(_ i: Int) -> String? { drafts[planned[i].draftIndex].idempotencyKey }
 }
 
 /// What one commit group has written so far (the transaction is not committed yet).
@@ -615,7 +636,7 @@ struct DraftHashes {
 
 /// One caller's batch, validated but not yet written.
 struct BatchPlan {
-    struct NewEvent {
+    struct NewEvent: Sendable {
         let draftIndex: Int
         let position: UInt64
         let version: UInt64

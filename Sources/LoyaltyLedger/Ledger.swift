@@ -119,7 +119,7 @@ public final class Ledger: Sendable {
         return events.enumerated().map { i, e in
             EventDraft(type: e.type, schemaVersion: DomainEvent.schemaVersion, member: e.stream,
                        occurredAt: command.at.microseconds, data: e.canonicalJSON,
-                       idempotencyKey: key.map { "\($0)#\(i)" })
+                       idempotencyKey: key.map { $0 + "#" + String(i) })
         }
     }
 

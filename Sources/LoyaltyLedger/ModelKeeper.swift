@@ -27,14 +27,15 @@ final class ModelKeeper: CommitObserver {
         state.withLock { s in if s.stagedSinceCommit { s.needsRebuild = true } }
     }
 
-    func staged(_ events: [RecordedEvent]) {
+    func staged(_ events: StagedEvents) {
         state.withLock { s in
-            for (i, e) in events.enumerated() {
+            for i in events.indices {
                 if i < s.preApplied {
-                    s.through = max(s.through, e.position)
-                    if let key = e.idempotencyKey, let command = Self.commandKey(key) { s.outcomes[command] = e.position }
+                    let position = events.position(i)
+                    s.through = max(s.through, position)
+                    if let key = events.idempotencyKey(i), let command = Self.commandKey(key) { s.outcomes[command] = position }
                 } else {
-                    Self.apply(e, to: &s)
+                    Self.apply(events[i], to: &s)
                 }
             }
             s.preApplied = 0

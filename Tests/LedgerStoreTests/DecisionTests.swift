@@ -12,7 +12,7 @@ final class BalanceModel: CommitObserver {
         state.withLock { $0.staged[member] ?? $0.committed[member, default: 0] }
     }
     func groupStarted() { state.withLock { $0.staged = [:] } }
-    func staged(_ events: [RecordedEvent]) {
+    func staged(_ events: StagedEvents) {
         state.withLock { s in
             for e in events {
                 let delta = Int(String(decoding: e.data, as: UTF8.self).dropFirst(5).dropLast())!
