@@ -137,7 +137,7 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
         var digest = ProjectionDigest()
         for (key, value) in state.dirtyEntries(F.encoded) {
             guard let value else { continue }
-            Array(key.utf8).withUnsafeBytes { k in value.withUnsafeBytes { v in digest.add(key: k, value: v) } }
+            key.withUnsafeBytes { k in value.withUnsafeBytes { v in digest.add(key: k, value: v) } }
         }
         return (digest.count, digest.hex)
     }

@@ -147,7 +147,7 @@ final class ProjectionWorker<F: ProjectionFold> {
     struct PendingCommit {
         let start: ProjectionMeta
         let next: ProjectionMeta
-        let dirty: [(key: String, value: [UInt8]?)]
+        let dirty: [(key: [UInt8], value: [UInt8]?)]
     }
 
     /// The commit of what was applied and not committed yet (nil: nothing to commit).
@@ -169,7 +169,7 @@ final class ProjectionWorker<F: ProjectionFold> {
         guard try store.meta(F.name, role, txn: txn) == p.start else { return false }
         let table = store.table(F.name, slot: p.start.slot)
         for (key, value) in p.dirty {
-            if let value { try txn.put(table, key: Array(key.utf8), value: value) } else { try txn.delete(table, key: Array(key.utf8)) }
+            if let value { try txn.put(table, key: key, value: value) } else { try txn.delete(table, key: key) }
         }
         try store.putMeta(p.next, F.name, role, txn: txn)
         return true
@@ -182,7 +182,7 @@ final class ProjectionWorker<F: ProjectionFold> {
         state.markClean()
         expected = p.next
         appliedThrough = nil
-        if state.entries.count > cacheEntriesMax {
+        if state.count > cacheEntriesMax {
             state.discard()
             cacheIsComplete = false
         }
