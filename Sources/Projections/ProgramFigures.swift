@@ -64,7 +64,14 @@ public struct ProgramFigures: ProjectionFold {
             }
         }
 
-        public mutating func add(_ o: Figures) { fields = zip(fields, o.fields).map { $0 + $1 } }
+        /// Field by field (no arrays: this runs twice per event).
+        public mutating func add(_ o: Figures) {
+            enrollments += o.enrollments; purchases += o.purchases; spend += o.spend; returns += o.returns
+            returnedAmount += o.returnedAmount; pointsIssued += o.pointsIssued; pointsIssuedPending += o.pointsIssuedPending
+            redemptions += o.redemptions; pointsRedeemed += o.pointsRedeemed; pointsExpired += o.pointsExpired
+            pointsAdjusted += o.pointsAdjusted; pointsClawedBack += o.pointsClawedBack
+            pointsTransferredIn += o.pointsTransferredIn; pointsTransferredOut += o.pointsTransferredOut; debtChange += o.debtChange
+        }
     }
 
     public struct RewardFigures: Sendable, Equatable {
