@@ -5,11 +5,22 @@ public import LoyaltyDomain
 /// time asked about, so queries evaluate the stored lots with the domain's own `Balance` rules.
 public struct Balances: ProjectionFold {
     public static let name = "balances"
-    /// 2: enrolled members without points have a (zero) entry.
-    public static let version = 2
+    /// 2: enrolled members without points have a (zero) entry. 3: a lot's `remaining` and
+    /// `expiryWritten` come first in its value form (patched in place as the fold changes them).
+    public static let version = 3
 
     public struct Record: Sendable, Equatable {
-        public var lots: [Lot] = []
+        /// Every lot the member ever received, in the order received (spent ones included: a
+        /// reversal can restore them).
+        public var lots: [Lot] {
+            get { storedLots }
+            set { storedLots = newValue; lotForm = nil }
+        }
+        private var storedLots: [Lot] = []
+        /// The lots' value form, kept up to date as the fold changes them, so that a commit copies
+        /// it instead of encoding every lot of every changed member again (nil after `lots` was
+        /// set from outside: `encode` then writes the lots one by one).
+        private var lotForm: LotForm? = LotForm()
         public var holds: [String: MemberState.Hold] = [:]
         public var debt: Points = 0
         public var earned: Points = 0
@@ -24,32 +35,125 @@ public struct Balances: ProjectionFold {
 
         public init() {}
 
+        public static func == (a: Record, b: Record) -> Bool {
+            a.storedLots == b.storedLots && a.holds == b.holds && a.lastPosition == b.lastPosition
+                && (a.debt, a.earned, a.redeemed, a.expired) == (b.debt, b.earned, b.redeemed, b.expired)
+                && (a.adjusted, a.clawedBack, a.transferredIn, a.transferredOut) == (b.adjusted, b.clawedBack, b.transferredIn, b.transferredOut)
+        }
+
         /// The balance at `t`, by the same rules as the domain model's.
         public func balance(_ member: String, at t: Timestamp) -> Balance {
             var s = MemberState(member: member)
-            s.lots = lots
+            s.lots = storedLots
             s.holds = holds
             (s.debt, s.earned, s.redeemed, s.expired, s.adjusted) = (debt, earned, redeemed, expired, adjusted)
             (s.clawedBack, s.transferredIn, s.transferredOut) = (clawedBack, transferredIn, transferredOut)
             return Balance(s, at: t)
         }
 
+        private func lotIndex(_ id: String) -> Int? { storedLots.firstIndex { $0.lotId == id } }
+
+        /// Sets what is left of lot `i` (and whether its expiry was written), in the lots and their form.
+        private mutating func setRemaining(_ i: Int, _ remaining: Points, expiryWritten: Bool? = nil) {
+            storedLots[i].remaining = remaining
+            if let expiryWritten { storedLots[i].expiryWritten = expiryWritten }
+            lotForm?.patch(i, remaining: remaining, expiryWritten: storedLots[i].expiryWritten)
+        }
+
         mutating func take(_ allocations: [LotAllocation], position: UInt64) throws {
             for a in allocations {
-                guard let i = lots.firstIndex(where: { $0.lotId == a.lotId }), lots[i].remaining >= a.points else {
+                guard let i = lotIndex(a.lotId), storedLots[i].remaining >= a.points else {
                     throw ProjectionError.undecodableEvent(position: position, reason: "allocation of \(a.points) from lot '\(a.lotId)' that does not hold them")
                 }
-                lots[i].remaining -= a.points
+                setRemaining(i, storedLots[i].remaining - a.points)
             }
         }
 
         mutating func restore(_ allocations: [LotAllocation]) {
             for a in allocations {
-                if let i = lots.firstIndex(where: { $0.lotId == a.lotId }) { lots[i].remaining += a.points }
+                if let i = lotIndex(a.lotId) { setRemaining(i, storedLots[i].remaining + a.points) }
             }
         }
 
-        mutating func addLot(_ lot: Lot) { lots.append(lot) }
+        mutating func expire(_ lotId: String, points: Points) {
+            if let i = lotIndex(lotId) { setRemaining(i, storedLots[i].remaining - points, expiryWritten: true) }
+        }
+
+        mutating func addLot(_ lot: Lot) {
+            storedLots.append(lot)
+            lotForm?.append(lot)
+        }
+
+        /// Writes the lots: their kept form, or lot by lot.
+        func encodeLots(into w: inout ValueWriter) {
+            w.count(storedLots.count)
+            if let lotForm {
+                w.append(lotForm.bytes)
+            } else {
+                for lot in storedLots { LotForm.encode(lot, into: &w) }
+            }
+        }
+
+        /// Reads the lots and keeps their form.
+        mutating func decodeLots(_ rd: inout ValueReader) throws(ProjectionError) {
+            let n = try rd.count()
+            var form = LotForm()
+            form.offsets.reserveCapacity(n)
+            storedLots.reserveCapacity(n)
+            let start = rd.offset
+            for _ in 0 ..< n {
+                form.offsets.append(rd.offset - start)
+                storedLots.append(try LotForm.decode(&rd))
+            }
+            form.bytes = Array(rd.buffer[start ..< rd.offset])
+            lotForm = form
+        }
+    }
+
+    /// The value form of a member's lots, with where each lot starts in it: `remaining` and
+    /// `expiryWritten` come first in a lot, so a change to them is a patch of 9 bytes.
+    struct LotForm: Sendable {
+        var bytes: [UInt8] = []
+        var offsets: [Int] = []
+
+        mutating func append(_ lot: Lot) {
+            offsets.append(bytes.count)
+            var w = ValueWriter(capacity: 0)
+            swap(&w.bytes, &bytes)
+            Self.encode(lot, into: &w)
+            swap(&w.bytes, &bytes)
+        }
+
+        mutating func patch(_ i: Int, remaining: Points, expiryWritten: Bool) {
+            let at = offsets[i]
+            bytes.withUnsafeMutableBytes { b in
+                b.storeBytes(of: remaining.littleEndian, toByteOffset: at, as: Int64.self)
+                b[at + 8] = expiryWritten ? 1 : 0
+            }
+        }
+
+        static func encode(_ lot: Lot, into w: inout ValueWriter) {
+            w.int64(lot.remaining)
+            w.bool(lot.expiryWritten)
+            w.int64(lot.points)
+            w.int64(lot.earnedAt.microseconds)
+            w.int64(lot.availableAt.microseconds)
+            w.optional(lot.expiresAt) { $0.int64($1.microseconds) }
+            w.string(lot.lotId)
+            w.encode(lot.source)
+        }
+
+        static func decode(_ rd: inout ValueReader) throws(ProjectionError) -> Lot {
+            let remaining = try rd.int64(), written = try rd.bool(), points = try rd.int64()
+            let earnedAt = try rd.int64(), availableAt = try rd.int64()
+            let expiresAt = try rd.optional { (r: inout ValueReader) throws(ProjectionError) in try r.int64() }
+            let id = try rd.string()
+            let source = try rd.lotSource()
+            guard remaining >= 0, remaining <= points else { throw .damagedValue("lot '\(id)' has \(remaining) of \(points) points left") }
+            return Lot(id: id, points: points, remaining: remaining, earnedAt: Timestamp(microseconds: earnedAt),
+                       availableAt: Timestamp(microseconds: availableAt), expiresAt: expiresAt.map(Timestamp.init(microseconds:)),
+                       source: source, expiryWritten: written)
+        }
     }
 
     public init() {}
@@ -106,10 +210,7 @@ public struct Balances: ProjectionFold {
                 try r.take(e.allocations, position: position)
             }
         case let .pointsExpired(_, lotId, points):
-            if let i = r.lots.firstIndex(where: { $0.lotId == lotId }) {
-                r.lots[i].remaining -= points
-                r.lots[i].expiryWritten = true
-            }
+            r.expire(lotId, points: points)
             r.expired += points
         case let .pointsHeld(_, holdId, points, expiresAt):
             r.holds[holdId] = MemberState.Hold(holding: points, until: expiresAt)
@@ -134,43 +235,23 @@ public struct Balances: ProjectionFold {
 
 extension Balances {
     public static func encode(_ r: Record, into w: inout ValueWriter) {
-        w.count(r.lots.count)
-        for lot in r.lots {
-            w.string(lot.lotId)
-            w.int64(lot.points)
-            w.int64(lot.remaining)
-            w.int64(lot.earnedAt.microseconds)
-            w.int64(lot.availableAt.microseconds)
-            w.optional(lot.expiresAt) { $0.int64($1.microseconds) }
-            w.encode(lot.source)
-            w.bool(lot.expiryWritten)
+        r.encodeLots(into: &w)
+        w.count(r.holds.count)
+        if !r.holds.isEmpty {
+            for (id, h) in r.holds.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                w.string(id)
+                w.int64(h.points)
+                w.int64(h.expiresAt.microseconds)
+            }
         }
-        let holds = r.holds.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        w.count(holds.count)
-        for (id, h) in holds {
-            w.string(id)
-            w.int64(h.points)
-            w.int64(h.expiresAt.microseconds)
-        }
-        for v in [r.debt, r.earned, r.redeemed, r.expired, r.adjusted, r.clawedBack, r.transferredIn, r.transferredOut] { w.int64(v) }
+        w.int64(r.debt); w.int64(r.earned); w.int64(r.redeemed); w.int64(r.expired)
+        w.int64(r.adjusted); w.int64(r.clawedBack); w.int64(r.transferredIn); w.int64(r.transferredOut)
         w.uint64(r.lastPosition)
     }
 
     public static func decode(_ rd: inout ValueReader) throws(ProjectionError) -> Record {
         var r = Record()
-        let lots = try rd.count()
-        r.lots.reserveCapacity(lots)
-        for _ in 0 ..< lots {
-            let id = try rd.string(), points = try rd.int64(), remaining = try rd.int64()
-            let earnedAt = try rd.int64(), availableAt = try rd.int64()
-            let expiresAt = try rd.optional { (r: inout ValueReader) throws(ProjectionError) in try r.int64() }
-            let source = try rd.lotSource()
-            let written = try rd.bool()
-            guard remaining >= 0, remaining <= points else { throw .damagedValue("lot '\(id)' has \(remaining) of \(points) points left") }
-            r.lots.append(Lot(id: id, points: points, remaining: remaining, earnedAt: Timestamp(microseconds: earnedAt),
-                              availableAt: Timestamp(microseconds: availableAt), expiresAt: expiresAt.map(Timestamp.init(microseconds:)),
-                              source: source, expiryWritten: written))
-        }
+        try r.decodeLots(&rd)
         for _ in 0 ..< (try rd.count()) {
             let id = try rd.string()
             r.holds[id] = MemberState.Hold(holding: try rd.int64(), until: Timestamp(microseconds: try rd.int64()))

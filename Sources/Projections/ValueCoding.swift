@@ -2,7 +2,7 @@
 /// UTF-8 strings, a tag byte for optionals. Values are derived data (a rebuild rewrites them), so
 /// the form only has to be stable within one projection version; a change bumps the version.
 public struct ValueWriter {
-    public private(set) var bytes: [UInt8] = []
+    public internal(set) var bytes: [UInt8] = []
 
     public init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
 
@@ -15,6 +15,9 @@ public struct ValueWriter {
     }
 
     public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+
+    /// Bytes already in the value form (copied as they are).
+    mutating func append(_ form: [UInt8]) { bytes.append(contentsOf: form) }
 
     /// A one-byte tag (of an enum case).
     public mutating func tag(_ v: UInt8) { bytes.append(v) }

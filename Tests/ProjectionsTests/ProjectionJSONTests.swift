@@ -1,6 +1,6 @@
 import Foundation
 import LedgerJSON
-import LoyaltyDomain
+@testable import LoyaltyDomain
 import Testing
 @testable import Projections
 
@@ -56,8 +56,35 @@ import Testing
         }
         #expect(throws: ProjectionError.self) { try (bytes + [0]).withUnsafeBytes { try Balances.decoded($0) } }
         var bad = bytes
-        // The lot's expiryWritten flag (before the holds: 25 bytes, eight figures, lastPosition) is a boolean byte.
-        bad[bad.count - 8 - 8 * 8 - 25 - 1] = 7
+        // The lot's expiryWritten flag (after the lot count and its remaining points) is a boolean byte.
+        bad[4 + 8] = 7
         #expect(throws: ProjectionError.self) { try bad.withUnsafeBytes { try Balances.decoded($0) } }
+    }
+
+    /// The lots' form the fold keeps up to date (patched as lots are spent, restored and expired)
+    /// is byte for byte the form written lot by lot.
+    @Test func keptLotFormEqualsTheFormWrittenLotByLot() throws {
+        var r = Balances.Record()
+        let t = Timestamp(microseconds: 1_000)
+        let events: [DomainEvent] = [
+            .pointsEarned(.init(member: "M1", lotId: "P:1", points: 100, source: .purchase("1"), ruleVersion: 1, rule: "r",
+                                availableAt: t, expiresAt: Timestamp(microseconds: 9_000), debtPaid: 0, capCounted: nil, birthdayBonus: nil)),
+            .pointsEarned(.init(member: "M1", lotId: "P:2", points: 40, source: .purchase("2"), ruleVersion: 1, rule: "r",
+                                availableAt: t, expiresAt: nil, debtPaid: 0, capCounted: nil, birthdayBonus: nil)),
+            .pointsRedeemed(.init(member: "M1", redemptionId: "R1", points: 120, reward: nil,
+                                  allocations: [LotAllocation(lotId: "P:1", points: 100), LotAllocation(lotId: "P:2", points: 20)])),
+            .redemptionReversed(.init(member: "M1", redemptionId: "R1", restored: [LotAllocation(lotId: "P:2", points: 20)],
+                                      expired: [LotAllocation(lotId: "P:1", points: 100)])),
+            .pointsExpired(member: "M1", lotId: "P:2", points: 40),
+        ]
+        for (i, e) in events.enumerated() {
+            try Balances.apply(e, at: t, position: UInt64(i + 1), to: &r)
+            var lotByLot = r
+            lotByLot.lots = r.lots  // drops the kept form
+            #expect(Balances.encoded(r) == Balances.encoded(lotByLot))
+            let decoded = try Balances.encoded(r).withUnsafeBytes { try Balances.decoded($0) }
+            #expect(decoded == r && Balances.encoded(decoded) == Balances.encoded(r))
+        }
+        #expect(r.lots.map(\.remaining) == [0, 0] && r.lots[1].expiryWritten)
     }
 }
