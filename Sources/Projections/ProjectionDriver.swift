@@ -135,7 +135,7 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
             position = run.through
         }
         var digest = ProjectionDigest()
-        for (key, value) in state.dirtyEntries(F.encoded) {
+        for (key, value) in state.dirtyEntries(sorted: true, F.encoded) {
             guard let value else { continue }
             key.withUnsafeBytes { k in value.withUnsafeBytes { v in digest.add(key: k, value: v) } }
         }

@@ -116,12 +116,14 @@ public final class FoldState<Value> {
         return try body(&values[s])
     }
 
-    /// Dirty entries (UTF-8 key, encoded value or nil for a deletion), sorted by key bytes.
-    func dirtyEntries(_ encode: (Value) -> [UInt8]) -> [(key: [UInt8], value: [UInt8]?)] {
+    /// Dirty entries (UTF-8 key, encoded value or nil for a deletion), sorted by key bytes if
+    /// `sorted` (a digest needs the order; LMDB does not, though sorted puts fill an empty table's
+    /// pages better), else in the order they were first changed.
+    func dirtyEntries(sorted: Bool, _ encode: (Value) -> [UInt8]) -> [(key: [UInt8], value: [UInt8]?)] {
         var out: [(key: [UInt8], value: [UInt8]?)] = []
         out.reserveCapacity(dirtySlots.count)
         for s in dirtySlots { out.append((Array(keys[s].utf8), values[s].map(encode))) }
-        out.sort { a, b in Self.precedes(a.key, b.key) }
+        if sorted { out.sort { a, b in Self.precedes(a.key, b.key) } }
         return out
     }
 

@@ -159,7 +159,8 @@ final class ProjectionWorker<F: ProjectionFold> {
     private func pendingCommit(from start: ProjectionMeta, checkpoint: UInt64, recordedAt: Int64) -> PendingCommit {
         PendingCommit(start: start, next: ProjectionMeta(version: start.version, generation: start.generation, checkpoint: checkpoint,
                                                          checkpointRecordedAt: recordedAt),
-                      dirty: state.dirtyEntries(F.encoded))
+                      // A build sorts (it fills an empty table); a live step's few entries need not be.
+                      dirty: state.dirtyEntries(sorted: role == .build, F.encoded))
     }
 
     /// Writes `p` inside `txn` if the stored meta is still the one it was applied to: entries and
