@@ -1,6 +1,7 @@
 public import LedgerStore
 public import LoyaltyDomain
 import Foundation
+import Dispatch
 public import Logging
 
 /// Where one projection stands, for `loyalty projections status`.
@@ -62,10 +63,93 @@ public final class LedgerProjections: @unchecked Sendable {
         return d
     }
 
+    /// Every entry point but `follow` first waits for a commit `follow` left in flight, so they
+    /// see (and step from) what is stored.
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
+        drainLocked()
         return try body()
+    }
+
+    /// The shared commit of the last `follow` step, running on another thread (guarded by `lock`).
+    private var inFlight: InFlightCommit?
+
+    /// Waits for a commit `follow` left in flight (`ProjectionService` calls it when it stops).
+    public func drain() {
+        lock.lock()
+        defer { lock.unlock() }
+        drainLocked()
+    }
+
+    private func drainLocked() {
+        do {
+            try finishInFlight()
+        } catch {
+            // Its projections dropped their caches; their next step redoes it from what is stored.
+            logger.info("projection commit failed; its step is redone", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Waits for the commit in flight and tells its projections how it went (rethrows its error).
+    private func finishInFlight() throws {
+        guard let commit = inFlight else { return }
+        inFlight = nil
+        switch commit.wait() {
+        case .success(let written):
+            precondition(written.count == commit.pending.count, "one answer per projection")
+            for (p, w) in zip(commit.pending, written) {
+                if !w { logger.info("projection moved by another worker; its step is redone", metadata: ["projection": "\(p.name)"]) }
+                p.finish(w)
+            }
+        case .failure(let error):
+            for p in commit.pending { p.abandon() }
+            throw error
+        }
+    }
+
+    /// One step of following live commits, overlapping the previous step's commit (its write and
+    /// sync run on another thread meanwhile): reads and applies the events after what every
+    /// projection applied, committed or in flight; then waits for the previous commit and hands
+    /// this step's commit (all projections in one transaction, as `step`) to another thread.
+    ///
+    /// Exactly once still holds: each projection's commit checks the stored meta against the one
+    /// its step built on, which is what the previous commit stores; if that one was not written,
+    /// neither is this one, and the projection drops its cache and redoes both from its stored
+    /// checkpoint. `committed` is called on the committing thread once a commit is written by every
+    /// projection in it, with its events and the position all projections reached. Returns the
+    /// events applied and whether a commit is in flight (then call again without waiting).
+    public func follow(eventsMax: Int = 10_000,
+                       committed: @escaping @Sendable (_ events: Int, _ through: UInt64) -> Void) throws
+        -> (applied: Int, inFlight: Bool, through: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            let head = try log.headPosition()
+            let toBuild = try drivers.filter { try $0.needsBuild(head: head) }
+            if !toBuild.isEmpty {
+                try finishInFlight()
+                try rebuildLocked(toBuild, progress: nil)
+            }
+            let from = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
+            var applied = 0
+            if from < head {
+                let feed = try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax)))
+                applied = try drivers.reduce(0) { $0 + (try $1.stepLiveUncommitted(eventsMax: eventsMax, feed: feed)) }
+            }
+            try finishInFlight()
+            let before = drivers.map(\.liveCheckpoint).min() ?? 0
+            let pending = drivers.compactMap { $0.handOffLiveCommit() }
+            if !pending.isEmpty {
+                // What every projection will have reached once this commit is written.
+                let through = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
+                inFlight = InFlightCommit(store: store, pending: pending) { committed(Int(through - min(through, before)), through) }
+            }
+            return (applied, inFlight != nil, drivers.map(\.liveCheckpoint).min() ?? 0)
+        } catch {
+            drainLocked()
+            throw error
+        }
     }
 
     /// Brings every projection (or the named ones) up to the log's head; returns the events each
@@ -216,5 +300,30 @@ public final class LedgerProjections: @unchecked Sendable {
         try store.forEach(MemberViews.self) { member, view in
             try body(member, view, try balance(member, at: t))
         }
+    }
+}
+
+/// A shared projection commit running on another thread while the next step applies.
+final class InFlightCommit: @unchecked Sendable {
+    // @unchecked: the committing thread only runs `pending`'s `write` closures, which touch the
+    // store (LMDB, thread-safe) and the encoded entries fixed before the hand-off, never a
+    // worker's cache; `result` is written once before `done.signal()` and read after `done.wait()`.
+    let pending: [PendingProjectionCommit]
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<[Bool], any Error>?
+
+    init(store: ProjectionStore, pending: [PendingProjectionCommit], written: @escaping @Sendable () -> Void) {
+        self.pending = pending
+        DispatchQueue.global().async { [self] in
+            result = Result { try store.env.write { txn in try self.pending.map { try $0.write(txn) } } }
+            if case .success(let w)? = result, !w.contains(false) { written() }
+            done.signal()
+        }
+    }
+
+    func wait() -> Result<[Bool], any Error> {
+        done.wait()
+        guard let result else { preconditionFailure("commit finished without a result") }
+        return result
     }
 }

@@ -38,7 +38,14 @@ final class ProjectionWorker<F: ProjectionFold> {
         expected = nil
         appliedThrough = nil
         cacheIsComplete = false
+        inFlight = nil
     }
+
+    /// A commit handed to another thread and not confirmed yet (`assumeCommitted`): the cache and
+    /// `expected` already stand where it will put the stored meta, so the next step applies on top
+    /// of it without waiting. Its own commit checks that stored meta, so if this one fails, that
+    /// one writes nothing either.
+    private(set) var inFlight: PendingCommit?
 
     /// Starts a fresh build in the table the live projection does not use. Returns its meta.
     static func startBuild(store: ProjectionStore) throws -> ProjectionMeta {
@@ -58,6 +65,7 @@ final class ProjectionWorker<F: ProjectionFold> {
 
     /// Where this worker's next step starts: past what it applied, committed or not.
     func position() throws -> UInt64 {
+        if inFlight != nil, let expected { return appliedThrough ?? expected.checkpoint }
         if let appliedThrough, try store.meta(F.name, role) == expected { return appliedThrough }
         return try store.meta(F.name, role)?.checkpoint ?? 0
     }
@@ -72,12 +80,16 @@ final class ProjectionWorker<F: ProjectionFold> {
     func step(eventsMax: Int, through: UInt64? = nil, feed: DecodedEvents? = nil, commitAfter: Int? = nil,
               deferCommit: Bool = false) throws -> Int {
         precondition(eventsMax > 0, "a step applies at least one event")
-        guard let start = try store.meta(F.name, role) else { preconditionFailure("no \(role) meta for \(F.name)") }
+        // With a commit in flight, the step builds on the meta that commit will store.
+        guard let start = inFlight != nil ? expected : try store.meta(F.name, role) else {
+            preconditionFailure("no \(role) meta for \(F.name)")
+        }
         if start != expected {
             let wasEmpty = start.checkpoint == 0
             reset()
             cacheIsComplete = wasEmpty
             expected = start
+            committedCheckpoint = start.checkpoint
         }
         let from = appliedThrough ?? start.checkpoint
         let head = try log.headPosition()
@@ -182,8 +194,37 @@ final class ProjectionWorker<F: ProjectionFold> {
         guard written else { reset(); return }
         state.markClean()
         expected = p.next
+        committedCheckpoint = p.next.checkpoint
         appliedThrough = nil
-        if state.count > cacheEntriesMax {
+        dropCacheIfLargeAndClean()
+    }
+
+    /// Hands `p` to another thread: from now on the cache counts as committed at `p.next` (clean,
+    /// `expected` moved), until `confirmCommit` says whether it was written.
+    func assumeCommitted(_ p: PendingCommit) {
+        precondition(inFlight == nil, "one commit in flight at a time")
+        state.markClean()
+        expected = p.next
+        appliedThrough = nil
+        inFlight = p
+    }
+
+    /// The commit handed off by `assumeCommitted` finished: written, or not (the meta had moved,
+    /// or the transaction failed), and then everything applied since is dropped too.
+    func confirmCommit(written: Bool) {
+        guard let p = inFlight else { return }
+        inFlight = nil
+        guard written else { reset(); return }
+        committedCheckpoint = p.next.checkpoint
+        dropCacheIfLargeAndClean()
+    }
+
+    /// The checkpoint this worker last read from the store or saw committed (0: none yet).
+    private(set) var committedCheckpoint: UInt64 = 0
+
+    /// Past `cacheEntriesMax` entries the cache is dropped, once nothing in it is uncommitted.
+    private func dropCacheIfLargeAndClean() {
+        if state.count > cacheEntriesMax, appliedThrough == nil, inFlight == nil {
             state.discard()
             cacheIsComplete = false
         }
