@@ -172,10 +172,11 @@ public struct Balances: ProjectionFold {
             break
         }
         try state.update(pe.member) { (r: inout Record?) in
-            if r == nil { r = Record() }
-            // In place: a copy would copy the member's lots on every event.
-            try Self.apply(pe.event, at: at, position: pe.position, to: &r!)
-            r!.lastPosition = pe.position
+            // Moved out and back (`take`): a copy would copy the member's lots on every event.
+            var record = r.take() ?? Record()
+            defer { r = record }
+            try Self.apply(pe.event, at: at, position: pe.position, to: &record)
+            record.lastPosition = pe.position
         }
     }
 
