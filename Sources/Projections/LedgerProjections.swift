@@ -2,6 +2,7 @@ public import LedgerStore
 public import LoyaltyDomain
 import Foundation
 import Dispatch
+import Synchronization
 public import Logging
 
 /// Where one projection stands, for `loyalty projections status`.
@@ -247,12 +248,26 @@ public final class LedgerProjections: @unchecked Sendable {
                 ?? DecodedEvents.read(log, after: from, through: min(head, from + run))
             prefetch = feed.through < head
                 ? (feed.through, Prefetch(log, after: feed.through, through: min(head, feed.through + run))) : nil
-            for d in selected {
-                _ = try d.step(role, eventsMax: Int(run), feed: feed, commitAfter: commitAfter)
-                progress?(d.name, try d.checkpoint(role), head)
-            }
+            try stepTogether(selected, role, run: Int(run), feed: feed, commitAfter: commitAfter)
+            for d in selected { progress?(d.name, try d.checkpoint(role), head) }
         }
         for d in selected { try d.flush(role) }
+    }
+
+    /// One step of each of `selected` over the same run: on parallel threads when there are
+    /// several (each projection's worker, cache and commit are its own; LMDB serializes the
+    /// commits), so a rebuild of balances and member views folds both at once.
+    private func stepTogether(_ selected: [any ProjectionDriving], _ role: ProjectionRole, run: Int, feed: DecodedEvents,
+                              commitAfter: Int) throws {
+        guard selected.count > 1 else {
+            for d in selected { _ = try d.step(role, eventsMax: run, feed: feed, commitAfter: commitAfter) }
+            return
+        }
+        let steps = ParallelSteps(selected)
+        DispatchQueue.concurrentPerform(iterations: selected.count) { i in
+            steps.run(i) { d in _ = try d.step(role, eventsMax: run, feed: feed, commitAfter: commitAfter) }
+        }
+        try steps.rethrow()
     }
 
     public func status() throws -> [ProjectionStatus] {
@@ -325,5 +340,23 @@ final class InFlightCommit: @unchecked Sendable {
         done.wait()
         guard let result else { preconditionFailure("commit finished without a result") }
         return result
+    }
+}
+
+/// Drivers stepped on parallel threads, one thread per driver, with the first error of each.
+final class ParallelSteps: @unchecked Sendable {
+    // @unchecked: thread `i` touches only `drivers[i]` (a driver's worker and cache are used by
+    // one thread at a time); errors go through a mutex.
+    private let drivers: [any ProjectionDriving]
+    private let errors = Mutex<[any Error]>([])
+
+    init(_ drivers: [any ProjectionDriving]) { self.drivers = drivers }
+
+    func run(_ i: Int, _ body: (any ProjectionDriving) throws -> Void) {
+        do { try body(drivers[i]) } catch { errors.withLock { $0.append(error) } }
+    }
+
+    func rethrow() throws {
+        if let error = errors.withLock({ $0.first }) { throw error }
     }
 }
