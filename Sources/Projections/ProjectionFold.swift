@@ -123,8 +123,14 @@ public final class FoldState<Value> {
         var out: [(key: [UInt8], value: [UInt8]?)] = []
         out.reserveCapacity(dirtySlots.count)
         for s in dirtySlots { out.append((Array(keys[s].utf8), values[s].map(encode))) }
-        if sorted { out.sort { a, b in Self.precedes(a.key, b.key) } }
-        return out
+        guard sorted else { return out }
+        // Sorted as indices (moving integers, not tuples of arrays): a build's commit sorts every
+        // member's entry.
+        var order = Array(out.indices)
+        out.withUnsafeBufferPointer { entries in
+            order.sort { Self.precedes(entries[$0].key, entries[$1].key) }
+        }
+        return order.map { out[$0] }
     }
 
     /// Byte order of keys (LMDB's default order), by `memcmp` rather than element by element.
