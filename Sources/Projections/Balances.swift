@@ -5,8 +5,8 @@ public import LoyaltyDomain
 /// time asked about, so queries evaluate the stored lots with the domain's own `Balance` rules.
 public struct Balances: ProjectionFold {
     public static let name = "balances"
-    /// 2: enrolled members without points have a (zero) entry. 3: a lot's `remaining` and
-    /// `expiryWritten` come first in its value form (patched in place as the fold changes them).
+    /// 2: enrolled members without points have a (zero) entry. 3: a lot's `remaining` and flags
+    /// come first in its value form (patched in place as the fold changes them), the rest compact.
     public static let version = 3
 
     public struct Record: Sendable, Equatable {
@@ -110,11 +110,18 @@ public struct Balances: ProjectionFold {
         }
     }
 
-    /// The value form of a member's lots, with where each lot starts in it: `remaining` and
-    /// `expiryWritten` come first in a lot, so a change to them is a patch of 9 bytes.
+    /// The value form of a member's lots, with where each lot starts in it: `remaining` and the
+    /// flags byte (with `expiryWritten`) come first in a lot, so a change to them is a patch of 9
+    /// bytes. The rest is compact (varints, times relative to `earnedAt`, the source id left out
+    /// where the lot id implies it), so that a member's lots stay small in LMDB's pages.
     struct LotForm: Sendable {
         var bytes: [UInt8] = []
         var offsets: [Int] = []
+
+        /// Flags byte: bit 0 `expiryWritten`, bit 1 `expiresAt` present, bit 2 source id implied by
+        /// the lot id, bits 4-5 the source kind.
+        static let expiryWritten: UInt8 = 1, hasExpiry: UInt8 = 2, impliedSource: UInt8 = 4, kindShift: UInt8 = 4
+        static let knownFlags: UInt8 = 0x37
 
         mutating func append(_ lot: Lot) {
             offsets.append(bytes.count)
@@ -128,31 +135,64 @@ public struct Balances: ProjectionFold {
             let at = offsets[i]
             bytes.withUnsafeMutableBytes { b in
                 b.storeBytes(of: remaining.littleEndian, toByteOffset: at, as: Int64.self)
-                b[at + 8] = expiryWritten ? 1 : 0
+                b[at + 8] = expiryWritten ? b[at + 8] | Self.expiryWritten : b[at + 8] & ~Self.expiryWritten
+            }
+        }
+
+        /// The source's kind and id; the id is implied when the lot id is "P:" or "A:" and the id.
+        static func split(_ source: LotSource) -> (kind: UInt8, id: String, prefix: String?) {
+            switch source {
+            case .purchase(let id): return (0, id, "P:")
+            case .adjustment(let id): return (1, id, "A:")
+            case .transfer(let id): return (2, id, nil)
+            case .bonus(let id): return (3, id, nil)
             }
         }
 
         static func encode(_ lot: Lot, into w: inout ValueWriter) {
+            let (kind, id, prefix) = split(lot.source)
+            // Byte for byte (String equality would also match canonically equivalent forms).
+            let implied = prefix.map { p in
+                lot.lotId.utf8.starts(with: p.utf8) && lot.lotId.utf8.dropFirst(p.utf8.count).elementsEqual(id.utf8)
+            } ?? false
+            var flags = kind << kindShift
+            if lot.expiryWritten { flags |= expiryWritten }
+            if lot.expiresAt != nil { flags |= hasExpiry }
+            if implied { flags |= impliedSource }
             w.int64(lot.remaining)
-            w.bool(lot.expiryWritten)
-            w.int64(lot.points)
-            w.int64(lot.earnedAt.microseconds)
-            w.int64(lot.availableAt.microseconds)
-            w.optional(lot.expiresAt) { $0.int64($1.microseconds) }
-            w.string(lot.lotId)
-            w.encode(lot.source)
+            w.tag(flags)
+            w.varint(lot.points)
+            let earned = lot.earnedAt.microseconds
+            w.int64(earned)
+            // Wrapping differences: exact for any two times (they add back modulo 2^64).
+            w.varint(lot.availableAt.microseconds &- earned)
+            if let e = lot.expiresAt { w.varint(e.microseconds &- earned) }
+            w.shortString(lot.lotId)
+            if !implied { w.shortString(id) }
         }
 
         static func decode(_ rd: inout ValueReader) throws(ProjectionError) -> Lot {
-            let remaining = try rd.int64(), written = try rd.bool(), points = try rd.int64()
-            let earnedAt = try rd.int64(), availableAt = try rd.int64()
-            let expiresAt = try rd.optional { (r: inout ValueReader) throws(ProjectionError) in try r.int64() }
-            let id = try rd.string()
-            let source = try rd.lotSource()
-            guard remaining >= 0, remaining <= points else { throw .damagedValue("lot '\(id)' has \(remaining) of \(points) points left") }
-            return Lot(id: id, points: points, remaining: remaining, earnedAt: Timestamp(microseconds: earnedAt),
+            let remaining = try rd.int64()
+            let flags = try rd.take(1)[0]
+            guard flags & ~knownFlags == 0 else { throw .damagedValue("lot flags \(flags)") }
+            let points = try rd.varint(), earned = try rd.int64()
+            let availableAt = earned &+ (try rd.varint())
+            let expiresAt = flags & hasExpiry != 0 ? earned &+ (try rd.varint()) : nil
+            let lotId = try rd.shortString()
+            let kind = flags >> kindShift
+            let prefix = kind == 0 ? "P:" : kind == 1 ? "A:" : ""
+            let id: String
+            if flags & impliedSource != 0 {
+                guard !prefix.isEmpty, lotId.utf8.starts(with: prefix.utf8) else { throw .damagedValue("lot '\(lotId)' cannot imply its source") }
+                id = String(decoding: Array(lotId.utf8.dropFirst(prefix.utf8.count)), as: UTF8.self)
+            } else {
+                id = try rd.shortString()
+            }
+            let source: LotSource = kind == 0 ? .purchase(id) : kind == 1 ? .adjustment(id) : kind == 2 ? .transfer(id) : .bonus(id)
+            guard remaining >= 0, remaining <= points else { throw .damagedValue("lot '\(lotId)' has \(remaining) of \(points) points left") }
+            return Lot(id: lotId, points: points, remaining: remaining, earnedAt: Timestamp(microseconds: earned),
                        availableAt: Timestamp(microseconds: availableAt), expiresAt: expiresAt.map(Timestamp.init(microseconds:)),
-                       source: source, expiryWritten: written)
+                       source: source, expiryWritten: flags & expiryWritten != 0)
         }
     }
 
@@ -261,30 +301,5 @@ extension Balances {
         (r.adjusted, r.clawedBack, r.transferredIn, r.transferredOut) = (try rd.int64(), try rd.int64(), try rd.int64(), try rd.int64())
         r.lastPosition = try rd.uint64()
         return r
-    }
-}
-
-extension ValueWriter {
-    mutating func encode(_ source: LotSource) {
-        switch source {
-        case .purchase(let id): tag(0); string(id)
-        case .adjustment(let id): tag(1); string(id)
-        case .transfer(let id): tag(2); string(id)
-        case .bonus(let id): tag(3); string(id)
-        }
-    }
-}
-
-extension ValueReader {
-    mutating func lotSource() throws(ProjectionError) -> LotSource {
-        let tag = try take(1)[0]
-        let id = try string()
-        switch tag {
-        case 0: return .purchase(id)
-        case 1: return .adjustment(id)
-        case 2: return .transfer(id)
-        case 3: return .bonus(id)
-        default: throw .damagedValue("lot source tag \(tag)")
-        }
     }
 }

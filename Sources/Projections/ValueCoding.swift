@@ -35,6 +35,25 @@ public struct ValueWriter {
         }
     }
 
+    /// A signed integer as a zigzag LEB128 varint (1 byte for -64...63, at most 10).
+    mutating func varint(_ v: Int64) {
+        var u = UInt64(bitPattern: (v << 1) ^ (v >> 63))
+        while u >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: u) | 0x80)
+            u >>= 7
+        }
+        bytes.append(UInt8(u))
+    }
+
+    /// A string as a varint byte length and its UTF-8.
+    mutating func shortString(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            varint(Int64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
     public mutating func optional<T>(_ v: T?, _ write: (inout ValueWriter, T) -> Void) {
         guard let v else { bytes.append(0); return }
         bytes.append(1)
@@ -86,6 +105,27 @@ public struct ValueReader {
         let n = try count(max: 1 << 20)
         guard let s = String(validating: try take(n), as: UTF8.self) else {
             throw .damagedValue("string at \(offset - n) is not UTF-8")
+        }
+        return s
+    }
+
+    /// What `ValueWriter.varint` wrote; more than 10 bytes, or bits past 64, are refused.
+    mutating func varint() throws(ProjectionError) -> Int64 {
+        var u: UInt64 = 0
+        for i in 0 ..< 10 {
+            let b = try take(1)[0]
+            guard i < 9 || b <= 1 else { throw .damagedValue("varint over 64 bits at \(offset - 1)") }
+            u |= UInt64(b & 0x7F) << (7 * UInt64(i))
+            if b < 0x80 { return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1) }
+        }
+        throw .damagedValue("varint longer than 10 bytes at \(offset - 10)")
+    }
+
+    mutating func shortString() throws(ProjectionError) -> String {
+        let n = try varint()
+        guard n >= 0, n <= 1 << 20 else { throw .damagedValue("string length \(n) at \(offset)") }
+        guard let s = String(validating: try take(Int(n)), as: UTF8.self) else {
+            throw .damagedValue("string at \(offset - Int(n)) is not UTF-8")
         }
         return s
     }

@@ -56,8 +56,8 @@ import Testing
         }
         #expect(throws: ProjectionError.self) { try (bytes + [0]).withUnsafeBytes { try Balances.decoded($0) } }
         var bad = bytes
-        // The lot's expiryWritten flag (after the lot count and its remaining points) is a boolean byte.
-        bad[4 + 8] = 7
+        // The lot's flags byte (after the lot count and its remaining points) has no bit 7.
+        bad[4 + 8] |= 0x80
         #expect(throws: ProjectionError.self) { try bad.withUnsafeBytes { try Balances.decoded($0) } }
     }
 
@@ -86,5 +86,43 @@ import Testing
             #expect(decoded == r && Balances.encoded(decoded) == Balances.encoded(r))
         }
         #expect(r.lots.map(\.remaining) == [0, 0] && r.lots[1].expiryWritten)
+    }
+
+    /// Every source kind, implied or not, and times far apart (the form stores wrapping
+    /// differences) come back exactly; a varint that runs on is refused.
+    @Test func compactLotFormRoundTripsEveryKindOfLot() throws {
+        let t = { (us: Int64) in Timestamp(microseconds: us) }
+        var r = Balances.Record()
+        r.lots = [
+            Lot(id: "P:P1", points: 500, remaining: 0, earnedAt: t(1_767_225_600_000_000), availableAt: t(1_767_225_600_000_000),
+                expiresAt: t(1_798_761_600_000_000), source: .purchase("P1"), expiryWritten: true),
+            Lot(id: "P:X", points: 1, remaining: 1, earnedAt: t(5), availableAt: t(-5), expiresAt: nil, source: .purchase("Y")),
+            Lot(id: "A:K", points: Int64.max, remaining: Int64.max, earnedAt: t(Int64.min), availableAt: t(Int64.max),
+                expiresAt: t(Int64.min), source: .adjustment("K")),
+            Lot(id: "T:X1:0", points: 64, remaining: 63, earnedAt: t(Int64.max), availableAt: t(Int64.min), expiresAt: t(0),
+                source: .transfer("X1")),
+            Lot(id: "P:\u{301}é", points: 128, remaining: 1, earnedAt: t(0), availableAt: t(0), expiresAt: nil, source: .purchase("\u{301}é")),
+            Lot(id: "B", points: 2, remaining: 2, earnedAt: t(0), availableAt: t(0), expiresAt: nil, source: .bonus("")),
+        ]
+        let bytes = Balances.encoded(r)
+        #expect(try bytes.withUnsafeBytes { try Balances.decoded($0) } == r)
+        var reader = [UInt8](repeating: 0xFF, count: 11) + [0]
+        #expect(throws: ProjectionError.self) { try varints(reader, count: 1) }
+        reader = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02]
+        #expect(throws: ProjectionError.self) { try varints(reader, count: 1) }
+        var w = ValueWriter()
+        for v: Int64 in [0, -1, 63, -64, 64, Int64.max, Int64.min] { w.varint(v) }
+        #expect(try varints(w.bytes, count: 7) == [0, -1, 63, -64, 64, Int64.max, Int64.min])
+    }
+
+    /// Reads `count` varints that fill `bytes` exactly.
+    func varints(_ bytes: [UInt8], count: Int) throws -> [Int64] {
+        try bytes.withUnsafeBytes { b in
+            var rd = ValueReader(b)
+            var out: [Int64] = []
+            for _ in 0 ..< count { out.append(try rd.varint()) }
+            guard rd.isAtEnd else { throw TestFailure("bytes left over") }
+            return out
+        }
     }
 }
