@@ -1,4 +1,5 @@
 public import LoyaltyDomain
+import Glibc
 
 /// The balances read model: per member, every lot (with what remains of it), the holds, the debt
 /// and the lifetime figures. Which points are available, pending, held or expired depends on the
@@ -11,16 +12,18 @@ public struct Balances: ProjectionFold {
 
     public struct Record: Sendable, Equatable {
         /// Every lot the member ever received, in the order received (spent ones included: a
-        /// reversal can restore them).
+        /// reversal can restore them). Kept in their value form only (`LotForm`): the fold needs
+        /// no more than a lot's id and remaining points, which it finds and changes in place;
+        /// queries decode the lots.
         public var lots: [Lot] {
-            get { storedLots }
-            set { storedLots = newValue; lotForm = nil }
+            // The form was validated when read and is written only by `LotForm.append`.
+            get { (try? form.lots()) ?? [] }
+            set {
+                form = LotForm()
+                for lot in newValue { form.append(lot) }
+            }
         }
-        private var storedLots: [Lot] = []
-        /// The lots' value form, kept up to date as the fold changes them, so that a commit copies
-        /// it instead of encoding every lot of every changed member again (nil after `lots` was
-        /// set from outside: `encode` then writes the lots one by one).
-        private var lotForm: LotForm? = LotForm()
+        private(set) var form = LotForm()
         public var holds: [String: MemberState.Hold] = [:]
         public var debt: Points = 0
         public var earned: Points = 0
@@ -35,107 +38,127 @@ public struct Balances: ProjectionFold {
 
         public init() {}
 
-        public static func == (a: Record, b: Record) -> Bool {
-            a.storedLots == b.storedLots && a.holds == b.holds && a.lastPosition == b.lastPosition
-                && (a.debt, a.earned, a.redeemed, a.expired) == (b.debt, b.earned, b.redeemed, b.expired)
-                && (a.adjusted, a.clawedBack, a.transferredIn, a.transferredOut) == (b.adjusted, b.clawedBack, b.transferredIn, b.transferredOut)
-        }
-
         /// The balance at `t`, by the same rules as the domain model's.
         public func balance(_ member: String, at t: Timestamp) -> Balance {
             var s = MemberState(member: member)
-            s.lots = storedLots
+            s.lots = lots
             s.holds = holds
             (s.debt, s.earned, s.redeemed, s.expired, s.adjusted) = (debt, earned, redeemed, expired, adjusted)
             (s.clawedBack, s.transferredIn, s.transferredOut) = (clawedBack, transferredIn, transferredOut)
             return Balance(s, at: t)
         }
 
-        private func lotIndex(_ id: String) -> Int? { storedLots.firstIndex { $0.lotId == id } }
-
-        /// Sets what is left of lot `i` (and whether its expiry was written), in the lots and their form.
-        private mutating func setRemaining(_ i: Int, _ remaining: Points, expiryWritten: Bool? = nil) {
-            storedLots[i].remaining = remaining
-            if let expiryWritten { storedLots[i].expiryWritten = expiryWritten }
-            lotForm?.patch(i, remaining: remaining, expiryWritten: storedLots[i].expiryWritten)
-        }
-
         mutating func take(_ allocations: [LotAllocation], position: UInt64) throws {
             for a in allocations {
-                guard let i = lotIndex(a.lotId), storedLots[i].remaining >= a.points else {
+                guard let i = form.index(of: a.lotId), form.remaining(i) >= a.points else {
                     throw ProjectionError.undecodableEvent(position: position, reason: "allocation of \(a.points) from lot '\(a.lotId)' that does not hold them")
                 }
-                setRemaining(i, storedLots[i].remaining - a.points)
+                form.setRemaining(i, form.remaining(i) - a.points)
             }
         }
 
         mutating func restore(_ allocations: [LotAllocation]) {
             for a in allocations {
-                if let i = lotIndex(a.lotId) { setRemaining(i, storedLots[i].remaining + a.points) }
+                if let i = form.index(of: a.lotId) { form.setRemaining(i, form.remaining(i) + a.points) }
             }
         }
 
         mutating func expire(_ lotId: String, points: Points) {
-            if let i = lotIndex(lotId) { setRemaining(i, storedLots[i].remaining - points, expiryWritten: true) }
+            if let i = form.index(of: lotId) { form.setRemaining(i, form.remaining(i) - points, expiryWritten: true) }
         }
 
-        mutating func addLot(_ lot: Lot) {
-            storedLots.append(lot)
-            lotForm?.append(lot)
-        }
+        mutating func addLot(_ lot: Lot) { form.append(lot) }
 
-        /// Writes the lots: their kept form, or lot by lot.
-        func encodeLots(into w: inout ValueWriter) {
-            w.count(storedLots.count)
-            if let lotForm {
-                w.append(lotForm.bytes)
-            } else {
-                for lot in storedLots { LotForm.encode(lot, into: &w) }
-            }
-        }
-
-        /// Reads the lots and keeps their form.
+        /// Reads the lots (each one checked) and keeps their form.
         mutating func decodeLots(_ rd: inout ValueReader) throws(ProjectionError) {
             let n = try rd.count()
-            var form = LotForm()
+            form = LotForm()
             form.offsets.reserveCapacity(n)
-            storedLots.reserveCapacity(n)
             let start = rd.offset
             for _ in 0 ..< n {
-                form.offsets.append(rd.offset - start)
-                storedLots.append(try LotForm.decode(&rd))
+                form.offsets.append(UInt32(rd.offset - start))
+                _ = try LotForm.decode(&rd)
             }
             form.bytes = Array(rd.buffer[start ..< rd.offset])
-            lotForm = form
         }
     }
 
-    /// The value form of a member's lots, with where each lot starts in it: `remaining` and the
-    /// flags byte (with `expiryWritten`) come first in a lot, so a change to them is a patch of 9
-    /// bytes. The rest is compact (varints, times relative to `earnedAt`, the source id left out
-    /// where the lot id implies it), so that a member's lots stay small in LMDB's pages.
-    struct LotForm: Sendable {
+    /// The value form of a member's lots, with where each lot starts in it. A lot starts with what
+    /// the fold reads and changes: `remaining` (i64le) and the flags byte (with `expiryWritten`),
+    /// patched in place, then the lot id, found by comparing bytes; the rest is compact (varints,
+    /// times relative to `earnedAt`, the source id left out where the lot id implies it), so that
+    /// a member's lots stay small in memory and in LMDB's pages.
+    struct LotForm: Sendable, Equatable {
         var bytes: [UInt8] = []
-        var offsets: [Int] = []
+        var offsets: [UInt32] = []
 
         /// Flags byte: bit 0 `expiryWritten`, bit 1 `expiresAt` present, bit 2 source id implied by
         /// the lot id, bits 4-5 the source kind.
         static let expiryWritten: UInt8 = 1, hasExpiry: UInt8 = 2, impliedSource: UInt8 = 4, kindShift: UInt8 = 4
         static let knownFlags: UInt8 = 0x37
 
+        var count: Int { offsets.count }
+
         mutating func append(_ lot: Lot) {
-            offsets.append(bytes.count)
+            offsets.append(UInt32(bytes.count))
             var w = ValueWriter(capacity: 0)
             swap(&w.bytes, &bytes)
             Self.encode(lot, into: &w)
             swap(&w.bytes, &bytes)
         }
 
-        mutating func patch(_ i: Int, remaining: Points, expiryWritten: Bool) {
-            let at = offsets[i]
+        func remaining(_ i: Int) -> Points {
+            bytes.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(fromByteOffset: Int(offsets[i]), as: Int64.self)) }
+        }
+
+        mutating func setRemaining(_ i: Int, _ remaining: Points, expiryWritten: Bool = false) {
+            let at = Int(offsets[i])
             bytes.withUnsafeMutableBytes { b in
                 b.storeBytes(of: remaining.littleEndian, toByteOffset: at, as: Int64.self)
-                b[at + 8] = expiryWritten ? b[at + 8] | Self.expiryWritten : b[at + 8] & ~Self.expiryWritten
+                if expiryWritten { b[at + 8] |= Self.expiryWritten }
+            }
+        }
+
+        /// The index of the lot with this id (its bytes follow `remaining` and the flags as a
+        /// short string), nil if none.
+        func index(of lotId: String) -> Int? {
+            var id = lotId
+            return id.withUTF8 { key in
+                bytes.withUnsafeBytes { b in
+                    for (i, offset) in offsets.enumerated() {
+                        // Lot ids are short: a one-byte varint length (zigzag: twice the length).
+                        let at = Int(offset) + 9
+                        guard at < b.count else { return nil }
+                        let lengthByte = b[at]
+                        if lengthByte < 0x80, Int(lengthByte >> 1) == key.count, at + 1 + key.count <= b.count,
+                           key.isEmpty || memcmp(b.baseAddress! + at + 1, key.baseAddress!, key.count) == 0 {
+                            return i
+                        }
+                        if lengthByte >= 0x80, let i = slowMatch(i, key) { return i }
+                    }
+                    return nil
+                }
+            }
+        }
+
+        /// Lot `i` when its id (of a length that takes a longer varint) equals `key`.
+        private func slowMatch(_ i: Int, _ key: UnsafeBufferPointer<UInt8>) -> Int? {
+            let end = i + 1 < offsets.count ? Int(offsets[i + 1]) : bytes.count
+            return bytes.withUnsafeBytes { b -> Int? in
+                var rd = ValueReader(UnsafeRawBufferPointer(rebasing: b[Int(offsets[i]) + 9 ..< end]))
+                guard let id = try? rd.shortString() else { return nil }
+                return id.utf8.elementsEqual(key) ? i : nil
+            }
+        }
+
+        /// Every lot, decoded.
+        func lots() throws -> [Lot] {
+            try bytes.withUnsafeBytes { b in
+                var rd = ValueReader(b)
+                var out: [Lot] = []
+                out.reserveCapacity(offsets.count)
+                for _ in offsets { out.append(try Self.decode(&rd)) }
+                return out
             }
         }
 
@@ -161,13 +184,13 @@ public struct Balances: ProjectionFold {
             if implied { flags |= impliedSource }
             w.int64(lot.remaining)
             w.tag(flags)
+            w.shortString(lot.lotId)
             w.varint(lot.points)
             let earned = lot.earnedAt.microseconds
             w.int64(earned)
             // Wrapping differences: exact for any two times (they add back modulo 2^64).
             w.varint(lot.availableAt.microseconds &- earned)
             if let e = lot.expiresAt { w.varint(e.microseconds &- earned) }
-            w.shortString(lot.lotId)
             if !implied { w.shortString(id) }
         }
 
@@ -175,10 +198,10 @@ public struct Balances: ProjectionFold {
             let remaining = try rd.int64()
             let flags = try rd.take(1)[0]
             guard flags & ~knownFlags == 0 else { throw .damagedValue("lot flags \(flags)") }
+            let lotId = try rd.shortString()
             let points = try rd.varint(), earned = try rd.int64()
             let availableAt = earned &+ (try rd.varint())
             let expiresAt = flags & hasExpiry != 0 ? earned &+ (try rd.varint()) : nil
-            let lotId = try rd.shortString()
             let kind = flags >> kindShift
             let prefix = kind == 0 ? "P:" : kind == 1 ? "A:" : ""
             let id: String
@@ -276,7 +299,8 @@ public struct Balances: ProjectionFold {
 
 extension Balances {
     public static func encode(_ r: Record, into w: inout ValueWriter) {
-        r.encodeLots(into: &w)
+        w.count(r.form.count)
+        w.append(r.form.bytes)
         w.count(r.holds.count)
         if !r.holds.isEmpty {
             for (id, h) in r.holds.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {

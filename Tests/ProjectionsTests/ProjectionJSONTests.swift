@@ -76,6 +76,11 @@ import Testing
             .redemptionReversed(.init(member: "M1", redemptionId: "R1", restored: [LotAllocation(lotId: "P:2", points: 20)],
                                       expired: [LotAllocation(lotId: "P:1", points: 100)])),
             .pointsExpired(member: "M1", lotId: "P:2", points: 40),
+            // A lot id too long for a one-byte length is found all the same.
+            .pointsEarned(.init(member: "M1", lotId: "P:" + String(repeating: "x", count: 70), points: 9, source: .purchase("long"),
+                                ruleVersion: 1, rule: "r", availableAt: t, expiresAt: nil, debtPaid: 0, capCounted: nil, birthdayBonus: nil)),
+            .pointsRedeemed(.init(member: "M1", redemptionId: "R2", points: 4, reward: nil,
+                                  allocations: [LotAllocation(lotId: "P:" + String(repeating: "x", count: 70), points: 4)])),
         ]
         for (i, e) in events.enumerated() {
             try Balances.apply(e, at: t, position: UInt64(i + 1), to: &r)
@@ -85,7 +90,12 @@ import Testing
             let decoded = try Balances.encoded(r).withUnsafeBytes { try Balances.decoded($0) }
             #expect(decoded == r && Balances.encoded(decoded) == Balances.encoded(r))
         }
-        #expect(r.lots.map(\.remaining) == [0, 0] && r.lots[1].expiryWritten)
+        #expect(r.lots.map(\.remaining) == [0, 0, 5] && r.lots[1].expiryWritten)
+        #expect(throws: ProjectionError.self) {
+            try Balances.apply(.pointsRedeemed(.init(member: "M1", redemptionId: "R3", points: 6, reward: nil,
+                                                     allocations: [LotAllocation(lotId: "P:" + String(repeating: "x", count: 70), points: 6)])),
+                               at: t, position: 99, to: &r)
+        }
     }
 
     /// Every source kind, implied or not, and times far apart (the form stores wrapping
