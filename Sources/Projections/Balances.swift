@@ -1,5 +1,9 @@
 public import LoyaltyDomain
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The balances read model: per member, every lot (with what remains of it), the holds, the debt
 /// and the lifetime figures. Which points are available, pending, held or expired depends on the

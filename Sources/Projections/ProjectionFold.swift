@@ -1,6 +1,10 @@
 public import LoyaltyDomain
 public import LedgerStore
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A domain event as projections see it: decoded, with its place and times in the log.
 public struct ProjectionEvent: Sendable {

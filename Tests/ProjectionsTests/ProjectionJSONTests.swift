@@ -85,7 +85,7 @@ import Testing
         for (i, e) in events.enumerated() {
             try Balances.apply(e, at: t, position: UInt64(i + 1), to: &r)
             var lotByLot = r
-            lotByLot.lots = r.lots  // drops the kept form
+            lotByLot.lots = r.lots  // decoded, then encoded again lot by lot
             #expect(Balances.encoded(r) == Balances.encoded(lotByLot))
             let decoded = try Balances.encoded(r).withUnsafeBytes { try Balances.decoded($0) }
             #expect(decoded == r && Balances.encoded(decoded) == Balances.encoded(r))
