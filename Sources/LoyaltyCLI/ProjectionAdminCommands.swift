@@ -57,7 +57,7 @@ struct ProjectionsCommand: ParsableCommand {
     }
 
     struct StepOptions: ParsableArguments {
-        @Option(help: "Events applied per checkpointed transaction (default: 50,000; 1,000,000 for a rebuild).") var stepEvents: Int?
+        @Option(help: "Events applied per checkpointed transaction (default: 50,000; 4,000,000 for a rebuild).") var stepEvents: Int?
         func validate() throws {
             if let stepEvents, !(1...10_000_000).contains(stepEvents) { throw ValidationError("--step-events must be 1 to 10,000,000") }
         }

@@ -1,15 +1,33 @@
 public import LoyaltyDomain
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The balances read model: per member, every lot (with what remains of it), the holds, the debt
 /// and the lifetime figures. Which points are available, pending, held or expired depends on the
 /// time asked about, so queries evaluate the stored lots with the domain's own `Balance` rules.
 public struct Balances: ProjectionFold {
     public static let name = "balances"
-    /// 2: enrolled members without points have a (zero) entry.
-    public static let version = 2
+    /// 2: enrolled members without points have a (zero) entry. 3: a lot's `remaining` and flags
+    /// come first in its value form (patched in place as the fold changes them), the rest compact.
+    public static let version = 3
 
     public struct Record: Sendable, Equatable {
-        public var lots: [Lot] = []
+        /// Every lot the member ever received, in the order received (spent ones included: a
+        /// reversal can restore them). Kept in their value form only (`LotForm`): the fold needs
+        /// no more than a lot's id and remaining points, which it finds and changes in place;
+        /// queries decode the lots.
+        public var lots: [Lot] {
+            // The form was validated when read and is written only by `LotForm.append`.
+            get { (try? form.lots()) ?? [] }
+            set {
+                form = LotForm()
+                for lot in newValue { form.append(lot) }
+            }
+        }
+        private(set) var form = LotForm()
         public var holds: [String: MemberState.Hold] = [:]
         public var debt: Points = 0
         public var earned: Points = 0
@@ -36,20 +54,173 @@ public struct Balances: ProjectionFold {
 
         mutating func take(_ allocations: [LotAllocation], position: UInt64) throws {
             for a in allocations {
-                guard let i = lots.firstIndex(where: { $0.lotId == a.lotId }), lots[i].remaining >= a.points else {
+                guard let i = form.index(of: a.lotId), form.remaining(i) >= a.points else {
                     throw ProjectionError.undecodableEvent(position: position, reason: "allocation of \(a.points) from lot '\(a.lotId)' that does not hold them")
                 }
-                lots[i].remaining -= a.points
+                form.setRemaining(i, form.remaining(i) - a.points)
             }
         }
 
         mutating func restore(_ allocations: [LotAllocation]) {
             for a in allocations {
-                if let i = lots.firstIndex(where: { $0.lotId == a.lotId }) { lots[i].remaining += a.points }
+                if let i = form.index(of: a.lotId) { form.setRemaining(i, form.remaining(i) + a.points) }
             }
         }
 
-        mutating func addLot(_ lot: Lot) { lots.append(lot) }
+        mutating func expire(_ lotId: String, points: Points) {
+            if let i = form.index(of: lotId) { form.setRemaining(i, form.remaining(i) - points, expiryWritten: true) }
+        }
+
+        mutating func addLot(_ lot: Lot) { form.append(lot) }
+
+        /// Reads the lots (each one checked) and keeps their form.
+        mutating func decodeLots(_ rd: inout ValueReader) throws(ProjectionError) {
+            let n = try rd.count()
+            form = LotForm()
+            form.offsets.reserveCapacity(n)
+            let start = rd.offset
+            for _ in 0 ..< n {
+                form.offsets.append(UInt32(rd.offset - start))
+                _ = try LotForm.decode(&rd)
+            }
+            form.bytes = Array(rd.buffer[start ..< rd.offset])
+        }
+    }
+
+    /// The value form of a member's lots, with where each lot starts in it. A lot starts with what
+    /// the fold reads and changes: `remaining` (i64le) and the flags byte (with `expiryWritten`),
+    /// patched in place, then the lot id, found by comparing bytes; the rest is compact (varints,
+    /// times relative to `earnedAt`, the source id left out where the lot id implies it), so that
+    /// a member's lots stay small in memory and in LMDB's pages.
+    struct LotForm: Sendable, Equatable {
+        var bytes: [UInt8] = []
+        var offsets: [UInt32] = []
+
+        /// Flags byte: bit 0 `expiryWritten`, bit 1 `expiresAt` present, bit 2 source id implied by
+        /// the lot id, bits 4-5 the source kind.
+        static let expiryWritten: UInt8 = 1, hasExpiry: UInt8 = 2, impliedSource: UInt8 = 4, kindShift: UInt8 = 4
+        static let knownFlags: UInt8 = 0x37
+
+        var count: Int { offsets.count }
+
+        mutating func append(_ lot: Lot) {
+            offsets.append(UInt32(bytes.count))
+            var w = ValueWriter(capacity: 0)
+            swap(&w.bytes, &bytes)
+            Self.encode(lot, into: &w)
+            swap(&w.bytes, &bytes)
+        }
+
+        func remaining(_ i: Int) -> Points {
+            bytes.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(fromByteOffset: Int(offsets[i]), as: Int64.self)) }
+        }
+
+        mutating func setRemaining(_ i: Int, _ remaining: Points, expiryWritten: Bool = false) {
+            let at = Int(offsets[i])
+            bytes.withUnsafeMutableBytes { b in
+                b.storeBytes(of: remaining.littleEndian, toByteOffset: at, as: Int64.self)
+                if expiryWritten { b[at + 8] |= Self.expiryWritten }
+            }
+        }
+
+        /// The index of the lot with this id (its bytes follow `remaining` and the flags as a
+        /// short string), nil if none.
+        func index(of lotId: String) -> Int? {
+            var id = lotId
+            return id.withUTF8 { key in
+                bytes.withUnsafeBytes { b in
+                    for (i, offset) in offsets.enumerated() {
+                        // Lot ids are short: a one-byte varint length (zigzag: twice the length).
+                        let at = Int(offset) + 9
+                        guard at < b.count else { return nil }
+                        let lengthByte = b[at]
+                        if lengthByte < 0x80, Int(lengthByte >> 1) == key.count, at + 1 + key.count <= b.count,
+                           key.isEmpty || memcmp(b.baseAddress! + at + 1, key.baseAddress!, key.count) == 0 {
+                            return i
+                        }
+                        if lengthByte >= 0x80, let i = slowMatch(i, key) { return i }
+                    }
+                    return nil
+                }
+            }
+        }
+
+        /// Lot `i` when its id (of a length that takes a longer varint) equals `key`.
+        private func slowMatch(_ i: Int, _ key: UnsafeBufferPointer<UInt8>) -> Int? {
+            let end = i + 1 < offsets.count ? Int(offsets[i + 1]) : bytes.count
+            return bytes.withUnsafeBytes { b -> Int? in
+                var rd = ValueReader(UnsafeRawBufferPointer(rebasing: b[Int(offsets[i]) + 9 ..< end]))
+                guard let id = try? rd.shortString() else { return nil }
+                return id.utf8.elementsEqual(key) ? i : nil
+            }
+        }
+
+        /// Every lot, decoded.
+        func lots() throws -> [Lot] {
+            try bytes.withUnsafeBytes { b in
+                var rd = ValueReader(b)
+                var out: [Lot] = []
+                out.reserveCapacity(offsets.count)
+                for _ in offsets { out.append(try Self.decode(&rd)) }
+                return out
+            }
+        }
+
+        /// The source's kind and id; the id is implied when the lot id is "P:" or "A:" and the id.
+        static func split(_ source: LotSource) -> (kind: UInt8, id: String, prefix: String?) {
+            switch source {
+            case .purchase(let id): return (0, id, "P:")
+            case .adjustment(let id): return (1, id, "A:")
+            case .transfer(let id): return (2, id, nil)
+            case .bonus(let id): return (3, id, nil)
+            }
+        }
+
+        static func encode(_ lot: Lot, into w: inout ValueWriter) {
+            let (kind, id, prefix) = split(lot.source)
+            // Byte for byte (String equality would also match canonically equivalent forms).
+            let implied = prefix.map { p in
+                lot.lotId.utf8.starts(with: p.utf8) && lot.lotId.utf8.dropFirst(p.utf8.count).elementsEqual(id.utf8)
+            } ?? false
+            var flags = kind << kindShift
+            if lot.expiryWritten { flags |= expiryWritten }
+            if lot.expiresAt != nil { flags |= hasExpiry }
+            if implied { flags |= impliedSource }
+            w.int64(lot.remaining)
+            w.tag(flags)
+            w.shortString(lot.lotId)
+            w.varint(lot.points)
+            let earned = lot.earnedAt.microseconds
+            w.int64(earned)
+            // Wrapping differences: exact for any two times (they add back modulo 2^64).
+            w.varint(lot.availableAt.microseconds &- earned)
+            if let e = lot.expiresAt { w.varint(e.microseconds &- earned) }
+            if !implied { w.shortString(id) }
+        }
+
+        static func decode(_ rd: inout ValueReader) throws(ProjectionError) -> Lot {
+            let remaining = try rd.int64()
+            let flags = try rd.take(1)[0]
+            guard flags & ~knownFlags == 0 else { throw .damagedValue("lot flags \(flags)") }
+            let lotId = try rd.shortString()
+            let points = try rd.varint(), earned = try rd.int64()
+            let availableAt = earned &+ (try rd.varint())
+            let expiresAt = flags & hasExpiry != 0 ? earned &+ (try rd.varint()) : nil
+            let kind = flags >> kindShift
+            let prefix = kind == 0 ? "P:" : kind == 1 ? "A:" : ""
+            let id: String
+            if flags & impliedSource != 0 {
+                guard !prefix.isEmpty, lotId.utf8.starts(with: prefix.utf8) else { throw .damagedValue("lot '\(lotId)' cannot imply its source") }
+                id = String(decoding: Array(lotId.utf8.dropFirst(prefix.utf8.count)), as: UTF8.self)
+            } else {
+                id = try rd.shortString()
+            }
+            let source: LotSource = kind == 0 ? .purchase(id) : kind == 1 ? .adjustment(id) : kind == 2 ? .transfer(id) : .bonus(id)
+            guard remaining >= 0, remaining <= points else { throw .damagedValue("lot '\(lotId)' has \(remaining) of \(points) points left") }
+            return Lot(id: lotId, points: points, remaining: remaining, earnedAt: Timestamp(microseconds: earned),
+                       availableAt: Timestamp(microseconds: availableAt), expiresAt: expiresAt.map(Timestamp.init(microseconds:)),
+                       source: source, expiryWritten: flags & expiryWritten != 0)
+        }
     }
 
     public init() {}
@@ -68,10 +239,11 @@ public struct Balances: ProjectionFold {
             break
         }
         try state.update(pe.member) { (r: inout Record?) in
-            if r == nil { r = Record() }
-            // In place: a copy would copy the member's lots on every event.
-            try Self.apply(pe.event, at: at, position: pe.position, to: &r!)
-            r!.lastPosition = pe.position
+            // Moved out and back (`take`): a copy would copy the member's lots on every event.
+            var record = r.take() ?? Record()
+            defer { r = record }
+            try Self.apply(pe.event, at: at, position: pe.position, to: &record)
+            record.lastPosition = pe.position
         }
     }
 
@@ -106,10 +278,7 @@ public struct Balances: ProjectionFold {
                 try r.take(e.allocations, position: position)
             }
         case let .pointsExpired(_, lotId, points):
-            if let i = r.lots.firstIndex(where: { $0.lotId == lotId }) {
-                r.lots[i].remaining -= points
-                r.lots[i].expiryWritten = true
-            }
+            r.expire(lotId, points: points)
             r.expired += points
         case let .pointsHeld(_, holdId, points, expiresAt):
             r.holds[holdId] = MemberState.Hold(holding: points, until: expiresAt)
@@ -134,43 +303,24 @@ public struct Balances: ProjectionFold {
 
 extension Balances {
     public static func encode(_ r: Record, into w: inout ValueWriter) {
-        w.count(r.lots.count)
-        for lot in r.lots {
-            w.string(lot.lotId)
-            w.int64(lot.points)
-            w.int64(lot.remaining)
-            w.int64(lot.earnedAt.microseconds)
-            w.int64(lot.availableAt.microseconds)
-            w.optional(lot.expiresAt) { $0.int64($1.microseconds) }
-            w.encode(lot.source)
-            w.bool(lot.expiryWritten)
+        w.count(r.form.count)
+        w.append(r.form.bytes)
+        w.count(r.holds.count)
+        if !r.holds.isEmpty {
+            for (id, h) in r.holds.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                w.string(id)
+                w.int64(h.points)
+                w.int64(h.expiresAt.microseconds)
+            }
         }
-        let holds = r.holds.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        w.count(holds.count)
-        for (id, h) in holds {
-            w.string(id)
-            w.int64(h.points)
-            w.int64(h.expiresAt.microseconds)
-        }
-        for v in [r.debt, r.earned, r.redeemed, r.expired, r.adjusted, r.clawedBack, r.transferredIn, r.transferredOut] { w.int64(v) }
+        w.int64(r.debt); w.int64(r.earned); w.int64(r.redeemed); w.int64(r.expired)
+        w.int64(r.adjusted); w.int64(r.clawedBack); w.int64(r.transferredIn); w.int64(r.transferredOut)
         w.uint64(r.lastPosition)
     }
 
     public static func decode(_ rd: inout ValueReader) throws(ProjectionError) -> Record {
         var r = Record()
-        let lots = try rd.count()
-        r.lots.reserveCapacity(lots)
-        for _ in 0 ..< lots {
-            let id = try rd.string(), points = try rd.int64(), remaining = try rd.int64()
-            let earnedAt = try rd.int64(), availableAt = try rd.int64()
-            let expiresAt = try rd.optional { (r: inout ValueReader) throws(ProjectionError) in try r.int64() }
-            let source = try rd.lotSource()
-            let written = try rd.bool()
-            guard remaining >= 0, remaining <= points else { throw .damagedValue("lot '\(id)' has \(remaining) of \(points) points left") }
-            r.lots.append(Lot(id: id, points: points, remaining: remaining, earnedAt: Timestamp(microseconds: earnedAt),
-                              availableAt: Timestamp(microseconds: availableAt), expiresAt: expiresAt.map(Timestamp.init(microseconds:)),
-                              source: source, expiryWritten: written))
-        }
+        try r.decodeLots(&rd)
         for _ in 0 ..< (try rd.count()) {
             let id = try rd.string()
             r.holds[id] = MemberState.Hold(holding: try rd.int64(), until: Timestamp(microseconds: try rd.int64()))
@@ -179,30 +329,5 @@ extension Balances {
         (r.adjusted, r.clawedBack, r.transferredIn, r.transferredOut) = (try rd.int64(), try rd.int64(), try rd.int64(), try rd.int64())
         r.lastPosition = try rd.uint64()
         return r
-    }
-}
-
-extension ValueWriter {
-    mutating func encode(_ source: LotSource) {
-        switch source {
-        case .purchase(let id): tag(0); string(id)
-        case .adjustment(let id): tag(1); string(id)
-        case .transfer(let id): tag(2); string(id)
-        case .bonus(let id): tag(3); string(id)
-        }
-    }
-}
-
-extension ValueReader {
-    mutating func lotSource() throws(ProjectionError) -> LotSource {
-        let tag = try take(1)[0]
-        let id = try string()
-        switch tag {
-        case 0: return .purchase(id)
-        case 1: return .adjustment(id)
-        case 2: return .transfer(id)
-        case 3: return .bonus(id)
-        default: throw .damagedValue("lot source tag \(tag)")
-        }
     }
 }

@@ -16,8 +16,10 @@ public struct MemberViews: ProjectionFold {
         default: break
         }
         try state.update(pe.member) { (v: inout MemberView?) in
-            if v == nil { v = MemberView() }
-            v!.apply(pe.event, at: pe.occurredAt)
+            // Moved out and back (`take`), not copied.
+            var view = v.take() ?? MemberView()
+            view.apply(pe.event, at: pe.occurredAt)
+            v = view
         }
     }
 }

@@ -1,4 +1,5 @@
 public import LoyaltyDomain
+import Synchronization
 
 /// The program figures read model: totals per local day (in the program's time zone in force at
 /// the event's business time) and per store, program-wide totals, and per-reward stock and budget.
@@ -64,7 +65,14 @@ public struct ProgramFigures: ProjectionFold {
             }
         }
 
-        public mutating func add(_ o: Figures) { fields = zip(fields, o.fields).map { $0 + $1 } }
+        /// Field by field (no arrays: this runs twice per event).
+        public mutating func add(_ o: Figures) {
+            enrollments += o.enrollments; purchases += o.purchases; spend += o.spend; returns += o.returns
+            returnedAmount += o.returnedAmount; pointsIssued += o.pointsIssued; pointsIssuedPending += o.pointsIssuedPending
+            redemptions += o.redemptions; pointsRedeemed += o.pointsRedeemed; pointsExpired += o.pointsExpired
+            pointsAdjusted += o.pointsAdjusted; pointsClawedBack += o.pointsClawedBack
+            pointsTransferredIn += o.pointsTransferredIn; pointsTransferredOut += o.pointsTransferredOut; debtChange += o.debtChange
+        }
     }
 
     public struct RewardFigures: Sendable, Equatable {
@@ -84,6 +92,8 @@ public struct ProgramFigures: ProjectionFold {
         public var effectiveAt: Timestamp
         public var offsetSeconds: Int64
     }
+
+    private let lastDay = LastDayPrefix()
 
     public init() {}
 
@@ -118,8 +128,7 @@ public struct ProgramFigures: ProjectionFold {
                 v = d.debtChange == 0 ? nil : .figures(d)
             }
         }
-        let day = try dayKey(pe.occurredAt, state)
-        for key in ["day/\(day)/\(store)", "total"] {
+        func add(_ key: String) throws {
             try state.update(key) { v in
                 var f: Figures
                 if case .figures(let old)? = v { f = old } else { f = Figures() }
@@ -127,6 +136,8 @@ public struct ProgramFigures: ProjectionFold {
                 v = .figures(f)
             }
         }
+        try add(try dayPrefix(pe.occurredAt, state) + store)
+        try add("total")
     }
 
     private func record(_ pe: ProjectionEvent, into f: inout Figures, _ state: FoldState<Value>) throws {
@@ -174,17 +185,29 @@ public struct ProgramFigures: ProjectionFold {
         }
     }
 
-    /// The local date of `t` in the time zone in force at `t` (UTC before any rules).
-    private func dayKey(_ t: Timestamp, _ state: FoldState<Value>) throws -> String {
+    /// `day/YYYY-MM-DD/` of the local date of `t` in the time zone in force at `t` (UTC before
+    /// any rules). The text of the last day is kept: events come in runs of the same day.
+    private func dayPrefix(_ t: Timestamp, _ state: FoldState<Value>) throws -> String {
         var offset: Int64 = 0
         if case .zones(let zones)? = try state.value("zones") {
             var best: Timestamp?
             for z in zones where z.effectiveAt <= t && (best == nil || z.effectiveAt >= best!) { (best, offset) = (z.effectiveAt, z.offsetSeconds) }
         }
         let days = (t.microseconds + offset * 1_000_000).floorDiv(Timestamp.microsecondsPerDay)
-        let (y, m, d) = CivilDate.fromDays(days)
-        return "\(y)-\(m < 10 ? "0" : "")\(m)-\(d < 10 ? "0" : "")\(d)"
+        return lastDay.last.withLock { last in
+            if last.days != days {
+                let (y, m, d) = CivilDate.fromDays(days)
+                last = (days, "day/\(y)-\(m < 10 ? "0" : "")\(m)-\(d < 10 ? "0" : "")\(d)/")
+            }
+            return last.prefix
+        }
     }
+}
+
+/// The last day prefix `ProgramFigures` formatted (a pure function of the day number, so keeping
+/// it changes nothing the fold computes).
+final class LastDayPrefix: Sendable {
+    let last = Mutex<(days: Int64, prefix: String)>((Int64.min, ""))
 }
 
 extension Int64 {

@@ -25,6 +25,9 @@ protocol ProjectionDriving: AnyObject {
     /// What the live worker applied and has not committed yet, to be written inside a shared
     /// transaction (nil: nothing).
     func pendingLiveCommit() -> PendingProjectionCommit?
+    /// Like `pendingLiveCommit`, for a commit that runs on another thread while the next step
+    /// applies: the live worker counts it as committed until its `finish` or `abandon` says.
+    func handOffLiveCommit() -> PendingProjectionCommit?
     /// Makes the build live if it reached the head; then empties the old table.
     func swapIfCaughtUp() throws -> Bool
     /// The checkpoint the live worker last committed or read (0: none yet).
@@ -60,7 +63,7 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
 
     var name: String { F.name }
     var version: Int { F.version }
-    var liveCheckpoint: UInt64 { live.expected?.checkpoint ?? 0 }
+    var liveCheckpoint: UInt64 { live.committedCheckpoint }
 
     func needsBuild(head: UInt64) throws -> Bool {
         guard let meta = try store.meta(F.name, .live) else { return true }
@@ -104,6 +107,14 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
                                        finish: { worker.finishCommit(p, written: $0) }, abandon: { worker.reset() })
     }
 
+    func handOffLiveCommit() -> PendingProjectionCommit? {
+        guard let p = live.pendingCommit() else { return nil }
+        let worker = live
+        worker.assumeCommitted(p)
+        return PendingProjectionCommit(name: F.name, write: { txn in try worker.write(p, txn: txn) },
+                                       finish: { worker.confirmCommit(written: $0) }, abandon: { worker.confirmCommit(written: false) })
+    }
+
     /// Checked in the swapping transaction, so nothing committed meanwhile is missed.
     func swapIfCaughtUp() throws -> Bool {
         let head = try log.headPosition()
@@ -135,9 +146,9 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
             position = run.through
         }
         var digest = ProjectionDigest()
-        for (key, value) in state.dirtyEntries(F.encoded) {
+        for (key, value) in state.dirtyEntries(sorted: true, F.encoded) {
             guard let value else { continue }
-            Array(key.utf8).withUnsafeBytes { k in value.withUnsafeBytes { v in digest.add(key: k, value: v) } }
+            key.withUnsafeBytes { k in value.withUnsafeBytes { v in digest.add(key: k, value: v) } }
         }
         return (digest.count, digest.hex)
     }

@@ -1,5 +1,10 @@
 public import LoyaltyDomain
 public import LedgerStore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A domain event as projections see it: decoded, with its place and times in the log.
 public struct ProjectionEvent: Sendable {
@@ -68,56 +73,87 @@ extension ProjectionFold {
 /// The working state of a fold: a write-back cache over the stored entries. Entries a fold reads
 /// are loaded on first use; entries it changes are marked dirty and written, all together with
 /// the checkpoint, in one transaction. After that commit the cache equals what is stored.
+///
+/// Entries live in slots (parallel arrays) found through one dictionary lookup by key, so that
+/// marking an entry dirty or clean, and listing the dirty ones, needs no further hashing.
 public final class FoldState<Value> {
-    struct Entry {
-        var value: Value?
-        var dirty: Bool
-    }
-
-    var entries: [String: Entry] = [:]
+    /// Slot of each cached key.
+    private var slots: [String: Int] = [:]
+    private var keys: [String] = []
+    private var values: [Value?] = []
+    private var dirty: [Bool] = []
     /// Loads a stored entry (set for the duration of one batch; nil: nothing is stored yet).
     var loader: ((String) throws -> Value?)?
-    /// Keys changed since the last commit, in the order they were first changed.
-    var dirtyKeys: [String] = []
+    /// Slots changed since the last commit, in the order they were first changed.
+    private var dirtySlots: [Int] = []
 
     init() {}
 
+    /// Cached entries (loaded, created or deleted).
+    var count: Int { keys.count }
+
+    private func slot(_ key: String) throws -> Int {
+        if let s = slots[key] { return s }
+        let loaded = try loader?(key) ?? nil
+        let s = keys.count
+        slots[key] = s
+        keys.append(key)
+        values.append(loaded)
+        dirty.append(false)
+        return s
+    }
+
     /// The entry at `key` (nil when absent).
     public func value(_ key: String) throws -> Value? {
-        if let e = entries[key] { return e.value }
-        let loaded = try loader?(key) ?? nil
-        entries[key] = Entry(value: loaded, dirty: false)
-        return loaded
+        values[try slot(key)]
     }
 
     /// Changes the entry at `key` in place (set it to nil to delete it).
     public func update<R>(_ key: String, _ body: (inout Value?) throws -> R) throws -> R {
-        if entries[key] == nil { _ = try value(key) }
-        // Mutated through the dictionary's in-place accessor: the value stays uniquely referenced
-        // (no copy of its arrays) and no entry moves.
-        if entries[key]!.dirty == false {
-            entries[key]!.dirty = true
-            dirtyKeys.append(key)
+        let s = try slot(key)
+        if !dirty[s] {
+            dirty[s] = true
+            dirtySlots.append(s)
         }
-        return try body(&entries[key]!.value)
+        // Mutated through the array's in-place accessor: the value stays uniquely referenced (no
+        // copy of its arrays).
+        return try body(&values[s])
     }
 
-    /// Dirty entries (key, encoded value or nil for a deletion), sorted by key.
-    func dirtyEntries(_ encode: (Value) -> [UInt8]) -> [(key: String, value: [UInt8]?)] {
-        var out: [(key: String, value: [UInt8]?)] = []
-        out.reserveCapacity(dirtyKeys.count)
-        for k in dirtyKeys { out.append((k, entries[k]?.value.map(encode))) }
-        out.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        return out
+    /// Dirty entries (UTF-8 key, encoded value or nil for a deletion), sorted by key bytes if
+    /// `sorted` (a digest needs the order; LMDB does not, though sorted puts fill an empty table's
+    /// pages better), else in the order they were first changed.
+    func dirtyEntries(sorted: Bool, _ encode: (Value) -> [UInt8]) -> [(key: [UInt8], value: [UInt8]?)] {
+        var out: [(key: [UInt8], value: [UInt8]?)] = []
+        out.reserveCapacity(dirtySlots.count)
+        for s in dirtySlots { out.append((Array(keys[s].utf8), values[s].map(encode))) }
+        guard sorted else { return out }
+        // Sorted as indices (moving integers, not tuples of arrays): a build's commit sorts every
+        // member's entry.
+        var order = Array(out.indices)
+        out.withUnsafeBufferPointer { entries in
+            order.sort { Self.precedes(entries[$0].key, entries[$1].key) }
+        }
+        return order.map { out[$0] }
+    }
+
+    /// Byte order of keys (LMDB's default order), by `memcmp` rather than element by element.
+    static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let n = min(a.count, b.count)
+        let c = a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in n == 0 ? 0 : memcmp(pa.baseAddress!, pb.baseAddress!, n) } }
+        return c != 0 ? c < 0 : a.count < b.count
     }
 
     func markClean() {
-        for k in dirtyKeys { entries[k]?.dirty = false }
-        dirtyKeys = []
+        for s in dirtySlots { dirty[s] = false }
+        dirtySlots.removeAll(keepingCapacity: true)
     }
 
     func discard() {
-        entries = [:]
-        dirtyKeys = []
+        slots = [:]
+        keys = []
+        values = []
+        dirty = []
+        dirtySlots = []
     }
 }

@@ -26,17 +26,18 @@ public struct ProjectionService: Service {
     public func run() async throws {
         let caughtUp = try projections.catchUp().values.reduce(0, +)
         if caughtUp > 0 { onProgress?(Int(caughtUp), try projections.log.headPosition()) }
+        // A step's commit (write and sync) overlaps the next step's reading and applying; it is
+        // reported when written, from the thread that wrote it.
+        let progress = onProgress
+        defer { projections.drain() }
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                let (applied, through) = try projections.step(eventsMax: eventsPerStep)
-                if applied > 0 {
-                    onProgress?(applied, through)
-                    continue
-                }
-                // Every projection reached `through`, the head its step read: wait for a commit past
-                // it. Not past a head read now: a commit landing between the step and that read
-                // would then wait for the next one (up to one append interval, or the poll).
-                await projections.log.waitForCommit(after: through, timeoutMilliseconds: pollMilliseconds)
+                let step = try projections.follow(eventsMax: eventsPerStep) { n, through in progress?(n, through) }
+                if step.applied > 0 || step.inFlight { continue }
+                // Every projection committed `through`, the head its step read: wait for a commit
+                // past it. Not past a head read now: a commit landing between the step and that
+                // read would then wait for the next one (up to one append interval, or the poll).
+                await projections.log.waitForCommit(after: step.through, timeoutMilliseconds: pollMilliseconds)
             }
         }
         projections.logger.info("projections stopped")

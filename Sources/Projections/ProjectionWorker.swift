@@ -38,7 +38,14 @@ final class ProjectionWorker<F: ProjectionFold> {
         expected = nil
         appliedThrough = nil
         cacheIsComplete = false
+        inFlight = nil
     }
+
+    /// A commit handed to another thread and not confirmed yet (`assumeCommitted`): the cache and
+    /// `expected` already stand where it will put the stored meta, so the next step applies on top
+    /// of it without waiting. Its own commit checks that stored meta, so if this one fails, that
+    /// one writes nothing either.
+    private(set) var inFlight: PendingCommit?
 
     /// Starts a fresh build in the table the live projection does not use. Returns its meta.
     static func startBuild(store: ProjectionStore) throws -> ProjectionMeta {
@@ -58,6 +65,7 @@ final class ProjectionWorker<F: ProjectionFold> {
 
     /// Where this worker's next step starts: past what it applied, committed or not.
     func position() throws -> UInt64 {
+        if inFlight != nil, let expected { return appliedThrough ?? expected.checkpoint }
         if let appliedThrough, try store.meta(F.name, role) == expected { return appliedThrough }
         return try store.meta(F.name, role)?.checkpoint ?? 0
     }
@@ -72,12 +80,16 @@ final class ProjectionWorker<F: ProjectionFold> {
     func step(eventsMax: Int, through: UInt64? = nil, feed: DecodedEvents? = nil, commitAfter: Int? = nil,
               deferCommit: Bool = false) throws -> Int {
         precondition(eventsMax > 0, "a step applies at least one event")
-        guard let start = try store.meta(F.name, role) else { preconditionFailure("no \(role) meta for \(F.name)") }
+        // With a commit in flight, the step builds on the meta that commit will store.
+        guard let start = inFlight != nil ? expected : try store.meta(F.name, role) else {
+            preconditionFailure("no \(role) meta for \(F.name)")
+        }
         if start != expected {
             let wasEmpty = start.checkpoint == 0
             reset()
             cacheIsComplete = wasEmpty
             expected = start
+            committedCheckpoint = start.checkpoint
         }
         let from = appliedThrough ?? start.checkpoint
         let head = try log.headPosition()
@@ -147,7 +159,7 @@ final class ProjectionWorker<F: ProjectionFold> {
     struct PendingCommit {
         let start: ProjectionMeta
         let next: ProjectionMeta
-        let dirty: [(key: String, value: [UInt8]?)]
+        let dirty: [(key: [UInt8], value: [UInt8]?)]
     }
 
     /// The commit of what was applied and not committed yet (nil: nothing to commit).
@@ -159,7 +171,8 @@ final class ProjectionWorker<F: ProjectionFold> {
     private func pendingCommit(from start: ProjectionMeta, checkpoint: UInt64, recordedAt: Int64) -> PendingCommit {
         PendingCommit(start: start, next: ProjectionMeta(version: start.version, generation: start.generation, checkpoint: checkpoint,
                                                          checkpointRecordedAt: recordedAt),
-                      dirty: state.dirtyEntries(F.encoded))
+                      // A build sorts (it fills an empty table); a live step's few entries need not be.
+                      dirty: state.dirtyEntries(sorted: role == .build, F.encoded))
     }
 
     /// Writes `p` inside `txn` if the stored meta is still the one it was applied to: entries and
@@ -169,7 +182,7 @@ final class ProjectionWorker<F: ProjectionFold> {
         guard try store.meta(F.name, role, txn: txn) == p.start else { return false }
         let table = store.table(F.name, slot: p.start.slot)
         for (key, value) in p.dirty {
-            if let value { try txn.put(table, key: Array(key.utf8), value: value) } else { try txn.delete(table, key: Array(key.utf8)) }
+            if let value { try txn.put(table, key: key, value: value) } else { try txn.delete(table, key: key) }
         }
         try store.putMeta(p.next, F.name, role, txn: txn)
         return true
@@ -181,8 +194,37 @@ final class ProjectionWorker<F: ProjectionFold> {
         guard written else { reset(); return }
         state.markClean()
         expected = p.next
+        committedCheckpoint = p.next.checkpoint
         appliedThrough = nil
-        if state.entries.count > cacheEntriesMax {
+        dropCacheIfLargeAndClean()
+    }
+
+    /// Hands `p` to another thread: from now on the cache counts as committed at `p.next` (clean,
+    /// `expected` moved), until `confirmCommit` says whether it was written.
+    func assumeCommitted(_ p: PendingCommit) {
+        precondition(inFlight == nil, "one commit in flight at a time")
+        state.markClean()
+        expected = p.next
+        appliedThrough = nil
+        inFlight = p
+    }
+
+    /// The commit handed off by `assumeCommitted` finished: written, or not (the meta had moved,
+    /// or the transaction failed), and then everything applied since is dropped too.
+    func confirmCommit(written: Bool) {
+        guard let p = inFlight else { return }
+        inFlight = nil
+        guard written else { reset(); return }
+        committedCheckpoint = p.next.checkpoint
+        dropCacheIfLargeAndClean()
+    }
+
+    /// The checkpoint this worker last read from the store or saw committed (0: none yet).
+    private(set) var committedCheckpoint: UInt64 = 0
+
+    /// Past `cacheEntriesMax` entries the cache is dropped, once nothing in it is uncommitted.
+    private func dropCacheIfLargeAndClean() {
+        if state.count > cacheEntriesMax, appliedThrough == nil, inFlight == nil {
             state.discard()
             cacheIsComplete = false
         }

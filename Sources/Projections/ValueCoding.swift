@@ -2,7 +2,7 @@
 /// UTF-8 strings, a tag byte for optionals. Values are derived data (a rebuild rewrites them), so
 /// the form only has to be stable within one projection version; a change bumps the version.
 public struct ValueWriter {
-    public private(set) var bytes: [UInt8] = []
+    public internal(set) var bytes: [UInt8] = []
 
     public init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
 
@@ -16,6 +16,9 @@ public struct ValueWriter {
 
     public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
 
+    /// Bytes already in the value form (copied as they are).
+    mutating func append(_ form: [UInt8]) { bytes.append(contentsOf: form) }
+
     /// A one-byte tag (of an enum case).
     public mutating func tag(_ v: UInt8) { bytes.append(v) }
 
@@ -28,6 +31,25 @@ public struct ValueWriter {
         var s = s
         s.withUTF8 { utf8 in
             count(utf8.count)
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// A signed integer as a zigzag LEB128 varint (1 byte for -64...63, at most 10).
+    mutating func varint(_ v: Int64) {
+        var u = UInt64(bitPattern: (v << 1) ^ (v >> 63))
+        while u >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: u) | 0x80)
+            u >>= 7
+        }
+        bytes.append(UInt8(u))
+    }
+
+    /// A string as a varint byte length and its UTF-8.
+    mutating func shortString(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            varint(Int64(utf8.count))
             bytes.append(contentsOf: utf8)
         }
     }
@@ -83,6 +105,27 @@ public struct ValueReader {
         let n = try count(max: 1 << 20)
         guard let s = String(validating: try take(n), as: UTF8.self) else {
             throw .damagedValue("string at \(offset - n) is not UTF-8")
+        }
+        return s
+    }
+
+    /// What `ValueWriter.varint` wrote; more than 10 bytes, or bits past 64, are refused.
+    mutating func varint() throws(ProjectionError) -> Int64 {
+        var u: UInt64 = 0
+        for i in 0 ..< 10 {
+            let b = try take(1)[0]
+            guard i < 9 || b <= 1 else { throw .damagedValue("varint over 64 bits at \(offset - 1)") }
+            u |= UInt64(b & 0x7F) << (7 * UInt64(i))
+            if b < 0x80 { return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1) }
+        }
+        throw .damagedValue("varint longer than 10 bytes at \(offset - 10)")
+    }
+
+    mutating func shortString() throws(ProjectionError) -> String {
+        let n = try varint()
+        guard n >= 0, n <= 1 << 20 else { throw .damagedValue("string length \(n) at \(offset)") }
+        guard let s = String(validating: try take(Int(n)), as: UTF8.self) else {
+            throw .damagedValue("string at \(offset - Int(n)) is not UTF-8")
         }
         return s
     }

@@ -15,14 +15,14 @@ import Testing
         var killedMidway = 0
         var random = SystemRandomNumberGenerator()
         for run in 0..<12 {
-            let verb = run % 3 == 2 ? ["projections", "rebuild", "--step-events", "97"] : ["projections", "catch-up", "--step-events", "97"]
+            let verb = run % 3 == 2 ? ["projections", "rebuild", "--step-events", "31"] : ["projections", "catch-up", "--step-events", "31"]
             let process = Process()
             process.executableURL = URL(fileURLWithPath: builtExecutable("loyalty"))
             process.arguments = verb + ["--ledger", dir.ledger]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            try await Task.sleep(for: .milliseconds(Int.random(in: 30...700, using: &random)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 20...350, using: &random)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             // What a kill left behind: every checkpoint within the log, some of them short of it.

@@ -161,6 +161,57 @@ import Testing
         try expectBalancesEqualTheModel(ledger, p, members: 20, at: Timestamp(microseconds: t0.microseconds + 200_000_000))
     }
 
+    /// Appends a purchase for each of `members` members, `at` seconds after t0 plus one each.
+    func purchases(_ ledger: Ledger, members: Int, id: String, at seconds: Int64) async throws {
+        for i in 0..<members {
+            let at = Timestamp(microseconds: t0.microseconds + (seconds + Int64(i)) * 1_000_000)
+            try await ledger.execute(.purchase(.init(member: "M\(i)", purchaseId: "\(id)\(i)", amount: "7.00", store: "S2", at: at)))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aStepOnACommitInFlightIsDroppedWithItWhenItIsNotWritten() async throws {
+        let dir = TemporaryDirectory()
+        let ledger = try openLedger(dir)
+        defer { ledger.close() }
+        let p = try await caughtUpProjections(ledger, members: 20)
+        let caughtUp = try ledger.log.headPosition()
+        try await purchases(ledger, members: 10, id: "A", at: 100)
+        let a = try ledger.log.headPosition()
+        // Step A is applied and handed off (not written yet)...
+        let feedA = try DecodedEvents.read(ledger.log, after: caughtUp, through: a)
+        for d in p.drivers { _ = try d.stepLiveUncommitted(eventsMax: 10_000, feed: feedA) }
+        let commitA = p.drivers.compactMap { $0.handOffLiveCommit() }
+        #expect(commitA.count == 3)
+        // ...step B builds on it...
+        try await purchases(ledger, members: 10, id: "B", at: 200)
+        let b = try ledger.log.headPosition()
+        for d in p.drivers { #expect(try d.checkpoint(.live) == a) }
+        let feedB = try DecodedEvents.read(ledger.log, after: a, through: b)
+        for d in p.drivers { #expect(try d.stepLiveUncommitted(eventsMax: 10_000, feed: feedB) == Int(b - a)) }
+        // ...another worker moves the figures' checkpoint, so commit A writes balances and members only...
+        let other = ProjectionWorker<ProgramFigures>(store: p.store, log: ledger.log, role: .live)
+        #expect(try other.step(eventsMax: 3) == 3)
+        let written = try p.store.env.write { txn in try commitA.map { try $0.write(txn) } }
+        #expect(written == [true, true, false])
+        for (c, w) in zip(commitA, written) { c.finish(w) }
+        // ...and the figures' step B, built on A, goes with it; the others commit B on top of A.
+        #expect(p.drivers.compactMap { $0.pendingLiveCommit() }.map(\.name) == [Balances.name, MemberViews.name])
+        try p.commitTogether(p.drivers.compactMap { $0.pendingLiveCommit() })
+        #expect(try p.store.meta(ProgramFigures.name, .live)?.checkpoint == caughtUp + 3)
+        // Following from there: nothing twice, nothing lost, with commits overlapping the steps.
+        let reported = Mutex<UInt64>(0)
+        for round in 0..<3 {
+            try await purchases(ledger, members: 5, id: "C\(round)", at: 300 + Int64(round) * 10)
+            while try p.follow(eventsMax: 7, committed: { _, through in reported.withLock { $0 = max($0, through) } }).inFlight {}
+        }
+        let head = try ledger.log.headPosition()
+        for name in LedgerProjections.names { #expect(try p.store.meta(name, .live)?.checkpoint == head, "\(name)") }
+        #expect(reported.withLock { $0 } == head)
+        _ = try expectDeterministic(p)
+        try expectBalancesEqualTheModel(ledger, p, members: 20, at: Timestamp(microseconds: t0.microseconds + 400_000_000))
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func theServiceFollowsLiveCommitsAndStopsOnShutdown() async throws {
         let dir = TemporaryDirectory()
