@@ -52,7 +52,7 @@ public enum Command: Hashable, Sendable {
         case .publishProgram(let rules, _): return "program:v\(rules.version)"
         case .enroll(let m, _, _, _, _, _, _, _): return "enroll:\(m)"
         case .updateProfile, .closeMember, .expire, .evaluateTiers: return nil
-        case .purchase(let p): return "purchase:\(p.purchaseId)"
+        case .purchase(let p): return "purchase:" + p.purchaseId  // (concatenation: one per purchase imported)
         case .returnPurchase(_, let id, _, _): return "return:\(id)"
         case .redeem(_, _, let id, _, _): return "redeem:\(id)"
         case .reverseRedemption(let id, _): return "reverse:\(id)"

@@ -126,7 +126,7 @@ extension LedgerModel {
         let accrual = try Accrual.compute(event, at: c.at, member: s, rules: rules)
         if accrual.points > 0 {
             let availableAt = Timestamp(microseconds: c.at.microseconds + Int64(rules.pendingDays) * Timestamp.microsecondsPerDay)
-            events.append(.pointsEarned(.init(member: c.member, lotId: "P:\(c.purchaseId)", points: accrual.points,
+            events.append(.pointsEarned(.init(member: c.member, lotId: "P:" + c.purchaseId, points: accrual.points,
                                               source: .purchase(c.purchaseId), ruleVersion: rules.version,
                                               rule: accrual.explanation, availableAt: availableAt,
                                               expiresAt: Accrual.expiry(availableAt: availableAt, rules: rules),

@@ -50,7 +50,7 @@ public final class Ledger: Sendable {
             try keeper.withModel { state in
                 switch try state.model.decide(command) {
                 case .replay(let key):
-                    decided.withLock { $0 = ([], state.outcomes[key] ?? 0) }
+                    decided.withLock { $0 = ([], keeper.outcome(state, commandKey: key) ?? 0) }
                     return []
                 case .append(var events):
                     // Expiry and tier evaluation can touch every member: commit them in slices
@@ -90,7 +90,8 @@ public final class Ledger: Sendable {
         let items = Mutex<[BatchItem]>([])
         _ = try await log.append(deciding: {
             try keeper.withModel { state in
-                var drafts: [EventDraft] = []
+                var decided: [(events: [DomainEvent], command: Command)] = []
+                decided.reserveCapacity(commands.count)
                 var out: [BatchItem] = []
                 for command in commands {
                     do {
@@ -99,13 +100,14 @@ public final class Ledger: Sendable {
                         case .append(let events):
                             for e in events { state.model.apply(e, at: command.at) }
                             state.stagedSinceCommit = true
-                            drafts += Self.drafts(events, command: command)
+                            decided.append((events, command))
                             out.append(.written(events: events.count))
                         }
                     } catch {
                         out.append(.refused(error))
                     }
                 }
+                let drafts = Self.drafts(decided)
                 state.preApplied = drafts.count
                 items.withLock { $0 = out }
                 return drafts
@@ -113,6 +115,26 @@ public final class Ledger: Sendable {
         })
         return items.withLock { $0 }
     }
+
+    /// The drafts of a batch's decided commands, in order. Encoding is a pure function of each
+    /// event, so the two halves of a large batch are encoded on two threads: the writer thread
+    /// (which runs this, inside a decision) is the import's bottleneck, and the other core is
+    /// mostly idle while it decides.
+    static func drafts(_ decided: [(events: [DomainEvent], command: Command)]) -> [EventDraft] {
+        guard decided.count >= parallelDraftsMin else { return decided.flatMap { drafts($0.events, command: $0.command) } }
+        let halves = [0 ..< decided.count / 2, decided.count / 2 ..< decided.count]
+        let encoded = Mutex<[[EventDraft]]>([[], []])
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            var part: [EventDraft] = []
+            part.reserveCapacity(halves[half].count * 2)
+            for i in halves[half] { part += drafts(decided[i].events, command: decided[i].command) }
+            encoded.withLock { $0[half] = part }
+        }
+        return encoded.withLock { $0[0] + $0[1] }
+    }
+
+    /// Batches of at least this many decided commands are encoded on two threads.
+    static let parallelDraftsMin = 256
 
     static func drafts(_ events: [DomainEvent], command: Command) -> [EventDraft] {
         let key = command.idempotencyKey

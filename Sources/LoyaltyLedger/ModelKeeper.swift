@@ -9,7 +9,9 @@ import Synchronization
 final class ModelKeeper: CommitObserver {
     struct State {
         var model = LedgerModel()
-        /// Command key -> first position of its events (the original outcome of a replay).
+        /// Key of a command's first event (`<command key>#0`) -> its position: the original
+        /// outcome of a replay. Keyed by the event's own key string (already in memory), not by a
+        /// command key cut from it: that was a string allocation per command.
         var outcomes: [String: UInt64] = [:]
         var stagedSinceCommit = false
         var needsRebuild = false
@@ -33,7 +35,7 @@ final class ModelKeeper: CommitObserver {
                 if i < s.preApplied {
                     let position = events.position(i)
                     s.through = max(s.through, position)
-                    if let key = events.idempotencyKey(i), let command = Self.commandKey(key) { s.outcomes[command] = position }
+                    if let key = events.idempotencyKey(i), Self.isFirstEventKey(key) { s.outcomes[key] = position }
                 } else {
                     Self.apply(events[i], to: &s)
                 }
@@ -54,7 +56,7 @@ final class ModelKeeper: CommitObserver {
 
     static func apply(_ e: RecordedEvent, to s: inout State) {
         s.through = max(s.through, e.position)
-        if let key = e.idempotencyKey, let command = Self.commandKey(key) { s.outcomes[command] = e.position }
+        if let key = e.idempotencyKey, Self.isFirstEventKey(key) { s.outcomes[key] = e.position }
         guard DomainEvent.isDomainType(e.type) else { return }  // not a domain event (raw `append`)
         do {
             s.model.apply(try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data),
@@ -64,13 +66,15 @@ final class ModelKeeper: CommitObserver {
         }
     }
 
-    /// The command key of a command's first event (event keys are `<command key>#<i>`), by bytes:
-    /// `String.hasSuffix` compares graphemes and was a visible part of a fold.
-    static func commandKey(_ eventKey: String) -> String? {
+    /// True for the key of a command's first event (event keys are `<command key>#<i>`), by
+    /// bytes: `String.hasSuffix` compares graphemes and was a visible part of a fold.
+    static func isFirstEventKey(_ eventKey: String) -> Bool {
         let u = eventKey.utf8
-        guard u.count >= 2, u.last == UInt8(ascii: "0"), u[u.index(u.endIndex, offsetBy: -2)] == UInt8(ascii: "#") else { return nil }
-        return String(eventKey.utf8.dropLast(2))
+        return u.count >= 2 && u.last == UInt8(ascii: "0") && u[u.index(u.endIndex, offsetBy: -2)] == UInt8(ascii: "#")
     }
+
+    /// The position of the first event of the command whose key is `commandKey`, if any.
+    func outcome(_ s: State, commandKey: String) -> UInt64? { s.outcomes[commandKey + "#0"] }
 
     /// Folds the whole committed log (at open, or after a failed commit).
     func rebuild(from log: EventLog) throws {
