@@ -31,6 +31,10 @@ final class KeyTable: @unchecked Sendable {
     let path: String
     private let writable: Bool
     private let lock = ReadWriteLock()
+    /// Held by `sync` for its whole `msync` and by `grow` while it replaces the mapping, so that
+    /// the mapping being synced is never unmapped meanwhile. Inserts do not take it: a sync of a
+    /// large table takes tens of milliseconds, and the writer inserts after every commit.
+    private let mappingLock = NSLock()
     private var fd: Int32
     private var map: UnsafeMutableRawPointer
     private var mapBytes: Int
@@ -201,6 +205,8 @@ final class KeyTable: @unchecked Sendable {
         guard directory >= 0 else { throw LedgerError.io(operation: "open(index directory)", errno: errno) }
         defer { close(directory) }
         guard fsync(directory) == 0 else { throw LedgerError.io(operation: "fsync(index directory)", errno: errno) }
+        mappingLock.lock()
+        defer { mappingLock.unlock() }
         lock.withWriteLock {
             swap(&fd, &grown.fd)
             swap(&map, &grown.map)
@@ -211,11 +217,14 @@ final class KeyTable: @unchecked Sendable {
         }
     }
 
-    /// Makes every insert durable (before the index records `indexedThrough`). Under the read
-    /// lock: the writer thread inserts (and may grow, replacing the mapping) meanwhile.
+    /// Makes every insert durable (before the index records `indexedThrough`). The writer thread
+    /// keeps inserting meanwhile (what it adds after the sync began is synced by a later one); a
+    /// `grow` waits for the sync (`mappingLock`) before it replaces the mapping.
     func sync() throws {
-        let failed: Int32? = lock.withReadLock { msync(map, mapBytes, MS_SYNC) == 0 ? nil : errno }
-        if let failed { throw LedgerError.io(operation: "msync(\(path))", errno: failed) }
+        mappingLock.lock()
+        defer { mappingLock.unlock() }
+        let (start, bytes) = lock.withReadLock { (map, mapBytes) }
+        guard msync(start, bytes, MS_SYNC) == 0 else { throw LedgerError.io(operation: "msync(\(path))", errno: errno) }
     }
 
     /// Empties the table (when the index is reset).
