@@ -51,11 +51,21 @@ public protocol ProjectionFold: Sendable {
     init()
     /// Applies one event to the entries it touches.
     func apply(_ event: ProjectionEvent, to state: FoldState<Value>) throws
+    /// Applies a run of events in order (nil: not a domain event, skipped). The default loops
+    /// over `apply`; it is a requirement so that the loop is compiled for each fold (callers
+    /// reach folds through generic workers), reading events in place instead of copying each.
+    func apply(_ events: UnsafeBufferPointer<ProjectionEvent?>, to state: FoldState<Value>) throws
     static func encode(_ value: Value, into writer: inout ValueWriter)
     static func decode(_ reader: inout ValueReader) throws(ProjectionError) -> Value
 }
 
 extension ProjectionFold {
+    public func apply(_ events: UnsafeBufferPointer<ProjectionEvent?>, to state: FoldState<Value>) throws {
+        for k in events.indices {
+            if let pe = events[k] { try apply(pe, to: state) }
+        }
+    }
+
     static func encoded(_ value: Value) -> [UInt8] {
         var w = ValueWriter()
         encode(value, into: &w)

@@ -148,7 +148,9 @@ final class ProjectionWorker<F: ProjectionFold> {
                     }
                 }
                 defer { state.loader = nil }
-                for k in i ..< chunkEnd { if let pe = run.events[k] { try fold.apply(pe, to: state) } }
+                try run.events.withUnsafeBufferPointer { events in
+                    try fold.apply(UnsafeBufferPointer(rebasing: events[i ..< chunkEnd]), to: state)
+                }
             }
             i = chunkEnd
         }
