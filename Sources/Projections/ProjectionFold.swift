@@ -147,6 +147,18 @@ public final class FoldState<Value> {
         return order.map { out[$0] }
     }
 
+    /// The dirty slots with their UTF-8 keys, sorted by key bytes if `sorted` (as `dirtyEntries`).
+    func dirtyKeys(sorted: Bool) -> [(slot: Int, key: [UInt8])] {
+        var out = dirtySlots.map { (slot: $0, key: Array(keys[$0].utf8)) }
+        if sorted { out.sort { Self.precedes($0.key, $1.key) } }
+        return out
+    }
+
+    /// The cached entry in `slot` (nil: deleted), read in place.
+    func withValue<R>(slot: Int, _ body: (Value?) throws -> R) rethrows -> R {
+        try body(values[slot])
+    }
+
     /// Byte order of keys (LMDB's default order), by `memcmp` rather than element by element.
     static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         let n = min(a.count, b.count)
