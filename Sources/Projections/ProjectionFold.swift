@@ -34,6 +34,27 @@ public struct ProjectionEvent: Sendable {
             throw .undecodableEvent(position: e.position, reason: "\(error)")
         }
     }
+
+    /// `decode` for an event read in place: the same result and errors for what the log's writer
+    /// accepts. The member id (a fold's key) must be valid UTF-8 (an id that is not is an error,
+    /// never repaired into another id); the writer's other text rules are not checked again here.
+    public static func decode(_ v: EventView) throws(ProjectionError) -> ProjectionEvent? {
+        // Invalid UTF-8 cannot spell a domain type: repaired, it is skipped as `decode` skips it.
+        let type = String(decoding: v.type, as: UTF8.self)
+        guard DomainEvent.isDomainType(type) else { return nil }
+        guard let member = String(validating: v.member, as: UTF8.self) else {
+            throw .undecodableEvent(position: v.position, reason: "its member id is not UTF-8")
+        }
+        do {
+            let event = try v.data.withMemoryRebound(to: UInt8.self) { data in
+                try DomainEvent.decode(type: type, schemaVersion: v.schemaVersion, bytes: data)
+            }
+            return ProjectionEvent(position: v.position, recordedAt: Timestamp(microseconds: v.recordedAt),
+                                   occurredAt: Timestamp(microseconds: v.occurredAt), member: member, event: event)
+        } catch {
+            throw .undecodableEvent(position: v.position, reason: "\(error)")
+        }
+    }
 }
 
 /// A read model: a named, versioned, deterministic fold of the log into key -> value entries.
