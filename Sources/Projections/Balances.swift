@@ -240,8 +240,9 @@ public struct Balances: ProjectionFold {
         }
         try state.update(pe.member) { (r: inout Record?) in
             // Changed in place (`r!` as an lvalue): neither the record nor its lots are copied or
-            // moved, and the lots' storage stays uniquely referenced.
-            if r == nil { r = Record() }
+            // moved, and the lots' storage stays uniquely referenced. (Not `r == nil`: with an
+            // Equatable record that is Optional's `==`, which copied the record per event.)
+            if case .none = r { r = Record() }
             try Self.apply(pe.event, at: at, position: pe.position, to: &r!)
             r!.lastPosition = pe.position
         }

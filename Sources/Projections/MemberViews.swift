@@ -15,7 +15,7 @@ public struct MemberViews: ProjectionFold {
         if case .rewardDefined = pe.event { return }
         try state.update(pe.member) { (v: inout MemberView?) in
             // Changed in place (`v!` as an lvalue): the 209-byte view is neither copied nor moved.
-            if v == nil { v = MemberView() }
+            if case .none = v { v = MemberView() }
             v!.apply(pe.event, at: pe.occurredAt)
         }
     }
