@@ -239,11 +239,12 @@ public struct Balances: ProjectionFold {
             break
         }
         try state.update(pe.member) { (r: inout Record?) in
-            // Moved out and back (`take`): a copy would copy the member's lots on every event.
-            var record = r.take() ?? Record()
-            defer { r = record }
-            try Self.apply(pe.event, at: at, position: pe.position, to: &record)
-            record.lastPosition = pe.position
+            // Changed in place (`r!` as an lvalue): neither the record nor its lots are copied or
+            // moved, and the lots' storage stays uniquely referenced. (Not `r == nil`: with an
+            // Equatable record that is Optional's `==`, which copied the record per event.)
+            if case .none = r { r = Record() }
+            try Self.apply(pe.event, at: at, position: pe.position, to: &r!)
+            r!.lastPosition = pe.position
         }
     }
 

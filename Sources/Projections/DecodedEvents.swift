@@ -11,7 +11,8 @@ struct DecodedEvents: Sendable {
 
     var through: UInt64 { after + UInt64(events.count) }
 
-    /// Reads and decodes (after, through] in short read transactions of at most 4,096 events.
+    /// Reads and decodes (after, through] in short read transactions of at most 4,096 events,
+    /// in place (`EventLog.forEachEvent`: no `RecordedEvent`, no copy of each event's data).
     static func read(_ log: EventLog, after: UInt64, through: UInt64) throws -> DecodedEvents {
         precondition(through >= after, "an empty or forward range")
         var out = DecodedEvents(after: after)
@@ -19,16 +20,15 @@ struct DecodedEvents: Sendable {
         out.recordedAt.reserveCapacity(Int(through - after))
         var position = after
         while position < through {
-            let batch = try log.events(after: position, limit: Int(min(through - position, 4_096)))
-            guard !batch.isEmpty else {
-                throw LedgerError.corrupt(position: position + 1, reason: "the log ended before its head while projecting")
-            }
-            for e in batch {
+            let count = try log.forEachEvent(after: position, limit: Int(min(through - position, 4_096))) { v in
                 // Positions are gapless: anything else means the read went wrong.
-                precondition(e.position == position + 1, "projection read \(e.position) after \(position)")
-                position = e.position
-                out.events.append(try ProjectionEvent.decode(e))
-                out.recordedAt.append(e.recordedAt)
+                precondition(v.position == position + 1, "projection read \(v.position) after \(position)")
+                position = v.position
+                out.events.append(try ProjectionEvent.decode(v))
+                out.recordedAt.append(v.recordedAt)
+            }
+            guard count > 0 else {
+                throw LedgerError.corrupt(position: position + 1, reason: "the log ended before its head while projecting")
             }
         }
         return out

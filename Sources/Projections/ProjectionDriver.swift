@@ -142,7 +142,7 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
         var position: UInt64 = 0
         while position < through {
             let run = try DecodedEvents.read(log, after: position, through: min(through, position + 50_000))
-            for e in run.events { if let e { try fold.apply(e, to: state) } }
+            try run.events.withUnsafeBufferPointer { try fold.apply($0, to: state) }
             position = run.through
         }
         var digest = ProjectionDigest()

@@ -34,6 +34,27 @@ public struct ProjectionEvent: Sendable {
             throw .undecodableEvent(position: e.position, reason: "\(error)")
         }
     }
+
+    /// `decode` for an event read in place: the same result and errors for what the log's writer
+    /// accepts. The member id (a fold's key) must be valid UTF-8 (an id that is not is an error,
+    /// never repaired into another id); the writer's other text rules are not checked again here.
+    public static func decode(_ v: EventView) throws(ProjectionError) -> ProjectionEvent? {
+        // Invalid UTF-8 cannot spell a domain type: repaired, it is skipped as `decode` skips it.
+        let type = String(decoding: v.type, as: UTF8.self)
+        guard DomainEvent.isDomainType(type) else { return nil }
+        guard let member = String(validating: v.member, as: UTF8.self) else {
+            throw .undecodableEvent(position: v.position, reason: "its member id is not UTF-8")
+        }
+        do {
+            let event = try v.data.withMemoryRebound(to: UInt8.self) { data in
+                try DomainEvent.decode(type: type, schemaVersion: v.schemaVersion, bytes: data)
+            }
+            return ProjectionEvent(position: v.position, recordedAt: Timestamp(microseconds: v.recordedAt),
+                                   occurredAt: Timestamp(microseconds: v.occurredAt), member: member, event: event)
+        } catch {
+            throw .undecodableEvent(position: v.position, reason: "\(error)")
+        }
+    }
 }
 
 /// A read model: a named, versioned, deterministic fold of the log into key -> value entries.
@@ -51,11 +72,21 @@ public protocol ProjectionFold: Sendable {
     init()
     /// Applies one event to the entries it touches.
     func apply(_ event: ProjectionEvent, to state: FoldState<Value>) throws
+    /// Applies a run of events in order (nil: not a domain event, skipped). The default loops
+    /// over `apply`; it is a requirement so that the loop is compiled for each fold (callers
+    /// reach folds through generic workers), reading events in place instead of copying each.
+    func apply(_ events: UnsafeBufferPointer<ProjectionEvent?>, to state: FoldState<Value>) throws
     static func encode(_ value: Value, into writer: inout ValueWriter)
     static func decode(_ reader: inout ValueReader) throws(ProjectionError) -> Value
 }
 
 extension ProjectionFold {
+    public func apply(_ events: UnsafeBufferPointer<ProjectionEvent?>, to state: FoldState<Value>) throws {
+        for k in events.indices {
+            if let pe = events[k] { try apply(pe, to: state) }
+        }
+    }
+
     static func encoded(_ value: Value) -> [UInt8] {
         var w = ValueWriter()
         encode(value, into: &w)
@@ -135,6 +166,18 @@ public final class FoldState<Value> {
             order.sort { Self.precedes(entries[$0].key, entries[$1].key) }
         }
         return order.map { out[$0] }
+    }
+
+    /// The dirty slots with their UTF-8 keys, sorted by key bytes if `sorted` (as `dirtyEntries`).
+    func dirtyKeys(sorted: Bool) -> [(slot: Int, key: [UInt8])] {
+        var out = dirtySlots.map { (slot: $0, key: Array(keys[$0].utf8)) }
+        if sorted { out.sort { Self.precedes($0.key, $1.key) } }
+        return out
+    }
+
+    /// The cached entry in `slot` (nil: deleted), read in place.
+    func withValue<R>(slot: Int, _ body: (Value?) throws -> R) rethrows -> R {
+        try body(values[slot])
     }
 
     /// Byte order of keys (LMDB's default order), by `memcmp` rather than element by element.
