@@ -136,10 +136,7 @@ import Testing
         defer { ledger.close() }
         let p = try await caughtUpProjections(ledger, members: 20)
         let caughtUp = try ledger.log.headPosition()
-        for i in 0..<10 {
-            let at = Timestamp(microseconds: t0.microseconds + 100_000_000 + Int64(i) * 1_000_000)
-            try await ledger.execute(.purchase(.init(member: "M\(i)", purchaseId: "Q\(i)", amount: "7.00", store: "S2", at: at)))
-        }
+        try await purchases(ledger, members: 10, id: "Q", at: 100)
         let head = try ledger.log.headPosition()
         #expect(head >= caughtUp + 10)
         // Every projection applies the new events without committing...
