@@ -24,9 +24,11 @@ struct HashSlots<Value> {
     private static var loadDenominator: Int { 4 }
     private static var capacityMin: Int { 16 }
 
+    /// An empty table allocates nothing until its first entry (the writer makes one per request,
+    /// and most of a single-event request's tables stay empty).
     init(vacant: Value, reserving n: Int = 0) {
         self.vacant = vacant
-        slots = ContiguousArray(repeating: Slot(key: 0, value: vacant), count: Self.capacity(for: n))
+        slots = n > 0 ? ContiguousArray(repeating: Slot(key: 0, value: vacant), count: Self.capacity(for: n)) : []
     }
 
     /// The smallest power of two that holds `n` entries under the load limit.
@@ -54,16 +56,18 @@ struct HashSlots<Value> {
     /// stays): a pass of these over a whole batch before the real lookups lets the CPU overlap
     /// their cache misses instead of taking them one at a time.
     @inline(__always) func touch(_ key: UInt64) -> UInt64 {
-        slots[Int(truncatingIfNeeded: Self.stored(key)) & (slots.count - 1)].key
+        slots.isEmpty ? 0 : slots[Int(truncatingIfNeeded: Self.stored(key)) & (slots.count - 1)].key
     }
 
     subscript(key: UInt64) -> Value? {
+        if slots.isEmpty { return nil }
         let (i, found) = probe(Self.stored(key))
         return found ? slots[i].value : nil
     }
 
     /// Sets the value at `key`, adding the entry when absent.
     mutating func set(_ key: UInt64, _ value: Value) {
+        if slots.isEmpty { rehash(into: Self.capacityMin) }
         let k = Self.stored(key)
         var (i, found) = probe(k)
         if !found {
