@@ -142,12 +142,8 @@ final class ChainHasher: @unchecked Sendable {
         return (resultHash, resultCheckpoints)
     }
 
-    /// Drops the job (its batch was refused) and waits until the thread is idle.
-    func abandon() {
-        cancelled.store(true, ordering: .sequentiallyConsistent)
-        wakeIfSleeping()
-        waitIdle()
-    }
+    /// Drops the job (its batch was refused): ends it like `finish` and ignores its result.
+    func abandon() { _ = finish() }
 
     private func waitIdle() {
         var spins = 0

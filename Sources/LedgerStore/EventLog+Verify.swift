@@ -123,10 +123,14 @@ extension EventLog {
         guard let index, let table = index.keys else { return }
         // Every entry points at an event whose key has its fingerprint, reachable from its home.
         let visibleHead = try store.headPosition(txn: txn)
+        var currentHead: UInt64?  // read once, when the first entry past the snapshot turns up
         try table.forEachEntry { slot, position, fingerprint in
             // A live writer adds each commit's keys right after it: an entry past this snapshot is
             // a problem only if the log has not reached it now either.
-            if position > visibleHead, position <= (try headPosition()) { return }
+            if position > visibleHead {
+                if currentHead == nil { currentHead = try headPosition() }
+                if let currentHead, position <= currentHead { return }
+            }
             guard position >= 1, position <= visibleHead else {
                 report.problems.append(.init(position: position, what: "idempotency table slot \(slot) points past the log head"))
                 return

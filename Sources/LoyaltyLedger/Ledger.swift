@@ -50,7 +50,7 @@ public final class Ledger: Sendable {
             try keeper.withModel { state in
                 switch try state.model.decide(command) {
                 case .replay(let key):
-                    decided.withLock { $0 = ([], keeper.outcome(state, commandKey: key) ?? 0) }
+                    decided.withLock { $0 = ([], ModelKeeper.outcome(state, commandKey: key) ?? 0) }
                     return []
                 case .append(var events):
                     // Expiry and tier evaluation can touch every member: commit them in slices

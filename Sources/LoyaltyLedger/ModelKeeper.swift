@@ -74,7 +74,7 @@ final class ModelKeeper: CommitObserver {
     }
 
     /// The position of the first event of the command whose key is `commandKey`, if any.
-    func outcome(_ s: State, commandKey: String) -> UInt64? { s.outcomes[commandKey + "#0"] }
+    static func outcome(_ s: State, commandKey: String) -> UInt64? { s.outcomes[commandKey + "#0"] }
 
     /// Folds the whole committed log (at open, or after a failed commit).
     func rebuild(from log: EventLog) throws {

@@ -101,11 +101,7 @@ public final class LedgerProjections: @unchecked Sendable {
         inFlight = nil
         switch commit.wait() {
         case .success(let written):
-            precondition(written.count == commit.pending.count, "one answer per projection")
-            for (p, w) in zip(commit.pending, written) {
-                if !w { logger.info("projection moved by another worker; its step is redone", metadata: ["projection": "\(p.name)"]) }
-                p.finish(w)
-            }
+            finish(commit.pending, written: written)
         case .failure(let error):
             for p in commit.pending { p.abandon() }
             throw error
@@ -129,18 +125,7 @@ public final class LedgerProjections: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         do {
-            let head = try log.headPosition()
-            let toBuild = try drivers.filter { try $0.needsBuild(head: head) }
-            if !toBuild.isEmpty {
-                try finishInFlight()
-                try rebuildLocked(toBuild, progress: nil)
-            }
-            let from = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
-            var applied = 0
-            if from < head {
-                let feed = try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax)))
-                applied = try drivers.reduce(0) { $0 + (try $1.stepLiveUncommitted(eventsMax: eventsMax, feed: feed)) }
-            }
+            let applied = try applyNextRunLocked(eventsMax: eventsMax)
             try finishInFlight()
             let before = drivers.map(\.liveCheckpoint).min() ?? 0
             let pending = drivers.compactMap { $0.handOffLiveCommit() }
@@ -179,18 +164,28 @@ public final class LedgerProjections: @unchecked Sendable {
     /// the position every projection has reached. Rebuilds what needs it first.
     public func step(eventsMax: Int = 10_000) throws -> (applied: Int, through: UInt64) {
         try locked {
-            let head = try log.headPosition()
-            let toBuild = try drivers.filter { try $0.needsBuild(head: head) }
-            if !toBuild.isEmpty { try rebuildLocked(toBuild, progress: nil) }
-            let from = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
-            let feed = from < head ? try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax))) : nil
-            // Following live commits, every step commits (the lag is one step, not eventsMax events),
-            // and all projections' steps commit in ONE transaction: one sync per step instead of one
-            // per projection, and the projections become visible together.
-            let applied = try drivers.reduce(0) { $0 + (try $1.stepLiveUncommitted(eventsMax: eventsMax, feed: feed)) }
+            // Every step commits (the lag is one step, not eventsMax events), and all projections'
+            // steps commit in ONE transaction: one sync per step instead of one per projection,
+            // and the projections become visible together.
+            let applied = try applyNextRunLocked(eventsMax: eventsMax)
             try commitTogether(drivers.compactMap { $0.pendingLiveCommit() })
             return (applied, drivers.map(\.liveCheckpoint).min() ?? 0)
         }
+    }
+
+    /// Rebuilds what needs it (after the commit in flight), then applies the next run of at most
+    /// `eventsMax` events to every live projection without committing (`step` and `follow`).
+    private func applyNextRunLocked(eventsMax: Int) throws -> Int {
+        let head = try log.headPosition()
+        let toBuild = try drivers.filter { try $0.needsBuild(head: head) }
+        if !toBuild.isEmpty {
+            try finishInFlight()
+            try rebuildLocked(toBuild, progress: nil)
+        }
+        let from = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
+        guard from < head else { return 0 }
+        let feed = try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax)))
+        return try drivers.reduce(0) { $0 + (try $1.stepLiveUncommitted(eventsMax: eventsMax, feed: feed)) }
     }
 
     /// Writes several projections' steps in one write transaction. Each keeps its own exactly-once
@@ -206,6 +201,11 @@ public final class LedgerProjections: @unchecked Sendable {
             for p in pending { p.abandon() }
             throw error
         }
+        finish(pending, written: written)
+    }
+
+    /// Tells each projection of a committed shared transaction whether its step was written.
+    private func finish(_ pending: [PendingProjectionCommit], written: [Bool]) {
         precondition(written.count == pending.count, "one answer per projection")
         for (p, w) in zip(pending, written) {
             if !w { logger.info("projection moved by another worker; its step is redone", metadata: ["projection": "\(p.name)"]) }

@@ -140,11 +140,9 @@ import Testing
         let head = try ledger.log.headPosition()
         #expect(head >= caughtUp + 10)
         // Every projection applies the new events without committing...
-        let feed = try DecodedEvents.read(ledger.log, after: caughtUp, through: head)
-        for d in p.drivers { #expect(try d.stepLiveUncommitted(eventsMax: 10_000, feed: feed) == Int(head - caughtUp)) }
+        try applyUncommitted(p, after: caughtUp, through: head)
         // ...meanwhile another worker moves the figures' checkpoint by three events...
-        let other = ProjectionWorker<ProgramFigures>(store: p.store, log: ledger.log, role: .live)
-        #expect(try other.step(eventsMax: 3) == 3)
+        try moveFiguresFromAnotherWorker(p)
         // ...so the shared commit writes balances and members, and drops only the figures' step.
         try p.commitTogether(p.drivers.compactMap { $0.pendingLiveCommit() })
         #expect(try p.store.meta(Balances.name, .live)?.checkpoint == head)
@@ -156,6 +154,18 @@ import Testing
         for name in LedgerProjections.names { #expect(try p.store.meta(name, .live)?.checkpoint == head, "\(name)") }
         _ = try expectDeterministic(p)
         try expectBalancesEqualTheModel(ledger, p, members: 20, at: Timestamp(microseconds: t0.microseconds + 200_000_000))
+    }
+
+    /// Every live projection applies the events `from + 1 ... through` (all of them) without committing.
+    func applyUncommitted(_ p: LedgerProjections, after from: UInt64, through: UInt64) throws {
+        let feed = try DecodedEvents.read(p.log, after: from, through: through)
+        for d in p.drivers { #expect(try d.stepLiveUncommitted(eventsMax: 10_000, feed: feed) == Int(through - from)) }
+    }
+
+    /// Another worker (another process, say) moves the figures' stored checkpoint by three events.
+    func moveFiguresFromAnotherWorker(_ p: LedgerProjections) throws {
+        let other = ProjectionWorker<ProgramFigures>(store: p.store, log: p.log, role: .live)
+        #expect(try other.step(eventsMax: 3) == 3)
     }
 
     /// Appends a purchase for each of `members` members, `at` seconds after t0 plus one each.
@@ -176,19 +186,16 @@ import Testing
         try await purchases(ledger, members: 10, id: "A", at: 100)
         let a = try ledger.log.headPosition()
         // Step A is applied and handed off (not written yet)...
-        let feedA = try DecodedEvents.read(ledger.log, after: caughtUp, through: a)
-        for d in p.drivers { _ = try d.stepLiveUncommitted(eventsMax: 10_000, feed: feedA) }
+        try applyUncommitted(p, after: caughtUp, through: a)
         let commitA = p.drivers.compactMap { $0.handOffLiveCommit() }
         #expect(commitA.count == 3)
         // ...step B builds on it...
         try await purchases(ledger, members: 10, id: "B", at: 200)
         let b = try ledger.log.headPosition()
         for d in p.drivers { #expect(try d.checkpoint(.live) == a) }
-        let feedB = try DecodedEvents.read(ledger.log, after: a, through: b)
-        for d in p.drivers { #expect(try d.stepLiveUncommitted(eventsMax: 10_000, feed: feedB) == Int(b - a)) }
+        try applyUncommitted(p, after: a, through: b)
         // ...another worker moves the figures' checkpoint, so commit A writes balances and members only...
-        let other = ProjectionWorker<ProgramFigures>(store: p.store, log: ledger.log, role: .live)
-        #expect(try other.step(eventsMax: 3) == 3)
+        try moveFiguresFromAnotherWorker(p)
         let written = try p.store.env.write { txn in try commitA.map { try $0.write(txn) } }
         #expect(written == [true, true, false])
         for (c, w) in zip(commitA, written) { c.finish(w) }
