@@ -154,6 +154,16 @@ public final class EventLog: Sendable {
         return try await writer.submit(.decide(decision))
     }
 
+    /// `append(deciding:)` without waiting: queues `decision` behind everything queued before and
+    /// returns at once; `reply` gets the outcome on the writer thread after the commit. Throws
+    /// (without calling `reply`) when the log is read-only or closing. It takes no lock but the
+    /// writer queue's, so a caller can hold its own lock around its decisions and their queueing
+    /// and so make its order of calls the log's order.
+    public func enqueue(deciding decision: @escaping AppendDecision, reply: @escaping AppendReply) throws {
+        guard let writer else { throw LedgerError.notWritable(reason: "opened read-only") }
+        try writer.enqueue(.decide(decision), reply: reply)
+    }
+
     public func append(_ draft: EventDraft) async throws -> AppendedEvent {
         try await append([draft]).events[0]
     }

@@ -19,7 +19,8 @@ final class LogWriter: @unchecked Sendable {
 
     struct Request {
         let work: Work
-        let continuation: CheckedContinuation<AppendResult, any Error>
+        /// Called once, on the writer thread, after the commit that carried the request (or its failure).
+        let reply: AppendReply
 
         /// Events counted against the commit limits (a decision counts as one until it has run).
         var eventCount: Int {
@@ -99,18 +100,26 @@ final class LogWriter: @unchecked Sendable {
     /// that carried it.
     func submit(_ work: Work) async throws -> AppendResult {
         try await withCheckedThrowingContinuation { continuation in
-            condition.lock()
-            if stopping {
-                condition.unlock()
-                continuation.resume(throwing: LedgerError.notWritable(reason: "the log is closing"))
-                return
+            do {
+                try enqueue(work) { continuation.resume(with: $0) }
+            } catch {
+                continuation.resume(throwing: error)
             }
-            let request = Request(work: work, continuation: continuation)
-            pending.append(request)
-            pendingEvents += request.eventCount
-            condition.signal()
-            condition.unlock()
         }
+    }
+
+    /// Queues `work` behind everything queued before it and returns at once; `reply` gets the
+    /// outcome after the commit. Throws (and never calls `reply`) once the log is closing. Takes
+    /// only the queue's lock, so callers may hold their own locks around it (the order of their
+    /// calls is then the order in the log).
+    func enqueue(_ work: Work, reply: @escaping AppendReply) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw LedgerError.notWritable(reason: "the log is closing") }
+        let request = Request(work: work, reply: reply)
+        pending.append(request)
+        pendingEvents += request.eventCount
+        condition.signal()
     }
 
     /// Drains queued appends, writes the whole overlay to the index, and stops both threads.
@@ -192,7 +201,7 @@ final class LogWriter: @unchecked Sendable {
             let failure = LedgerError.wrap(error, mapSizeMaxBytes: store.env.options.mapSizeMaxBytes)
             logger.error("commit failed", metadata: ["error": "\(failure)", "requests": "\(requests.count)"])
             observer?.groupEnded(committed: false)
-            for request in requests { request.continuation.resume(throwing: failure) }
+            for request in requests { request.reply(.failure(failure)) }
             return
         }
         observer?.groupEnded(committed: true)
@@ -222,9 +231,9 @@ final class LogWriter: @unchecked Sendable {
             switch outcome {
             case .success(var result):
                 result.headPosition = head
-                request.continuation.resume(returning: result)
+                request.reply(.success(result))
             case .failure(let error):
-                request.continuation.resume(throwing: error)
+                request.reply(.failure(error))
             }
         }
     }
@@ -568,6 +577,10 @@ final class LogWriter: @unchecked Sendable {
 /// Decides, on the writer thread, which events to append: it runs after every earlier request of
 /// its commit group was staged, so decisions never race. It must not block or await.
 public typealias AppendDecision = @Sendable () throws -> [EventDraft]
+
+/// Receives an append's outcome, on the writer thread: it must return quickly and must not wait
+/// for the writer.
+public typealias AppendReply = @Sendable (Result<AppendResult, any Error>) -> Void
 
 /// Follows commit groups on the writer thread, so that an in-memory model can apply what each
 /// request staged at once (later decisions in the group see it) and drop it if the group fails.

@@ -37,7 +37,7 @@ struct ImportCommand: AsyncParsableCommand {
         var lineNumber = 0
         var pending: [(line: Int, command: Command)] = []
         var enrolledHere = Set<String>()
-        var inFlight: InFlight?
+        var inFlight: [InFlight] = []
         let now = Timestamp.now()
         while let line = try reader.next() {
             lineNumber += 1
@@ -68,7 +68,7 @@ struct ImportCommand: AsyncParsableCommand {
             progress.show(lines: lineNumber)
         }
         try await submit(&pending, after: &inFlight, ledger: ledger, progress: &progress)
-        if let last = inFlight { try await report(last, progress: &progress) }
+        for batch in inFlight { try await report(batch, progress: &progress) }
         progress.finish(lines: lineNumber)
         if progress.badLines > 0 { throw CLIError("\(progress.badLines) line(s) not imported (reasons above)") }
     }
@@ -99,26 +99,28 @@ struct ImportCommand: AsyncParsableCommand {
     /// A batch handed to the writer, and its lines (for reporting refusals by line number).
     struct InFlight {
         let entries: [(line: Int, command: Command)]
-        let task: Task<[Ledger.BatchItem], any Error>
+        let batch: Ledger.PendingBatch
     }
 
-    /// Hands `pending` to the writer once the batch before it (`inFlight`) is committed: batches
-    /// are decided in file order, one at a time, while this task parses the next lines. (Parsing
-    /// and deciding used to take turns; now they overlap, on two cores.)
-    func submit(_ pending: inout [(line: Int, command: Command)], after inFlight: inout InFlight?, ledger: Ledger,
+    /// Batches decided and queued but not yet reported: while the writer stores one, this task
+    /// parses and decides the next.
+    static let batchesInFlightMax = 3
+
+    /// Decides `pending` and queues it for the writer (batches reach the log in file order), then
+    /// reports the oldest batches until at most `batchesInFlightMax` are in flight. Parsing and
+    /// deciding run here while the writer thread validates and stores: two cores.
+    func submit(_ pending: inout [(line: Int, command: Command)], after inFlight: inout [InFlight], ledger: Ledger,
                 progress: inout ImportProgress) async throws {
         guard !pending.isEmpty else { return }
-        if let previous = inFlight {
-            inFlight = nil
-            try await report(previous, progress: &progress)
-        }
-        let commands = pending.map(\.command)
-        inFlight = InFlight(entries: pending, task: Task { try await ledger.executeBatch(commands) })
+        inFlight.append(InFlight(entries: pending, batch: ledger.submitBatch(pending.map(\.command))))
         pending.removeAll(keepingCapacity: true)
+        while inFlight.count > Self.batchesInFlightMax {
+            try await report(inFlight.removeFirst(), progress: &progress)
+        }
     }
 
     func report(_ batch: InFlight, progress: inout ImportProgress) async throws {
-        let items = try await batch.task.value
+        let items = try await batch.batch.value()
         precondition(items.count == batch.entries.count, "one outcome per command")
         for (entry, item) in zip(batch.entries, items) {
             switch item {

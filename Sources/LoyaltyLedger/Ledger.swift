@@ -15,7 +15,8 @@ public struct CommandOutcome: Sendable {
 }
 
 /// The loyalty ledger: the event log plus the domain, shared by the CLI and the server.
-/// Commands are decided on the log's single writer thread, so no two decisions race.
+/// Commands are decided one at a time under the model's lock, in the order they reach the log's
+/// single writer (see `ModelKeeper`), so no two decisions race.
 public final class Ledger: Sendable {
     public let log: EventLog
     let keeper: ModelKeeper
@@ -30,7 +31,7 @@ public final class Ledger: Sendable {
         options.commitObserver = keeper
         let log = try EventLog.open(path: path, options: options)
         keeper.log = log
-        try keeper.rebuild(from: log)
+        try keeper.rebuildNow(from: log)
         return Ledger(log: log, keeper: keeper)
     }
 
@@ -44,31 +45,35 @@ public final class Ledger: Sendable {
     /// Decides and appends `command` atomically; domain refusals throw `DomainError`.
     @discardableResult
     public func execute(_ command: Command) async throws -> CommandOutcome {
-        let keeper = self.keeper
-        let decided = Mutex<(events: [DomainEvent], replay: UInt64?)>(([], nil))
-        let result = try await log.append(deciding: {
-            try keeper.withModel { state in
-                switch try state.model.decide(command) {
-                case .replay(let key):
-                    decided.withLock { $0 = ([], ModelKeeper.outcome(state, commandKey: key) ?? 0) }
-                    return []
-                case .append(var events):
-                    // Expiry and tier evaluation can touch every member: commit them in slices
-                    // (each slice is idempotent; the loop below runs until nothing is left).
-                    if events.count > Self.sliceEventsMax { events = Array(events.prefix(Self.sliceEventsMax)) }
-                    decided.withLock { $0 = (events, nil) }
-                    return Self.drafts(events, command: command)
-                }
-            }
-        })
-        let (events, replay) = decided.withLock { $0 }
-        if let replay { return CommandOutcome(events: [], replayed: true, originalPosition: replay) }
-        var outcome = CommandOutcome(events: Array(zip(result.events.map(\.position), events).map { ($0, $1) }), replayed: false, originalPosition: nil)
-        if events.count == Self.sliceEventsMax {
-            let rest = try await execute(command)
-            outcome.events += rest.events
+        enum Answer: Sendable {
+            case replay(key: String)
+            case events([DomainEvent])
         }
-        return outcome
+        let (answer, result) = try await decideAndAppend { model -> (drafts: [EventDraft], answer: Answer) in
+            switch try model.decide(command) {
+            case .replay(let key):
+                return ([], .replay(key: key))
+            case .append(var events):
+                // Expiry and tier evaluation can touch every member: commit them in slices
+                // (each slice is idempotent; the loop below runs until nothing is left).
+                if events.count > Self.sliceEventsMax { events = Array(events.prefix(Self.sliceEventsMax)) }
+                for e in events { model.apply(e, at: command.at) }
+                return (Self.drafts(events, command: command), .events(events))
+            }
+        }
+        switch answer {
+        case .replay(let key):
+            // The original was queued before this replay, so it is staged by now.
+            let original = keeper.outcome(commandKey: key)
+            return CommandOutcome(events: [], replayed: true, originalPosition: original ?? 0)
+        case .events(let events):
+            var outcome = CommandOutcome(events: Array(zip(result.events.map(\.position), events)), replayed: false, originalPosition: nil)
+            if events.count == Self.sliceEventsMax {
+                let rest = try await execute(command)
+                outcome.events += rest.events
+            }
+            return outcome
+        }
     }
 
     static let sliceEventsMax = 5_000
@@ -80,41 +85,84 @@ public final class Ledger: Sendable {
         case refused(any Error)
     }
 
-    /// Decides `commands` in order in one writer-thread decision, each against the model with the
-    /// events of the commands before it applied, and appends every accepted command's events as
-    /// one atomic batch (one commit). A refused command is reported and skipped; the others
-    /// stand. For imports: thousands of commands per fsync instead of one.
+    /// Decides `commands` in order in one decision, each against the model with the events of the
+    /// commands before it applied, and appends every accepted command's events as one atomic batch
+    /// (one commit). A refused command is reported and skipped; the others stand. For imports:
+    /// thousands of commands per fsync instead of one.
     public func executeBatch(_ commands: [Command]) async throws -> [BatchItem] {
-        precondition(!commands.isEmpty && commands.count <= 2_000, "1 to 2,000 commands per batch")
-        let keeper = self.keeper
-        let items = Mutex<[BatchItem]>([])
-        _ = try await log.append(deciding: {
-            try keeper.withModel { state in
-                var decided: [(events: [DomainEvent], command: Command)] = []
-                decided.reserveCapacity(commands.count)
-                var out: [BatchItem] = []
-                for command in commands {
-                    do {
-                        switch try state.model.decide(command) {
-                        case .replay: out.append(.replayed)
-                        case .append(let events):
-                            for e in events { state.model.apply(e, at: command.at) }
-                            state.stagedSinceCommit = true
-                            decided.append((events, command))
-                            out.append(.written(events: events.count))
-                        }
-                    } catch {
-                        out.append(.refused(error))
-                    }
-                }
-                let drafts = Self.drafts(decided)
-                state.preApplied = drafts.count
-                items.withLock { $0 = out }
-                return drafts
-            }
-        })
-        return items.withLock { $0 }
+        try await submitBatch(commands).value()
     }
+
+    /// `executeBatch` in two halves: decides `commands` now and queues their events, then returns.
+    /// Batches queued one after another reach the log in that order, so a caller can decide the
+    /// next batch while the writer stores this one (`PendingBatch.value()` gives the outcomes).
+    public func submitBatch(_ commands: [Command]) -> PendingBatch {
+        precondition(!commands.isEmpty && commands.count <= 2_000, "1 to 2,000 commands per batch")
+        return PendingBatch(ledger: self, commands: commands, first: queue(Self.batchDecision(commands)))
+    }
+
+    /// A batch queued by `submitBatch`.
+    public struct PendingBatch: Sendable {
+        let ledger: Ledger
+        let commands: [Command]
+        let first: Promise<([BatchItem], AppendResult)>
+
+        /// The outcome of each command, after the commit that carried the batch.
+        public func value() async throws -> [BatchItem] {
+            do {
+                return try await first.value.0
+            } catch is ModelKeeper.StaleDecision {
+                return try await ledger.decideAndAppend(Ledger.batchDecision(commands)).0
+            }
+        }
+    }
+
+    static func batchDecision(_ commands: [Command]) -> ModelKeeper.Decide<[BatchItem]> {
+        { model in
+            var decided: [(events: [DomainEvent], command: Command)] = []
+            decided.reserveCapacity(commands.count)
+            var out: [BatchItem] = []
+            out.reserveCapacity(commands.count)
+            for command in commands {
+                do {
+                    switch try model.decide(command) {
+                    case .replay: out.append(.replayed)
+                    case .append(let events):
+                        for e in events { model.apply(e, at: command.at) }
+                        decided.append((events, command))
+                        out.append(.written(events: events.count))
+                    }
+                } catch {
+                    out.append(.refused(error))
+                }
+            }
+            return (drafts(decided), out)
+        }
+    }
+
+    /// Queues `decide` (see `ModelKeeper.submit`); the promise is kept after the commit.
+    func queue<T: Sendable>(_ decide: @escaping ModelKeeper.Decide<T>) -> Promise<(T, AppendResult)> {
+        let promise = Promise<(T, AppendResult)>()
+        keeper.submit(decide, to: log) { promise.fulfill($0) }
+        return promise
+    }
+
+    /// Queues `decide` and waits for its commit, deciding again when a decision queued before it
+    /// failed (`StaleDecision`: only after a failed commit or a refused batch).
+    func decideAndAppend<T: Sendable>(_ decide: @escaping ModelKeeper.Decide<T>) async throws -> (T, AppendResult) {
+        for _ in 1..<Self.decisionAttemptsMax {
+            do {
+                return try await queue(decide).value
+            } catch is ModelKeeper.StaleDecision {
+                continue
+            }
+        }
+        return try await queue(decide).value
+    }
+
+    /// How often a command is decided before a `StaleDecision` reaches its caller (each retry
+    /// follows a failure of another request; more in a row means the log keeps failing).
+    static let decisionAttemptsMax = 8
 
     /// The drafts of a batch's decided commands, in order. (Encoding the two halves on two
     /// threads was tried: no gain measurable on this 2-core machine, so it stays on one.)
@@ -135,20 +183,21 @@ public final class Ledger: Sendable {
     }
 
     /// A member's balance at `at` (default: now), from the model.
+    /// (Reads see the log plus the decisions queued for it, like the next decision does.)
     public func balance(_ member: String, at: Timestamp = .now()) throws -> Balance? {
-        try keeper.withModel { $0.model.balance(member, at: at) }
+        try keeper.read { $0.balance(member, at: at) }
     }
 
     public func member(_ id: String) throws -> MemberState? {
-        try keeper.withModel { $0.model.member(id) }
+        try keeper.read { $0.member(id) }
     }
 
     /// Runs `body` with the current model (for reports and tests).
     public func withModel<T>(_ body: (LedgerModel) throws -> T) throws -> T {
-        try keeper.withModel { try body($0.model) }
+        try keeper.read { try body($0) }
     }
 
     public func rules(at: Timestamp = .now()) throws -> ProgramRules {
-        try keeper.withModel { $0.model.rules(at: at) }
+        try keeper.read { $0.rules(at: at) }
     }
 }

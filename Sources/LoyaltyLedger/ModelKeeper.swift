@@ -3,64 +3,239 @@ import LedgerStore
 import LoyaltyDomain
 import Synchronization
 
-/// Keeps the domain model equal to the log, on the writer thread: decisions read it, every staged
-/// event is applied at once (so a later decision in the same commit sees it), and a commit that
-/// fails or is retried triggers a rebuild from the log (rare: disk errors, map growth).
+/// Keeps the domain model equal to the log plus the decisions queued for it, in log order.
+///
+/// Decisions are made *ahead*, on the caller's thread: under the model's lock a command is decided,
+/// its events are applied to the model at once (so the next decision sees them), and its drafts are
+/// queued to the log's writer before the lock is released. The lock makes the order of decisions
+/// the order of the writer's queue, which is the order in the log, so no two decisions race and the
+/// writer thread only validates and stores (deciding on it left the import's second core idle).
+///
+/// A decision made ahead rests on every decision queued before it. When one of those does not
+/// commit (its batch fails validation, its group fails), the model holds effects the log will never
+/// have: the `epoch` moves on, every decision of the older epoch still queued is refused as
+/// `StaleDecision` when the writer reaches it (its caller decides again), and the model is folded
+/// anew from the log on the writer thread at the start of the next group, when nothing is staged.
+/// Until then decisions run on the writer thread (the old way), and none is made ahead while such
+/// a decision is queued: the two would reach the model out of log order.
 final class ModelKeeper: CommitObserver {
-    struct State {
-        var model = LedgerModel()
+    /// What the writer thread and the deciders share about the queue. Its own lock, held briefly:
+    /// a decision holds the model's lock for a whole batch, and the writer must not wait for it.
+    struct Book {
         /// Key of a command's first event (`<command key>#0`) -> its position: the original
         /// outcome of a replay. Keyed by the event's own key string (already in memory), not by a
         /// command key cut from it: that was a string allocation per command.
         var outcomes: [String: UInt64] = [:]
-        var stagedSinceCommit = false
-        var needsRebuild = false
+        /// The last position staged from the log (decisions queued but not staged are not counted).
         var through: UInt64 = 0
-        /// Events the current request's decision already applied to `model` (batch decisions
-        /// apply as they go, so each command sees the ones before it); `staged` skips them.
+        /// The model holds effects the log will not have: fold it anew before the next decision.
+        var needsRebuild = false
+        /// Moves on whenever effects applied ahead may be lost; a decision made in an older epoch
+        /// is not written.
+        var epoch: UInt64 = 0
+        /// Decisions made ahead and queued that the writer has not reached yet.
+        var aheadQueued = 0
+        /// Decisions queued to run on the writer thread that it has not run yet.
+        var writerQueued = 0
+        /// Events the request being staged applied ahead (set when the writer reaches it);
+        /// `staged` skips them. Non-zero at the next request or at the group's end: the request
+        /// did not stage (it failed), so the model is wrong.
         var preApplied = 0
+        /// Something was staged in the current group (a rebuild now would miss it).
+        var stagedSinceCommit = false
+
+        /// True when a decision may be made ahead: the model is the log plus the decisions queued,
+        /// in order.
+        var canDecideAhead: Bool { !needsRebuild && writerQueued == 0 }
+
+        /// Notes that effects applied ahead will not be written: refuse every decision of the
+        /// current epoch still queued, and fold the model anew.
+        mutating func invalidate() {
+            needsRebuild = true
+            epoch &+= 1
+            preApplied = 0
+        }
     }
 
-    let state = Mutex(State())
+    /// The model. Lock order: `model`, then `book`.
+    let model = Mutex(LedgerModel())
+    let book = Mutex(Book())
     /// Set after open; used to rebuild from the log.
     nonisolated(unsafe) weak var log: EventLog?
 
+    // MARK: CommitObserver (writer thread)
+
     func groupStarted() {
-        state.withLock { s in if s.stagedSinceCommit { s.needsRebuild = true } }
+        let rebuild = book.withLock { b in
+            // A group that runs again after the map grew: what its first run staged is gone.
+            if b.stagedSinceCommit || b.preApplied > 0 { b.invalidate() }
+            b.stagedSinceCommit = false
+            return b.needsRebuild
+        }
+        // Nothing is staged now, so the committed log is all there is: the one safe moment.
+        if rebuild, let log {
+            do { try rebuildNow(from: log) } catch {
+                // Left for the next group; decisions meanwhile run on the writer and fail the same way.
+            }
+        }
     }
 
     func staged(_ events: StagedEvents) {
-        state.withLock { s in
-            for i in events.indices {
-                if i < s.preApplied {
-                    let position = events.position(i)
-                    s.through = max(s.through, position)
-                    if let key = events.idempotencyKey(i), Self.isFirstEventKey(key) { s.outcomes[key] = position }
-                } else {
-                    Self.apply(events[i], to: &s)
+        let raw = book.withLock { b -> Int in
+            let ahead = min(b.preApplied, events.count)
+            for i in 0..<ahead {
+                let position = events.position(i)
+                b.through = max(b.through, position)
+                if let key = events.idempotencyKey(i), Self.isFirstEventKey(key) { b.outcomes[key] = position }
+            }
+            b.preApplied = 0
+            b.stagedSinceCommit = true
+            return ahead
+        }
+        guard raw < events.count else { return }
+        // Events appended raw (not decided here), or a decision that did not apply ahead.
+        model.withLock { m in
+            book.withLock { b in
+                for i in raw..<events.count {
+                    let event = events[i]
+                    // A domain event appended raw while decisions made ahead wait behind it: they
+                    // did not see it. Apply it, and have them decided again.
+                    if b.aheadQueued > 0 && DomainEvent.isDomainType(event.type) { b.invalidate() }
+                    Self.apply(event, model: &m, book: &b)
                 }
             }
-            s.preApplied = 0
-            s.stagedSinceCommit = true
         }
     }
 
     func groupEnded(committed: Bool) {
-        state.withLock { s in
-            // A decision that applied events whose batch then failed validation in the log.
-            if s.preApplied > 0 { s.needsRebuild = true; s.preApplied = 0 }
-            if !committed && s.stagedSinceCommit { s.needsRebuild = true }
-            s.stagedSinceCommit = false
+        book.withLock { b in
+            // A request that applied events ahead and then failed validation in the log.
+            if b.preApplied > 0 { b.invalidate() }
+            if !committed && b.stagedSinceCommit { b.invalidate() }
+            b.stagedSinceCommit = false
         }
     }
 
-    static func apply(_ e: RecordedEvent, to s: inout State) {
-        s.through = max(s.through, e.position)
-        if let key = e.idempotencyKey, Self.isFirstEventKey(key) { s.outcomes[key] = e.position }
+    // MARK: Deciding
+
+    /// Refused when the writer reaches it: a decision queued before this one did not commit, so
+    /// this one rested on effects the log does not have. The caller decides again.
+    struct StaleDecision: Error {}
+
+    /// What a decision returns: the drafts to append (already applied to the model) and what to
+    /// tell the caller. It throws only before applying anything.
+    typealias Decide<T> = @Sendable (inout LedgerModel) throws -> (drafts: [EventDraft], answer: T)
+
+    /// Decides with `decide` and queues its drafts: ahead, on this thread, when the model allows;
+    /// on the writer thread otherwise. `done` gets the answer (or the error) after the commit, on
+    /// the writer thread. The order of calls is the order of the events in the log.
+    func submit<T: Sendable>(_ decide: @escaping Decide<T>, to log: EventLog,
+                             done: @escaping @Sendable (Result<(T, AppendResult), any Error>) -> Void) {
+        let slot = DecisionSlot<T>()
+        let reply: AppendReply = { result in
+            done(result.map { (slot.answer.withLock { $0 }!, $0) })
+        }
+        do {
+            try model.withLock { m in
+                let (ahead, epoch) = book.withLock { b in (b.canDecideAhead, b.epoch) }
+                if ahead {
+                    let (drafts, answer) = try decide(&m)
+                    slot.answer.withLock { $0 = answer }
+                    try book.withLock { b in
+                        do {
+                            try log.enqueue(deciding: { [self] in
+                                try claim(epoch: epoch, events: drafts.count, first: slot.firstRun())
+                                return drafts
+                            }, reply: reply)
+                        } catch {
+                            if !drafts.isEmpty { b.invalidate() }  // applied, and never to be written
+                            throw error
+                        }
+                        b.aheadQueued += 1
+                    }
+                } else {
+                    try book.withLock { b in
+                        try log.enqueue(deciding: { [self] in
+                            try model.withLock { m in
+                                try prepareOnWriter(&m, first: slot.firstRun(), log: log)
+                                let (drafts, answer) = try decide(&m)
+                                slot.answer.withLock { $0 = answer }
+                                book.withLock { $0.preApplied = drafts.count }
+                                return drafts
+                            }
+                        }, reply: reply)
+                        b.writerQueued += 1
+                    }
+                }
+            }
+        } catch {
+            done(.failure(error))
+        }
+    }
+
+    /// One queued decision's answer, and whether the writer ran it before (a group runs again
+    /// after the map grew: the queue counters count a request once).
+    private final class DecisionSlot<T: Sendable>: Sendable {
+        let answer = Mutex<T?>(nil)
+        private let ran = Atomic<Bool>(false)
+        func firstRun() -> Bool { !ran.exchange(true, ordering: .relaxed) }
+    }
+
+    /// The writer reached a decision made ahead in `epoch`: it is written if nothing before it
+    /// failed since.
+    private func claim(epoch: UInt64, events: Int, first: Bool) throws {
+        try book.withLock { b in
+            if first { b.aheadQueued -= 1 }
+            if b.preApplied > 0 { b.invalidate() }  // the request before this one applied ahead and failed
+            guard b.epoch == epoch else { throw StaleDecision() }
+            b.preApplied = events
+        }
+    }
+
+    /// Makes the model fit for a decision on the writer thread (it holds the model's lock), or
+    /// refuses it (`StaleDecision`).
+    private func prepareOnWriter(_ m: inout LedgerModel, first: Bool, log: EventLog) throws {
+        let rebuild = try book.withLock { b in
+            if first { b.writerQueued -= 1 }
+            if b.preApplied > 0 { b.invalidate() }
+            guard b.needsRebuild else { return false }
+            // Mid-group, the committed log lacks what this group staged: decide in the next group.
+            guard !b.stagedSinceCommit else { throw StaleDecision() }
+            return true
+        }
+        if rebuild { try rebuildLocked(&m, from: log) }
+    }
+
+    // MARK: Reading and folding
+
+    /// Runs `body` on the model: the log plus the decisions queued for it. After a failure, before
+    /// the writer folded the model anew, on a fresh fold of the committed log instead.
+    func read<T>(_ body: (LedgerModel) throws -> T) throws -> T {
+        // (`body` runs under the lock and its value leaves it: unchecked, as `withLock` wants
+        // Sendable results.)
+        nonisolated(unsafe) var value: T?
+        let current = try model.withLock { m -> Bool in
+            guard !book.withLock({ $0.needsRebuild }) else { return false }
+            value = try body(m)
+            return true
+        }
+        if current, let value { return value }
+        guard let log else { preconditionFailure("the model is read after its log was released") }
+        var fresh = LedgerModel(), folded = Book()
+        try Self.fold(log, model: &fresh, book: &folded)
+        return try body(fresh)
+    }
+
+    /// The bookkeeping (positions, outcomes), read under its lock.
+    func readBook<T: Sendable>(_ body: (Book) -> T) -> T { book.withLock { body($0) } }
+
+    static func apply(_ e: RecordedEvent, model: inout LedgerModel, book b: inout Book) {
+        b.through = max(b.through, e.position)
+        if let key = e.idempotencyKey, Self.isFirstEventKey(key) { b.outcomes[key] = e.position }
         guard DomainEvent.isDomainType(e.type) else { return }  // not a domain event (raw `append`)
         do {
-            s.model.apply(try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data),
-                          at: Timestamp(microseconds: e.occurredAt))
+            model.apply(try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data),
+                        at: Timestamp(microseconds: e.occurredAt))
         } catch {
             preconditionFailure("event \(e.position) (\(e.type)) in the log does not decode: \(error)")
         }
@@ -74,24 +249,36 @@ final class ModelKeeper: CommitObserver {
     }
 
     /// The position of the first event of the command whose key is `commandKey`, if any.
-    static func outcome(_ s: State, commandKey: String) -> UInt64? { s.outcomes[commandKey + "#0"] }
+    func outcome(commandKey: String) -> UInt64? { book.withLock { $0.outcomes[commandKey + "#0"] } }
 
-    /// Folds the whole committed log (at open, or after a failed commit).
-    func rebuild(from log: EventLog) throws {
-        var fresh = State()
+    /// Folds the whole committed log anew (at open, or after a failure).
+    func rebuildNow(from log: EventLog) throws {
+        try model.withLock { m in try rebuildLocked(&m, from: log) }
+    }
+
+    /// `rebuildNow` for a caller holding the model's lock. The queue counters stay; the epoch
+    /// moves on (effects applied ahead are gone).
+    private func rebuildLocked(_ m: inout LedgerModel, from log: EventLog) throws {
+        var fresh = LedgerModel(), folded = Book()
+        try Self.fold(log, model: &fresh, book: &folded)
+        m = fresh
+        book.withLock { b in
+            folded.epoch = b.epoch &+ 1
+            folded.aheadQueued = b.aheadQueued
+            folded.writerQueued = b.writerQueued
+            folded.stagedSinceCommit = b.stagedSinceCommit
+            b = folded
+        }
+    }
+
+    /// Folds every committed event into `model` and `book`.
+    static func fold(_ log: EventLog, model: inout LedgerModel, book: inout Book) throws {
         var position: UInt64 = 0
         while true {
             let batch = try log.events(after: position, limit: 4_096)
             guard let last = batch.last else { break }
-            for i in batch.indices { Self.apply(batch[i], to: &fresh) }
+            for i in batch.indices { apply(batch[i], model: &model, book: &book) }
             position = last.position
         }
-        state.withLock { $0 = fresh }
-    }
-
-    /// Runs `body` on a model that is current (rebuilding first if a commit failed).
-    func withModel<T>(_ body: (inout State) throws -> T) throws -> T {
-        if state.withLock({ $0.needsRebuild }), let log { try rebuild(from: log) }
-        return try state.withLock { try body(&$0) }
     }
 }
