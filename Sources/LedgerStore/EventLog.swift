@@ -203,6 +203,28 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// The position of the committed event whose idempotency key is `key`, or nil. Only a writable
+    /// log answers (its key table holds every committed key from open on); a read-only one says nil.
+    public func position(ofKey key: String) throws -> UInt64? {
+        guard let index, let writer else { return nil }
+        let hash = KeyHash.of(key)
+        var candidates = writer.overlay.withLock { state in
+            var found: [UInt64] = []
+            state.active.keys.positions(hash, into: &found)
+            state.frozen?.keys.positions(hash, into: &found)
+            return found
+        }
+        index.keyPositions(hash: hash, into: &candidates)
+        return try read { txn in
+            let head = try store.headPosition(txn: txn)
+            // Candidates come from a fingerprint match: the stored key decides.
+            for position in candidates where position >= 1 && position <= head {
+                if try store.event(at: position, txn: txn).idempotencyKey == key { return position }
+            }
+            return nil
+        }
+    }
+
     /// The event at `position`, or nil past the head.
     public func event(at position: UInt64) throws -> RecordedEvent? {
         try read { txn in

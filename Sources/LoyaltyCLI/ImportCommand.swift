@@ -70,6 +70,10 @@ struct ImportCommand: AsyncParsableCommand {
         try await submit(&pending, after: &inFlight, ledger: ledger, progress: &progress)
         for batch in inFlight { try await report(batch, progress: &progress) }
         progress.finish(lines: lineNumber)
+        // The process ends with this command: freeing the model's allocations one by one (every
+        // member, lot and purchase) took a tenth of a second after a 200,000-purchase import.
+        ledger.close()
+        _ = Unmanaged.passRetained(ledger)
         if progress.badLines > 0 { throw CLIError("\(progress.badLines) line(s) not imported (reasons above)") }
     }
 

@@ -22,10 +22,6 @@ final class ModelKeeper: CommitObserver {
     /// What the writer thread and the deciders share about the queue. Its own lock, held briefly:
     /// a decision holds the model's lock for a whole batch, and the writer must not wait for it.
     struct Book {
-        /// Key of a command's first event (`<command key>#0`) -> its position: the original
-        /// outcome of a replay. Keyed by the event's own key string (already in memory), not by a
-        /// command key cut from it: that was a string allocation per command.
-        var outcomes: [String: UInt64] = [:]
         /// The last position staged from the log (decisions queued but not staged are not counted).
         var through: UInt64 = 0
         /// The model holds effects the log will not have: fold it anew before the next decision.
@@ -83,11 +79,7 @@ final class ModelKeeper: CommitObserver {
     func staged(_ events: StagedEvents) {
         let raw = book.withLock { b -> Int in
             let ahead = min(b.preApplied, events.count)
-            for i in 0..<ahead {
-                let position = events.position(i)
-                b.through = max(b.through, position)
-                if let key = events.idempotencyKey(i), Self.isFirstEventKey(key) { b.outcomes[key] = position }
-            }
+            if ahead > 0 { b.through = max(b.through, events.position(ahead - 1)) }
             b.preApplied = 0
             b.stagedSinceCommit = true
             return ahead
@@ -122,9 +114,21 @@ final class ModelKeeper: CommitObserver {
     /// this one rested on effects the log does not have. The caller decides again.
     struct StaleDecision: Error {}
 
-    /// What a decision returns: the drafts to append (already applied to the model) and what to
+    /// What a decision returns: the events to append (already applied to the model) and what to
     /// tell the caller. It throws only before applying anything.
-    typealias Decide<T> = @Sendable (inout LedgerModel) throws -> (drafts: [EventDraft], answer: T)
+    typealias Decide<T> = @Sendable (inout LedgerModel) throws -> (decided: Decided, answer: T)
+
+    /// Decided commands and their events, in order. They are encoded into drafts on the writer
+    /// thread when it reaches them: the decider is the import's busier thread.
+    struct Decided: Sendable {
+        var commands: [(events: [DomainEvent], command: Command)] = []
+        var eventCount = 0
+
+        mutating func append(_ events: [DomainEvent], of command: Command) {
+            commands.append((events, command))
+            eventCount += events.count
+        }
+    }
 
     /// Decides with `decide` and queues its drafts: ahead, on this thread, when the model allows;
     /// on the writer thread otherwise. `done` gets the answer (or the error) after the commit, on
@@ -139,16 +143,16 @@ final class ModelKeeper: CommitObserver {
             try model.withLock { m in
                 let (ahead, epoch) = book.withLock { b in (b.canDecideAhead, b.epoch) }
                 if ahead {
-                    let (drafts, answer) = try decide(&m)
+                    let (decided, answer) = try decide(&m)
                     slot.answer.withLock { $0 = answer }
                     try book.withLock { b in
                         do {
                             try log.enqueue(deciding: { [self] in
-                                try claim(epoch: epoch, events: drafts.count, first: slot.firstRun())
-                                return drafts
+                                try claim(epoch: epoch, events: decided.eventCount, first: slot.firstRun())
+                                return Ledger.drafts(decided)
                             }, reply: reply)
                         } catch {
-                            if !drafts.isEmpty { b.invalidate() }  // applied, and never to be written
+                            if decided.eventCount > 0 { b.invalidate() }  // applied, and never to be written
                             throw error
                         }
                         b.aheadQueued += 1
@@ -158,10 +162,10 @@ final class ModelKeeper: CommitObserver {
                         try log.enqueue(deciding: { [self] in
                             try model.withLock { m in
                                 try prepareOnWriter(&m, first: slot.firstRun(), log: log)
-                                let (drafts, answer) = try decide(&m)
+                                let (decided, answer) = try decide(&m)
                                 slot.answer.withLock { $0 = answer }
-                                book.withLock { $0.preApplied = drafts.count }
-                                return drafts
+                                book.withLock { $0.preApplied = decided.eventCount }
+                                return Ledger.drafts(decided)
                             }
                         }, reply: reply)
                         b.writerQueued += 1
@@ -226,12 +230,11 @@ final class ModelKeeper: CommitObserver {
         return try body(fresh)
     }
 
-    /// The bookkeeping (positions, outcomes), read under its lock.
+    /// The bookkeeping, read under its lock.
     func readBook<T: Sendable>(_ body: (Book) -> T) -> T { book.withLock { body($0) } }
 
     static func apply(_ e: RecordedEvent, model: inout LedgerModel, book b: inout Book) {
         b.through = max(b.through, e.position)
-        if let key = e.idempotencyKey, Self.isFirstEventKey(key) { b.outcomes[key] = e.position }
         guard DomainEvent.isDomainType(e.type) else { return }  // not a domain event (raw `append`)
         do {
             model.apply(try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data),
@@ -240,16 +243,6 @@ final class ModelKeeper: CommitObserver {
             preconditionFailure("event \(e.position) (\(e.type)) in the log does not decode: \(error)")
         }
     }
-
-    /// True for the key of a command's first event (event keys are `<command key>#<i>`), by
-    /// bytes: `String.hasSuffix` compares graphemes and was a visible part of a fold.
-    static func isFirstEventKey(_ eventKey: String) -> Bool {
-        let u = eventKey.utf8
-        return u.count >= 2 && u.last == UInt8(ascii: "0") && u[u.index(u.endIndex, offsetBy: -2)] == UInt8(ascii: "#")
-    }
-
-    /// The position of the first event of the command whose key is `commandKey`, if any.
-    func outcome(commandKey: String) -> UInt64? { book.withLock { $0.outcomes[commandKey + "#0"] } }
 
     /// Folds the whole committed log anew (at open, or after a failure).
     func rebuildNow(from log: EventLog) throws {
