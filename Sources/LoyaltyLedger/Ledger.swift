@@ -101,7 +101,8 @@ public final class Ledger: Sendable {
     /// next batch while the writer stores this one (`PendingBatch.value()` gives the outcomes).
     public func submitBatch(_ commands: [Command]) -> PendingBatch {
         precondition(!commands.isEmpty && commands.count <= 2_000, "1 to 2,000 commands per batch")
-        return PendingBatch(ledger: self, commands: commands, first: queue(Self.batchDecision(commands)))
+        let (promise, slot) = queue(Self.batchDecision(commands))
+        return PendingBatch(ledger: self, commands: commands, first: promise, slot: slot)
     }
 
     /// A batch queued by `submitBatch`.
@@ -109,9 +110,11 @@ public final class Ledger: Sendable {
         let ledger: Ledger
         let commands: [Command]
         let first: Promise<([BatchItem], AppendResult)>
+        let slot: ModelKeeper.DecisionSlot<[BatchItem]>
 
         /// The outcome of each command, after the commit that carried the batch.
         public func value() async throws -> [BatchItem] {
+            defer { slot.release() }
             do {
                 return try await first.value.0
             } catch is ModelKeeper.StaleDecision {
@@ -144,23 +147,25 @@ public final class Ledger: Sendable {
     }
 
     /// Queues `decide` (see `ModelKeeper.submit`); the promise is kept after the commit.
-    func queue<T: Sendable>(_ decide: @escaping ModelKeeper.Decide<T>) -> Promise<(T, AppendResult)> {
+    func queue<T: Sendable>(_ decide: @escaping ModelKeeper.Decide<T>) -> (Promise<(T, AppendResult)>, ModelKeeper.DecisionSlot<T>) {
         let promise = Promise<(T, AppendResult)>()
-        keeper.submit(decide, to: log) { promise.fulfill($0) }
-        return promise
+        let slot = keeper.submit(decide, to: log) { promise.fulfill($0) }
+        return (promise, slot)
     }
 
     /// Queues `decide` and waits for its commit, deciding again when a decision queued before it
     /// failed (`StaleDecision`: only after a failed commit or a refused batch).
     func decideAndAppend<T: Sendable>(_ decide: @escaping ModelKeeper.Decide<T>) async throws -> (T, AppendResult) {
-        for _ in 1..<Self.decisionAttemptsMax {
+        for attempt in 1...Self.decisionAttemptsMax {
+            let (promise, slot) = queue(decide)
+            defer { slot.release() }
             do {
-                return try await queue(decide).value
-            } catch is ModelKeeper.StaleDecision {
+                return try await promise.value
+            } catch is ModelKeeper.StaleDecision where attempt < Self.decisionAttemptsMax {
                 continue
             }
         }
-        return try await queue(decide).value
+        preconditionFailure("the last attempt returns or throws")
     }
 
     /// How often a command is decided before a `StaleDecision` reaches its caller (each retry
@@ -171,12 +176,15 @@ public final class Ledger: Sendable {
     static func drafts(_ decided: ModelKeeper.Decided) -> [EventDraft] {
         var out: [EventDraft] = []
         out.reserveCapacity(decided.eventCount)
-        for d in decided.commands {
-            let key = d.command.idempotencyKey
-            let occurredAt = d.command.at.microseconds
-            for i in d.events.indices {
-                out.append(EventDraft(type: d.events[i].type, schemaVersion: DomainEvent.schemaVersion, member: d.events[i].stream,
-                                      occurredAt: occurredAt, data: d.events[i].canonicalJSON,
+        // (Indices, not `for d in`: each element is a tuple of an array and a `Command`, and a
+        // copy of one retains every string in it; this loop was 5 % of an import's writer thread.)
+        for c in decided.commands.indices {
+            let key = decided.commands[c].command.idempotencyKey
+            let occurredAt = decided.commands[c].command.at.microseconds
+            for i in decided.commands[c].events.indices {
+                out.append(EventDraft(type: decided.commands[c].events[i].type, schemaVersion: DomainEvent.schemaVersion,
+                                      member: decided.commands[c].events[i].stream, occurredAt: occurredAt,
+                                      data: decided.commands[c].events[i].canonicalJSON,
                                       idempotencyKey: key.map { $0 + "#" + String(i) }))
             }
         }
