@@ -144,12 +144,14 @@ public struct LedgerModel: Sendable {
         s.addLot(Lot(lotId: e.lotId, points: e.points, remaining: e.points - e.debtPaid, earnedAt: at,
                      availableAt: e.availableAt, expiresAt: e.expiresAt, source: e.source))
         s.earned += e.points
-        if case let .purchase(id) = e.source, var p = s.purchases[id] {
-            p.points += e.points
-            p.lotIds.append(e.lotId)
-            s.purchases[id] = p
-            s.accruals.append((p.at, e.capCounted ?? e.points))
-            if rules(at: p.at).tierMeasure == .qualifyingPoints { s.qualifying.append((p.at, e.points)) }
+        // In place (`values[i]`): a copy of the purchase shared its `lotIds`, so the append
+        // copied that array too.
+        if case let .purchase(id) = e.source, let i = s.purchases.index(forKey: id) {
+            s.purchases.values[i].points += e.points
+            s.purchases.values[i].lotIds.append(e.lotId)
+            let purchasedAt = s.purchases.values[i].at
+            s.accruals.append((purchasedAt, e.capCounted ?? e.points))
+            if rules(at: purchasedAt).tierMeasure == .qualifyingPoints { s.qualifying.append((purchasedAt, e.points)) }
         }
         if e.birthdayBonus != nil { s.lastBirthdayBonusYear = rules(at: at).timeZone.date(at).year }
     }

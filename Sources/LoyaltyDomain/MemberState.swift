@@ -105,8 +105,8 @@ public struct MemberState: Hashable, Sendable {
     func lot(_ id: String) -> Lot? { lotIndex[id].map { lots[$0] } }
 
     mutating func addLot(_ lot: Lot) {
-        precondition(lotIndex[lot.lotId] == nil, "lot ids are unique per member")
-        lotIndex[lot.lotId] = lots.count
+        let earlier = lotIndex.updateValue(lots.count, forKey: lot.lotId)  // (one lookup, not two)
+        precondition(earlier == nil, "lot ids are unique per member")
         lots.append(lot)
     }
 
