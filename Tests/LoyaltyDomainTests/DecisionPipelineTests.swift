@@ -84,6 +84,34 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func domainEventsAppendedRawBesideDecisionsMadeAheadKeepTheModelEqualToTheLog() async throws {
+        let dir = path()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ledger = try Ledger.open(path: dir, create: true)
+        try await ledger.execute(enroll("M1"))
+        // A raw credit (not decided by the ledger) races a redemption that needs it: whichever
+        // order the log gets, the model must end as a fold of that log.
+        for i in 0..<40 {
+            let credit = DomainEvent.pointsAdjusted(.init(member: "M1", key: "raw-\(i)", points: 10, reason: "test", operatorId: "op",
+                                                          lotId: "A:raw-\(i)", expiresAt: nil))
+            let draft = EventDraft(type: credit.type, member: "M1", occurredAt: at.microseconds, data: credit.canonicalJSON,
+                                   idempotencyKey: "adjust:raw-\(i)#0")
+            async let raw = ledger.log.append([draft])
+            let spend = ledger.submitBatch([.redeem(member: "M1", points: 10, redemptionId: "R\(i)", reward: nil, at: at)])
+            _ = try await raw
+            _ = try await spend.value()
+        }
+        let head = try ledger.log.headPosition()
+        #expect(try ledger.modelPosition() == head)
+        let available = try ledger.balance("M1", at: at)?.available
+        ledger.close()
+        let reopened = try Ledger.open(path: dir, writable: false)
+        #expect(try reopened.balance("M1", at: at)?.available == available)
+        reopened.close()
+        try await expectModelMatchesTheLog(dir, members: ["M1"])
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func concurrentCommandsAndBatchesLeaveTheModelEqualToTheLog() async throws {
         let dir = path()
         defer { try? FileManager.default.removeItem(atPath: dir) }
