@@ -7,7 +7,8 @@ import LoyaltyLedger
 /// `loyalty import FILE`: JSON Lines of command objects, or CSV of members
 /// (`member_id,enrolled_at,store_id,birth_date,gender`) or purchases
 /// (`member_id,purchase_id,occurred_at,amount,currency,store_id`), told apart by the header.
-/// Commands are decided and committed 1,000 lines at a time; a bad line is reported with its line
+/// Lines are parsed on a thread of their own (`ImportParser`); commands are decided and committed
+/// 1,000 lines at a time, the next batch decided while the writer stores the one before; a bad line is reported with its line
 /// number and reason and the import goes on; re-running an import writes nothing new.
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "import", abstract: "Import JSON Lines commands or CSV members/purchases.")
@@ -29,47 +30,22 @@ struct ImportCommand: AsyncParsableCommand {
         let fd = open(file, O_RDONLY)
         guard fd >= 0 else { throw CLIError("cannot open \(file): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var reader = LineReader(fd: fd)
         let ledger = try options.open()
         defer { ledger.close() }
+        let parser = ImportParser(fd: fd, batchSize: batch, enrollUnknown: enrollUnknown, ledger: ledger, now: Timestamp.now())
+        parser.start()
+        defer { parser.stop() }
         var progress = ImportProgress()
-        var kind = Kind.jsonl
-        var lineNumber = 0
-        var pending: [(line: Int, command: Command)] = []
-        var enrolledHere = Set<String>()
+        var lines = 0
         var inFlight: [InFlight] = []
-        let now = Timestamp.now()
-        while let line = try reader.next() {
-            lineNumber += 1
-            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
-            if lineNumber == 1 {
-                let header = CSV.split(line).map { $0.lowercased() }
-                if header == Self.memberHeader { kind = .members; continue }
-                if header == Self.purchaseHeader { kind = .purchases; continue }
-                if !line.hasPrefix("{") {
-                    throw CLIError("line 1: not a JSON command nor a known CSV header (members: \(Self.memberHeader.joined(separator: ",")); purchases: \(Self.purchaseHeader.joined(separator: ",")))")
-                }
-            }
-            do {
-                let command = try parse(line, kind: kind, now: now)
-                if enrollUnknown, case .purchase(let p) = command, !enrolledHere.contains(p.member), try ledger.member(p.member)?.isEnrolled != true {
-                    pending.append((lineNumber, .enroll(member: p.member, store: p.store, brand: "main", channel: "store", birthDate: nil,
-                                                        gender: nil, profile: [:], at: p.at)))
-                    enrolledHere.insert(p.member)
-                }
-                if case .enroll(let m, _, _, _, _, _, _, _) = command { enrolledHere.insert(m) }
-                pending.append((lineNumber, command))
-            } catch {
-                progress.bad(line: lineNumber, reason: "\(error)")
-            }
-            if pending.count >= batch {
-                try await submit(&pending, after: &inFlight, ledger: ledger, progress: &progress)
-            }
-            progress.show(lines: lineNumber)
+        while let parsed = try parser.next() {
+            for bad in parsed.bad { progress.bad(line: bad.line, reason: bad.reason) }
+            lines = parsed.lastLine
+            try await submit(parsed.entries, after: &inFlight, ledger: ledger, progress: &progress)
+            progress.show(lines: lines)
         }
-        try await submit(&pending, after: &inFlight, ledger: ledger, progress: &progress)
         for batch in inFlight { try await report(batch, progress: &progress) }
-        progress.finish(lines: lineNumber)
+        progress.finish(lines: lines)
         // The process ends with this command: freeing the model's allocations one by one (every
         // member, lot and purchase) took a tenth of a second after a 200,000-purchase import.
         ledger.close()
@@ -77,7 +53,7 @@ struct ImportCommand: AsyncParsableCommand {
         if progress.badLines > 0 { throw CLIError("\(progress.badLines) line(s) not imported (reasons above)") }
     }
 
-    func parse(_ line: String, kind: Kind, now: Timestamp) throws -> Command {
+    static func parse(_ line: String, kind: Kind, now: Timestamp) throws -> Command {
         switch kind {
         case .jsonl:
             return try Command(json: try JSONCanonical.parse(line), now: now)
@@ -111,13 +87,12 @@ struct ImportCommand: AsyncParsableCommand {
     static let batchesInFlightMax = 3
 
     /// Decides `pending` and queues it for the writer (batches reach the log in file order), then
-    /// reports the oldest batches until at most `batchesInFlightMax` are in flight. Parsing and
-    /// deciding run here while the writer thread validates and stores: two cores.
-    func submit(_ pending: inout [(line: Int, command: Command)], after inFlight: inout [InFlight], ledger: Ledger,
+    /// reports the oldest batches until at most `batchesInFlightMax` are in flight. Deciding runs
+    /// here while the parser reads the next lines and the writer thread stores earlier batches.
+    func submit(_ pending: [(line: Int, command: Command)], after inFlight: inout [InFlight], ledger: Ledger,
                 progress: inout ImportProgress) async throws {
         guard !pending.isEmpty else { return }
         inFlight.append(InFlight(entries: pending, batch: ledger.submitBatch(pending.map(\.command))))
-        pending.removeAll(keepingCapacity: true)
         while inFlight.count > Self.batchesInFlightMax {
             try await report(inFlight.removeFirst(), progress: &progress)
         }

@@ -1,0 +1,130 @@
+import Foundation
+import LoyaltyDomain
+import LoyaltyLedger
+
+/// Reads and parses an import file on a thread of its own and hands its commands over in batches,
+/// while the importing task decides the batch before and the log's writer stores the one before
+/// that: three stages on two cores (parsing was a tenth of the deciding thread's work).
+///
+/// At most `batchesAheadMax` parsed batches wait; the importing task takes them in file order.
+final class ImportParser: @unchecked Sendable {
+    // @unchecked: `fd`, `reader` state and `enrolledHere` are touched only by the parsing thread;
+    // `waiting`/`ended`/`stopped` only under `condition`.
+
+    /// One batch of parsed lines: the commands (each with its line number), the lines refused
+    /// while parsing, and the number of the last line read.
+    struct Batch: Sendable {
+        var entries: [(line: Int, command: Command)] = []
+        var bad: [(line: Int, reason: String)] = []
+        var lastLine = 0
+    }
+
+    static let batchesAheadMax = 4
+
+    private let fd: Int32
+    private let batchSize: Int
+    private let enrollUnknown: Bool
+    private let ledger: Ledger
+    private let now: Timestamp
+
+    private let condition = NSCondition()
+    private var waiting: [Batch] = []
+    /// Set when the file is read to its end (nil) or reading failed.
+    private var ended: Result<Void, any Error>?
+    private var stopped = false
+
+    init(fd: Int32, batchSize: Int, enrollUnknown: Bool, ledger: Ledger, now: Timestamp) {
+        self.fd = fd
+        self.batchSize = batchSize
+        self.enrollUnknown = enrollUnknown
+        self.ledger = ledger
+        self.now = now
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            let outcome = Result { try parseAll() }
+            condition.lock()
+            ended = outcome
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = "loyalty-import-parser"
+        thread.start()
+    }
+
+    /// The next batch in file order, or nil after the last; rethrows a reading error (a bad header,
+    /// an unreadable file). Blocks its caller's thread while the parser is behind (rare: parsing
+    /// is the lightest stage).
+    func next() throws -> Batch? {
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting.isEmpty && ended == nil { condition.wait() }
+        if !waiting.isEmpty {
+            condition.broadcast()  // room for one more
+            return waiting.removeFirst()
+        }
+        try ended?.get()
+        return nil
+    }
+
+    /// Stops the parser early (the import failed).
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Hands `batch` over; false when the import stopped.
+    private func hand(_ batch: Batch) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting.count >= Self.batchesAheadMax && !stopped { condition.wait() }
+        guard !stopped else { return false }
+        waiting.append(batch)
+        condition.broadcast()
+        return true
+    }
+
+    private func parseAll() throws {
+        var reader = LineReader(fd: fd)
+        var kind = ImportCommand.Kind.jsonl
+        var lineNumber = 0
+        var batch = Batch()
+        var enrolledHere = Set<String>()
+        while let line = try reader.next() {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            if lineNumber == 1 {
+                let header = CSV.split(line).map { $0.lowercased() }
+                if header == ImportCommand.memberHeader { kind = .members; continue }
+                if header == ImportCommand.purchaseHeader { kind = .purchases; continue }
+                if !line.hasPrefix("{") {
+                    throw CLIError("line 1: not a JSON command nor a known CSV header (members: \(ImportCommand.memberHeader.joined(separator: ",")); purchases: \(ImportCommand.purchaseHeader.joined(separator: ",")))")
+                }
+            }
+            do {
+                let command = try ImportCommand.parse(line, kind: kind, now: now)
+                // A member enrolled by this import is in `enrolledHere`; any other is in the model
+                // (which holds every decision queued so far) or unknown.
+                if enrollUnknown, case .purchase(let p) = command, !enrolledHere.contains(p.member), try ledger.member(p.member)?.isEnrolled != true {
+                    batch.entries.append((lineNumber, .enroll(member: p.member, store: p.store, brand: "main", channel: "store", birthDate: nil,
+                                                              gender: nil, profile: [:], at: p.at)))
+                    enrolledHere.insert(p.member)
+                }
+                if case .enroll(let m, _, _, _, _, _, _, _) = command { enrolledHere.insert(m) }
+                batch.entries.append((lineNumber, command))
+            } catch {
+                batch.bad.append((lineNumber, "\(error)"))
+            }
+            if batch.entries.count >= batchSize {
+                batch.lastLine = lineNumber
+                guard hand(batch) else { return }
+                batch = Batch()
+            }
+        }
+        batch.lastLine = lineNumber
+        if !batch.entries.isEmpty || !batch.bad.isEmpty || lineNumber > 0 { _ = hand(batch) }
+    }
+}
