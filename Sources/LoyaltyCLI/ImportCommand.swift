@@ -8,8 +8,9 @@ import LoyaltyLedger
 /// (`member_id,enrolled_at,store_id,birth_date,gender`) or purchases
 /// (`member_id,purchase_id,occurred_at,amount,currency,store_id`), told apart by the header.
 /// Lines are parsed on a thread of their own (`ImportParser`); commands are decided and committed
-/// 1,000 lines at a time, the next batch decided while the writer stores the one before; a bad line is reported with its line
-/// number and reason and the import goes on; re-running an import writes nothing new.
+/// 1,000 lines at a time, the next batch decided while the writer stores the one before. A bad
+/// line is reported with its line number and reason and the import goes on; re-running an import
+/// writes nothing new.
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "import", abstract: "Import JSON Lines commands or CSV members/purchases.")
     @OptionGroup var options: DomainOptions
