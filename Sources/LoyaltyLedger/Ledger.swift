@@ -181,8 +181,9 @@ public final class Ledger: Sendable {
             let occurredAt = decided.commands[c].at.microseconds
             let range = decided.eventRange(c)
             for i in range {
-                out.append(EventDraft(type: decided.events[i].type, schemaVersion: DomainEvent.schemaVersion,
-                                      member: decided.events[i].stream, occurredAt: occurredAt, data: decided.events[i].canonicalJSON,
+                let event = decided.events[i]  // (one copy, not one per property read)
+                out.append(EventDraft(type: event.type, schemaVersion: DomainEvent.schemaVersion, member: event.stream,
+                                      occurredAt: occurredAt, data: event.canonicalJSON,
                                       idempotencyKey: key.map { $0 + "#" + String(i - range.lowerBound) }))
             }
         }
