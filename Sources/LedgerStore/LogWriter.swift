@@ -19,8 +19,22 @@ final class LogWriter: @unchecked Sendable {
 
     struct Request {
         let work: Work
-        /// Called once, on the writer thread, after the commit that carried the request (or its failure).
-        let reply: AppendReply
+        /// Answered once, on the writer thread, after the commit that carried the request (or
+        /// its failure).
+        let reply: Reply
+
+        enum Reply {
+            /// An awaiting caller (`submit`): resumed directly, no closure to allocate per append.
+            case resume(CheckedContinuation<AppendResult, any Error>)
+            case call(AppendReply)
+        }
+
+        func answer(_ result: Result<AppendResult, any Error>) {
+            switch reply {
+            case .resume(let continuation): continuation.resume(with: result)
+            case .call(let reply): reply(result)
+            }
+        }
 
         /// Events counted against the commit limits (a decision counts as one until it has run).
         var eventCount: Int {
@@ -101,7 +115,7 @@ final class LogWriter: @unchecked Sendable {
     func submit(_ work: Work) async throws -> AppendResult {
         try await withCheckedThrowingContinuation { continuation in
             do {
-                try enqueue(work) { continuation.resume(with: $0) }
+                try enqueue(Request(work: work, reply: .resume(continuation)))
             } catch {
                 continuation.resume(throwing: error)
             }
@@ -113,10 +127,13 @@ final class LogWriter: @unchecked Sendable {
     /// only the queue's lock, so callers may hold their own locks around it (the order of their
     /// calls is then the order in the log).
     func enqueue(_ work: Work, reply: @escaping AppendReply) throws {
+        try enqueue(Request(work: work, reply: .call(reply)))
+    }
+
+    private func enqueue(_ request: Request) throws {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { throw LedgerError.notWritable(reason: "the log is closing") }
-        let request = Request(work: work, reply: reply)
         pending.append(request)
         pendingEvents += request.eventCount
         condition.signal()
@@ -201,7 +218,7 @@ final class LogWriter: @unchecked Sendable {
             let failure = LedgerError.wrap(error, mapSizeMaxBytes: store.env.options.mapSizeMaxBytes)
             logger.error("commit failed", metadata: ["error": "\(failure)", "requests": "\(requests.count)"])
             observer?.groupEnded(committed: false)
-            for request in requests { request.reply(.failure(failure)) }
+            for request in requests { request.answer(.failure(failure)) }
             return
         }
         observer?.groupEnded(committed: true)
@@ -231,9 +248,9 @@ final class LogWriter: @unchecked Sendable {
             switch outcome {
             case .success(var result):
                 result.headPosition = head
-                request.reply(.success(result))
+                request.answer(.success(result))
             case .failure(let error):
-                request.reply(.failure(error))
+                request.answer(.failure(error))
             }
         }
     }
