@@ -183,15 +183,26 @@ public final class FoldState<Value> {
 
     /// The dirty slots with their UTF-8 keys, sorted by key bytes if `sorted` (as `dirtyEntries`).
     func dirtyKeys(sorted: Bool) -> [(slot: Int, key: [UInt8])] {
-        var out = dirtySlots.map { (slot: $0, key: Array(keys[$0].utf8)) }
-        if sorted { out.sort { Self.precedes($0.key, $1.key) } }
-        return out
+        let out = dirtySlots.map { (slot: $0, key: Array(keys[$0].utf8)) }
+        guard sorted else { return out }
+        // Sorted as indices (moving integers, not tuples holding arrays: a build's commit sorts
+        // every member's key, and moving the tuples retained and released their arrays).
+        var order = Array(out.indices)
+        out.withUnsafeBufferPointer { entries in
+            order.sort { Self.precedes(entries[$0].key, entries[$1].key) }
+        }
+        return order.map { out[$0] }
     }
 
-    /// The cached entry in `slot` (nil: deleted), read in place.
-    func withValue<R>(slot: Int, _ body: (Value?) throws -> R) rethrows -> R {
-        // Through the buffer: `body(values[slot])` copied the value (retaining what it holds).
-        try values.withUnsafeBufferPointer { try body($0[slot]) }
+    /// The cached entry in `slot` read in place, without a copy (nil: deleted). Not
+    /// `body(values[slot])`: that copied the value (retaining what it holds) for every entry a
+    /// commit writes.
+    func withValue<R>(slot: Int, _ body: (UnsafePointer<Value>?) throws -> R) rethrows -> R {
+        try values.withUnsafeBufferPointer { entries in
+            guard entries[slot] != nil else { return try body(nil) }
+            // An Optional keeps its payload at offset 0 with the payload's layout.
+            return try (entries.baseAddress! + slot).withMemoryRebound(to: Value.self, capacity: 1) { try body($0) }
+        }
     }
 
     /// Byte order of keys (LMDB's default order), by `memcmp` rather than element by element.
