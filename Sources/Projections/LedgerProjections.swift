@@ -234,27 +234,27 @@ public final class LedgerProjections: @unchecked Sendable {
     }
 
     /// Moves `selected` (their live projections or their builds) to the log's head together:
-    /// each run of events is read and decoded once for all of them. Several projections step on
-    /// threads of their own over runs this thread decodes (`RunPipeline`); a single one steps here
-    /// while the next run is decoded on another thread.
+    /// each run of events is read and decoded once for all of them. Over more than one run,
+    /// several projections step on threads of their own over runs this thread decodes
+    /// (`RunPipeline`); otherwise they step here, one after the other, while the next run is
+    /// decoded on another thread.
     private func advance(_ selected: [any ProjectionDriving], _ role: ProjectionRole, progress: ProjectionProgress?) throws {
         guard !selected.isEmpty else { return }
         let run = UInt64(min(eventsPerStep, Self.runEventsMax))
         let commitAfter = role == .build ? max(rebuildCommitEvents, eventsPerStep) : eventsPerStep
         var prefetch: (after: UInt64, run: Prefetch)?
         defer { for d in selected { try? d.flush(role) } }
-        while selected.count > 1 {
-            // Several projections: each on a thread of its own, fed by this one (`RunPipeline`).
+        while true {
             let head = try log.headPosition()
             let from = try selected.map { try $0.checkpoint(role) }.min() ?? head
             guard from < head else { break }
-            try RunPipeline(selected, role: role, runEvents: Int(run), commitAfter: commitAfter)
-                .run(log, after: from, through: head) { name, position in progress?(name, position, head) }
-        }
-        while selected.count == 1 {
-            let head = try log.headPosition()
-            let from = try selected.map { try $0.checkpoint(role) }.min() ?? head
-            guard from < head else { break }
+            if selected.count > 1 && head - from > run {
+                // Several projections and more than a run: each on a thread of its own, fed by
+                // this one (`RunPipeline`).
+                try RunPipeline(selected, role: role, runEvents: Int(run), commitAfter: commitAfter)
+                    .run(log, after: from, through: head) { name, position in progress?(name, position, head) }
+                continue
+            }
             let feed = try prefetch.flatMap { $0.after == from ? try $0.run.get() : nil }
                 ?? DecodedEvents.read(log, after: from, through: min(head, from + run))
             prefetch = feed.through < head
