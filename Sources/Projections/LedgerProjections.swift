@@ -2,7 +2,6 @@ public import LedgerStore
 public import LoyaltyDomain
 import Foundation
 import Dispatch
-import Synchronization
 public import Logging
 
 /// Where one projection stands, for `loyalty projections status`.
@@ -235,8 +234,10 @@ public final class LedgerProjections: @unchecked Sendable {
     }
 
     /// Moves `selected` (their live projections or their builds) to the log's head together:
-    /// each run of events is read and decoded once for all of them, and the next run is decoded
-    /// on another thread while the current one is applied.
+    /// each run of events is read and decoded once for all of them. Over more than one run,
+    /// several projections step on threads of their own over runs this thread decodes
+    /// (`RunPipeline`); otherwise they step here, one after the other, while the next run is
+    /// decoded on another thread.
     private func advance(_ selected: [any ProjectionDriving], _ role: ProjectionRole, progress: ProjectionProgress?) throws {
         guard !selected.isEmpty else { return }
         let run = UInt64(min(eventsPerStep, Self.runEventsMax))
@@ -247,30 +248,23 @@ public final class LedgerProjections: @unchecked Sendable {
             let head = try log.headPosition()
             let from = try selected.map { try $0.checkpoint(role) }.min() ?? head
             guard from < head else { break }
+            if selected.count > 1 && head - from > run {
+                // Several projections and more than a run: each on a thread of its own, fed by
+                // this one (`RunPipeline`).
+                try RunPipeline(selected, role: role, runEvents: Int(run), commitAfter: commitAfter)
+                    .run(log, after: from, through: head) { name, position in progress?(name, position, head) }
+                continue
+            }
             let feed = try prefetch.flatMap { $0.after == from ? try $0.run.get() : nil }
                 ?? DecodedEvents.read(log, after: from, through: min(head, from + run))
             prefetch = feed.through < head
                 ? (feed.through, Prefetch(log, after: feed.through, through: min(head, feed.through + run))) : nil
-            try stepTogether(selected, role, run: Int(run), feed: feed, commitAfter: commitAfter)
-            for d in selected { progress?(d.name, try d.checkpoint(role), head) }
+            for d in selected {
+                _ = try d.step(role, eventsMax: Int(run), feed: feed, commitAfter: commitAfter)
+                progress?(d.name, try d.checkpoint(role), head)
+            }
         }
         for d in selected { try d.flush(role) }
-    }
-
-    /// One step of each of `selected` over the same run: on parallel threads when there are
-    /// several (each projection's worker, cache and commit are its own; LMDB serializes the
-    /// commits), so a rebuild of balances and member views folds both at once.
-    private func stepTogether(_ selected: [any ProjectionDriving], _ role: ProjectionRole, run: Int, feed: DecodedEvents,
-                              commitAfter: Int) throws {
-        guard selected.count > 1 else {
-            for d in selected { _ = try d.step(role, eventsMax: run, feed: feed, commitAfter: commitAfter) }
-            return
-        }
-        let steps = ParallelSteps(selected)
-        DispatchQueue.concurrentPerform(iterations: selected.count) { i in
-            steps.run(i) { d in _ = try d.step(role, eventsMax: run, feed: feed, commitAfter: commitAfter) }
-        }
-        try steps.rethrow()
     }
 
     public func status() throws -> [ProjectionStatus] {
@@ -343,23 +337,5 @@ final class InFlightCommit: @unchecked Sendable {
         done.wait()
         guard let result else { preconditionFailure("commit finished without a result") }
         return result
-    }
-}
-
-/// Drivers stepped on parallel threads, one thread per driver, with the first error of each.
-final class ParallelSteps: @unchecked Sendable {
-    // @unchecked: thread `i` touches only `drivers[i]` (a driver's worker and cache are used by
-    // one thread at a time); errors go through a mutex.
-    private let drivers: [any ProjectionDriving]
-    private let errors = Mutex<[any Error]>([])
-
-    init(_ drivers: [any ProjectionDriving]) { self.drivers = drivers }
-
-    func run(_ i: Int, _ body: (any ProjectionDriving) throws -> Void) {
-        do { try body(drivers[i]) } catch { errors.withLock { $0.append(error) } }
-    }
-
-    func rethrow() throws {
-        if let error = errors.withLock({ $0.first }) { throw error }
     }
 }

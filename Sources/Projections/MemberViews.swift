@@ -37,8 +37,18 @@ public struct LifecycleThresholds: Sendable, Equatable {
 }
 
 public struct MemberView: Sendable, Equatable {
-    public var enrolledAt: Timestamp?
+    // Declared in the order of how often the fold changes them: what every event changes comes
+    // first, in the view's first cache line (with `brand`, whose spare bits mark an absent view in
+    // `MemberView?`), so most events touch one line of the 209-byte view.
     public var brand = ""
+    public var lastActivityAt: Timestamp?
+    public var purchaseCount: Int64 = 0
+    /// Integer minor units, net of returns.
+    public var totalSpend: MinorUnits = 0
+    public var lastPurchaseAt: Timestamp?
+    public var firstPurchaseAt: Timestamp?
+    public var returnCount: Int64 = 0
+    public var enrolledAt: Timestamp?
     public var enrollmentStore = ""
     public var channel = ""
     public var birthDate: String?
@@ -47,13 +57,6 @@ public struct MemberView: Sendable, Equatable {
     public var closed = false
     public var tier: String?
     public var tierSince: Timestamp?
-    public var purchaseCount: Int64 = 0
-    public var returnCount: Int64 = 0
-    /// Integer minor units, net of returns.
-    public var totalSpend: MinorUnits = 0
-    public var firstPurchaseAt: Timestamp?
-    public var lastPurchaseAt: Timestamp?
-    public var lastActivityAt: Timestamp?
 
     public init() {}
 

@@ -255,7 +255,7 @@ final class ProjectionWorker<F: ProjectionFold> {
                 let present = try state.withValue(slot: slot) { value in
                     guard let value else { return false }
                     w.bytes.removeAll(keepingCapacity: true)
-                    F.encode(value, into: &w)
+                    F.encode(value.pointee, into: &w)
                     try key.withUnsafeBytes { k in try w.bytes.withUnsafeBytes { v in try txn.put(table, key: k, value: v, flags: flags) } }
                     return true
                 }
