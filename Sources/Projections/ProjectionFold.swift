@@ -39,21 +39,21 @@ public struct ProjectionEvent: Sendable {
     /// accepts. The member id (a fold's key) must be valid UTF-8 (an id that is not is an error,
     /// never repaired into another id); the writer's other text rules are not checked again here.
     public static func decode(_ v: EventView) throws(ProjectionError) -> ProjectionEvent? {
-        // Invalid UTF-8 cannot spell a domain type: repaired, it is skipped as `decode` skips it.
-        let type = String(decoding: v.type, as: UTF8.self)
-        guard DomainEvent.isDomainType(type) else { return nil }
-        guard let member = Self.memberId(v.member) else {
-            throw .undecodableEvent(position: v.position, reason: "its member id is not UTF-8")
-        }
+        let decoded: DomainEvent?
         do {
-            let event = try v.data.withMemoryRebound(to: UInt8.self) { data in
-                try DomainEvent.decode(type: type, schemaVersion: v.schemaVersion, bytes: data)
+            // Nil for a type that is not a domain type (invalid UTF-8 cannot spell one).
+            decoded = try v.data.withMemoryRebound(to: UInt8.self) { data in
+                try DomainEvent.decode(typeBytes: v.type, schemaVersion: v.schemaVersion, bytes: data)
             }
-            return ProjectionEvent(position: v.position, recordedAt: Timestamp(microseconds: v.recordedAt),
-                                   occurredAt: Timestamp(microseconds: v.occurredAt), member: member, event: event)
         } catch {
             throw .undecodableEvent(position: v.position, reason: "\(error)")
         }
+        guard let event = decoded else { return nil }
+        guard let member = Self.memberId(v.member) else {
+            throw .undecodableEvent(position: v.position, reason: "its member id is not UTF-8")
+        }
+        return ProjectionEvent(position: v.position, recordedAt: Timestamp(microseconds: v.recordedAt),
+                               occurredAt: Timestamp(microseconds: v.occurredAt), member: member, event: event)
     }
 
     /// The member id of a stored event; nil if it is not UTF-8. ASCII (the usual case) is decoded

@@ -39,9 +39,32 @@ public func runTool(_ name: String, _ arguments: [String], input: String = "") t
     try process.run()
     stdin.fileHandleForWriting.write(Data(input.utf8))
     try stdin.fileHandleForWriting.close()
+    // Both pipes are drained at once: read one after the other, a child that fills the second
+    // (64 KB of refusals on stderr) blocks writing while this waits for the first to end.
+    let errors = PipeDrain(stderr.fileHandleForReading)
     let out = stdout.fileHandleForReading.readDataToEndOfFile()
-    let err = stderr.fileHandleForReading.readDataToEndOfFile()
+    let err = errors.wait()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
 }
 
+
+/// Reads a pipe to its end on a thread of its own.
+final class PipeDrain: @unchecked Sendable {
+    // @unchecked: `data` is written by the reading thread before `done` is signalled, and read
+    // only after `wait` saw the signal.
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+
+    func wait() -> Data {
+        done.wait()
+        return data
+    }
+}

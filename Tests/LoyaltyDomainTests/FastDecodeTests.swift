@@ -22,6 +22,19 @@ import Testing
         let fast = outcome { try DomainEvent.decode(type: type, schemaVersion: version, bytes: bytes) }
         let general = outcome { try bytes.withUnsafeBufferPointer { try DomainEvent.decodeGeneral(type: type, schemaVersion: version, bytes: $0) } }
         #expect(fast == general, "\(type) \(String(decoding: bytes, as: UTF8.self))", sourceLocation: sourceLocation)
+        // The type given as bytes (how projections read the log) decides the same, or says nil
+        // for what is not a domain type.
+        var typeText = type
+        let byBytes: Outcome? = typeText.withUTF8 { t in
+            bytes.withUnsafeBufferPointer { data in
+                do {
+                    return try DomainEvent.decode(typeBytes: UnsafeRawBufferPointer(t), schemaVersion: version, bytes: data).map(Outcome.event)
+                } catch {
+                    return .error("\(Swift.type(of: error)): \(error)")
+                }
+            }
+        }
+        #expect(byBytes == (DomainEvent.isDomainType(type) ? fast : nil), "\(type) by its bytes", sourceLocation: sourceLocation)
     }
 
     static func fixture(_ type: String) throws -> [UInt8] {
@@ -45,6 +58,12 @@ import Testing
 
     @Test func otherTypesAndVersionsGoToTheGeneralPath() throws {
         #expect(!DomainEvent.isDomainType("purchase.recorde") && !DomainEvent.isDomainType(""))
+        for type in DomainEvent.allTypes + ["", "x", "purchase.recorde", "purchase.recordedx", "points.earneD", "tier.changes"] {
+            var text = type
+            let kind = text.withUTF8 { DomainEvent.FastKind(typeBytes: UnsafeRawBufferPointer($0)) }
+            #expect(kind == DomainEvent.FastKind(type: type), "\(type)")
+        }
+        Self.compare(type: "", try Self.fixture("purchase.recorded"))
         let bytes = try Self.fixture("purchase.recorded")
         for version: UInt32 in [0, 2, .max] { Self.compare(type: "purchase.recorded", version: version, bytes) }
         Self.compare(type: "purchase.unknown", bytes)
