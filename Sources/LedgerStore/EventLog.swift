@@ -206,22 +206,11 @@ public final class EventLog: Sendable {
     /// The position of the committed event whose idempotency key is `key`, or nil. Only a writable
     /// log answers (its key table holds every committed key from open on); a read-only one says nil.
     public func position(ofKey key: String) throws -> UInt64? {
-        guard let index, let writer else { return nil }
-        let hash = KeyHash.of(key)
-        var candidates = writer.overlay.withLock { state in
-            var found: [UInt64] = []
-            state.active.keys.positions(hash, into: &found)
-            state.frozen?.keys.positions(hash, into: &found)
-            return found
-        }
-        index.keyPositions(hash: hash, into: &candidates)
+        guard let writer else { return nil }
+        var candidates: [UInt64] = []
+        writer.committedKeyPositions(KeyHash.of(key), into: &candidates, overlay: true)
         return try read { txn in
-            let head = try store.headPosition(txn: txn)
-            // Candidates come from a fingerprint match: the stored key decides.
-            for position in candidates where position >= 1 && position <= head {
-                if try store.event(at: position, txn: txn).idempotencyKey == key { return position }
-            }
-            return nil
+            try store.event(withKey: key, among: candidates, through: try store.headPosition(txn: txn), txn: txn)?.position
         }
     }
 

@@ -44,6 +44,16 @@ final class LogStore: Sendable {
         try record(at: position, txn: txn) { (bytes) throws(RecordDecodingError) in try EventRecord.decode(position: position, bytes) }
     }
 
+    /// The event among `candidates` (positions whose key fingerprint matched) that carries `key`,
+    /// at or before `through`: the stored key decides.
+    func event(withKey key: String, among candidates: [UInt64], through: UInt64, txn: LMDBTransaction) throws -> RecordedEvent? {
+        for position in candidates where position >= 1 && position <= through {
+            let event = try event(at: position, txn: txn)
+            if event.idempotencyKey == key { return event }
+        }
+        return nil
+    }
+
     /// The stream link and member id of the record at `position` (`EventRecord.link`); the
     /// member bytes point into the map and are valid for the transaction only.
     func link(at position: UInt64, txn: LMDBTransaction) throws -> (version: UInt64, previousPosition: UInt64?, member: UnsafeRawBufferPointer) {

@@ -492,19 +492,21 @@ final class LogWriter: @unchecked Sendable {
                            staged: StagedGroup) throws -> RecordedEvent? {
         var candidates: [UInt64] = []
         if staged.keys.count > 0 { staged.keys.positions(hash, into: &candidates) }
-        if overlayHoldsKeys {
-            overlay.withLock { state in
+        committedKeyPositions(hash, into: &candidates, overlay: overlayHoldsKeys)
+        return try store.event(withKey: key, among: candidates, through: staged.position, txn: txn)
+    }
+
+    /// Positions of committed events whose key may hash to `hash` (fingerprint matches): the key
+    /// table's, and with `overlay` the overlay's (it holds keys only after a failed table insert;
+    /// callers off the writer thread cannot know, so they ask for both).
+    func committedKeyPositions(_ hash: UInt64, into candidates: inout [UInt64], overlay: Bool) {
+        if overlay {
+            self.overlay.withLock { state in
                 state.active.keys.positions(hash, into: &candidates)
                 state.frozen?.keys.positions(hash, into: &candidates)
             }
         }
         index.keyPositions(hash: hash, into: &candidates)
-        for position in candidates where position <= staged.position {
-            // Candidates come from a fingerprint match: the stored key decides.
-            let event = try store.event(at: position, txn: txn)
-            if event.idempotencyKey == key { return event }
-        }
-        return nil
     }
 
     private func memberHead(_ member: String, hash: UInt64, indexTxn: LMDBTransaction, staged: StagedGroup) throws -> MemberHead? {

@@ -57,9 +57,8 @@ public final class Ledger: Sendable {
                 // Expiry and tier evaluation can touch every member: commit them in slices
                 // (each slice is idempotent; the loop below runs until nothing is left).
                 if events.count > Self.sliceEventsMax { events = Array(events.prefix(Self.sliceEventsMax)) }
-                for e in events { model.apply(e, at: command.at) }
                 var decided = ModelKeeper.Decided()
-                decided.append(events, of: command)
+                decided.append(events, of: command, applyingTo: &model)
                 return (decided, .events(events))
             }
         }
@@ -134,8 +133,7 @@ public final class Ledger: Sendable {
                     switch try model.decide(command) {
                     case .replay: out.append(.replayed)
                     case .append(let events):
-                        for e in events { model.apply(e, at: command.at) }
-                        decided.append(events, of: command)
+                        decided.append(events, of: command, applyingTo: &model)
                         out.append(.written(events: events.count))
                     }
                 } catch {

@@ -85,7 +85,7 @@ final class ModelKeeper: CommitObserver {
             return ahead
         }
         guard raw < events.count else { return }
-        // Events appended raw (not decided here), or a decision that did not apply ahead.
+        // Events appended raw, not decided here (every decision applies its events as it decides).
         model.withLock { m in
             book.withLock { b in
                 for i in raw..<events.count {
@@ -136,7 +136,10 @@ final class ModelKeeper: CommitObserver {
             events.reserveCapacity(2 * n)
         }
 
-        mutating func append(_ decided: [DomainEvent], of command: Command) {
+        /// Records `decided`, the events of `command`, and applies them to `model` (the next
+        /// decision must see them).
+        mutating func append(_ decided: [DomainEvent], of command: Command, applyingTo model: inout LedgerModel) {
+            for e in decided { model.apply(e, at: command.at) }
             commands.append(command)
             events.append(contentsOf: decided)
             ends.append(events.count)
