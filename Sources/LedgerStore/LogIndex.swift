@@ -9,16 +9,20 @@ struct MemberHead: Equatable, Sendable {
 /// A stable 64-bit hash of an idempotency key: FNV-1a over the UTF-8 bytes, then the splitmix64
 /// finalizer to spread the bits. Collisions are harmless (every candidate is checked against the
 /// full key stored in the event); the hash only has to be stable across processes and versions.
-enum KeyHash {
+public enum KeyHash {
     static func of(_ key: String) -> UInt64 {
         var key = key
-        return key.withUTF8 { utf8 in
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-            h = (h ^ (h >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            h = (h ^ (h >> 27)) &* 0x94d0_49bb_1331_11eb
-            return h ^ (h >> 31)
-        }
+        return key.withUTF8 { of(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The hash of UTF-8 bytes (FNV-1a, then SplitMix64's finalizer so that every bit depends on
+    /// every byte). Stable across runs and processes.
+    public static func of(_ utf8: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        h = (h ^ (h >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        h = (h ^ (h >> 27)) &* 0x94d0_49bb_1331_11eb
+        return h ^ (h >> 31)
     }
 }
 

@@ -13,6 +13,8 @@ public struct Balances: ProjectionFold {
     /// 2: enrolled members without points have a (zero) entry. 3: a lot's `remaining` and flags
     /// come first in its value form (patched in place as the fold changes them), the rest compact.
     public static let version = 3
+    /// Every entry is a member's balance, changed by that member's events only.
+    public static var keyedByMember: Bool { true }
 
     public struct Record: Sendable, Equatable {
         /// Every lot the member ever received, in the order received (spent ones included: a

@@ -7,6 +7,8 @@ public import LedgerJSON
 public struct MemberViews: ProjectionFold {
     public static let name = "members"
     public static let version = 1
+    /// Every entry is a member's view, changed by that member's events only.
+    public static var keyedByMember: Bool { true }
 
     public init() {}
 

@@ -34,6 +34,24 @@ protocol ProjectionDriving: AnyObject {
     var liveCheckpoint: UInt64 { get }
     /// A fresh fold in memory through `through`, digested like the stored table.
     func digestOfFreshFold(through: UInt64) throws -> (entries: Int, digest: String)
+
+    // A partitioned run (`PartitionedRun`, folds keyed by member only; see `ProjectionWorker`).
+    var keyedByMember: Bool { get }
+    /// Commits what is pending and splits the cache into `count` shards; returns the checkpoint.
+    func beginPartitions(_ role: ProjectionRole, count: Int) throws -> UInt64
+    /// Partition `partition`'s thread applies its members' events after `after`.
+    func apply(_ role: ProjectionRole, partition: Int, _ events: UnsafeBufferPointer<ProjectionEvent?>, after: UInt64) throws
+    /// Partition `partition`'s thread sorts its shard's changed keys ahead of a commit.
+    func sortDirtyKeysAhead(_ role: ProjectionRole, partition: Int)
+    /// Every partition applied through `through`: commits if `commit`.
+    func partitionsReached(_ role: ProjectionRole, through: UInt64, recordedAt: Int64, commit: Bool) throws
+    /// Every partition applied through `through`: the commit to run on another thread, the
+    /// worker counting it as committed until its `finish` or `abandon` (nil: nothing applied).
+    func handOffPartitions(_ role: ProjectionRole, through: UInt64, recordedAt: Int64) throws -> PendingProjectionCommit?
+    /// Drops the shards (after the last commit).
+    func endPartitions(_ role: ProjectionRole)
+    /// Forgets what was applied and not committed (after a failed partitioned run).
+    func reset(_ role: ProjectionRole)
 }
 
 /// One projection's uncommitted step, type-erased so that several projections' steps go into one
@@ -109,10 +127,19 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
 
     func handOffLiveCommit() -> PendingProjectionCommit? {
         guard let p = live.pendingCommit() else { return nil }
-        let worker = live
-        worker.assumeCommitted(p)
-        return PendingProjectionCommit(name: F.name, write: { txn in try worker.write(p, txn: txn) },
-                                       finish: { worker.confirmCommit(written: $0) }, abandon: { worker.confirmCommit(written: false) })
+        live.assumeCommitted(p)
+        return Self.handedOff(p, of: live)
+    }
+
+    /// A commit `worker` handed off (`assumeCommitted`): its `finish` and `abandon` confirm it.
+    private static func handedOff(_ p: ProjectionWorker<F>.PendingCommit, of worker: ProjectionWorker<F>) -> PendingProjectionCommit {
+        PendingProjectionCommit(name: F.name, write: { txn in try worker.write(p, txn: txn) },
+                                finish: { worker.confirmCommit(written: $0) }, abandon: { worker.confirmCommit(written: false) })
+    }
+
+    func handOffPartitions(_ role: ProjectionRole, through: UInt64, recordedAt: Int64) throws -> PendingProjectionCommit? {
+        let w = worker(role)
+        return try w.handOffPartitions(through, recordedAt: recordedAt).map { Self.handedOff($0, of: w) }
     }
 
     /// Checked in the swapping transaction, so nothing committed meanwhile is missed.
@@ -135,6 +162,24 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
         }
         return true
     }
+
+    var keyedByMember: Bool { F.keyedByMember }
+
+    func beginPartitions(_ role: ProjectionRole, count: Int) throws -> UInt64 { try worker(role).beginPartitions(count) }
+
+    func apply(_ role: ProjectionRole, partition: Int, _ events: UnsafeBufferPointer<ProjectionEvent?>, after: UInt64) throws {
+        try worker(role).apply(partition: partition, events, after: after)
+    }
+
+    func partitionsReached(_ role: ProjectionRole, through: UInt64, recordedAt: Int64, commit: Bool) throws {
+        try worker(role).partitionsReached(through, recordedAt: recordedAt, commit: commit)
+    }
+
+    func endPartitions(_ role: ProjectionRole) { worker(role).endPartitions() }
+
+    func sortDirtyKeysAhead(_ role: ProjectionRole, partition: Int) { worker(role).sortDirtyKeysAhead(partition: partition) }
+
+    func reset(_ role: ProjectionRole) { worker(role).reset() }
 
     func digestOfFreshFold(through: UInt64) throws -> (entries: Int, digest: String) {
         let fold = F()

@@ -87,9 +87,15 @@ public protocol ProjectionFold: Sendable {
     func apply(_ events: UnsafeBufferPointer<ProjectionEvent?>, to state: FoldState<Value>) throws
     static func encode(_ value: Value, into writer: inout ValueWriter)
     static func decode(_ reader: inout ValueReader) throws(ProjectionError) -> Value
+    /// Whether every entry is keyed by a member id (`ProjectionEvent.member`) and changed only by
+    /// that member's events. Then events of different members may be applied on different
+    /// threads, each member's in log order (`PartitionedRun`). Default: false.
+    static var keyedByMember: Bool { get }
 }
 
 extension ProjectionFold {
+    public static var keyedByMember: Bool { false }
+
     public func apply(_ events: UnsafeBufferPointer<ProjectionEvent?>, to state: FoldState<Value>) throws {
         guard let first = events.baseAddress else { return }
         for k in events.indices where events[k] != nil {
@@ -158,6 +164,7 @@ public final class FoldState<Value> {
         if !dirty[s] {
             dirty[s] = true
             dirtySlots.append(s)
+            sortedAhead = nil
         }
         // Mutated through the array's in-place accessor: the value stays uniquely referenced (no
         // copy of its arrays).
@@ -181,8 +188,18 @@ public final class FoldState<Value> {
         return order.map { out[$0] }
     }
 
+    /// `dirtyKeys(sorted: true)` made ahead by `sortDirtyKeysAhead` (nil once an entry is changed).
+    private var sortedAhead: [(slot: Int, key: [UInt8])]?
+
+    /// Sorts the dirty keys now, for the next `dirtyKeys(sorted: true)`: a partitioned run's
+    /// threads sort their own shards in parallel before the commit merges them.
+    func sortDirtyKeysAhead() {
+        sortedAhead = dirtyKeys(sorted: true)
+    }
+
     /// The dirty slots with their UTF-8 keys, sorted by key bytes if `sorted` (as `dirtyEntries`).
     func dirtyKeys(sorted: Bool) -> [(slot: Int, key: [UInt8])] {
+        if sorted, let ahead = sortedAhead { return ahead }
         let out = dirtySlots.map { (slot: $0, key: Array(keys[$0].utf8)) }
         guard sorted else { return out }
         // Sorted as indices (moving integers, not tuples holding arrays: a build's commit sorts
@@ -215,9 +232,11 @@ public final class FoldState<Value> {
     func markClean() {
         for s in dirtySlots { dirty[s] = false }
         dirtySlots.removeAll(keepingCapacity: true)
+        sortedAhead = nil
     }
 
     func discard() {
+        sortedAhead = nil
         slots = [:]
         keys = []
         values = []

@@ -15,7 +15,14 @@ final class ProjectionWorker<F: ProjectionFold> {
     let log: EventLog
     let role: ProjectionRole
     let fold = F()
-    let state = FoldState<F.Value>()
+    /// The cache: one shard, or one per partition while a partitioned run applies on several
+    /// threads (`beginPartitions`), each shard holding the entries of its partition's members.
+    private(set) var shards = [FoldState<F.Value>()]
+    /// The cache when it is one shard (every step but a partitioned run's).
+    var state: FoldState<F.Value> {
+        precondition(shards.count == 1, "a partitioned run is applying")
+        return shards[0]
+    }
     /// The stored meta the cache agrees with (nil: the cache is empty and unknown).
     private(set) var expected: ProjectionMeta?
     /// The cache holds every stored entry (the table was empty when this worker started on it
@@ -34,7 +41,7 @@ final class ProjectionWorker<F: ProjectionFold> {
 
     /// Forgets the cache (after an error or when another worker moved the checkpoint).
     func reset() {
-        state.discard()
+        shards = [FoldState<F.Value>()]
         expected = nil
         appliedThrough = nil
         cacheIsComplete = false
@@ -158,10 +165,16 @@ final class ProjectionWorker<F: ProjectionFold> {
 
     /// What a commit of this worker writes: its changed entries and the checkpoint they reach,
     /// with the stored meta they were applied to (checked again inside the writing transaction).
+    ///
+    /// The values are copies of the cached ones (nil: deleted), encoded when written: a commit
+    /// handed to another thread reads them there while this worker goes on applying, and the
+    /// first change to a cached value after the copy copies its storage (copy-on-write), so both
+    /// sides see what they should. Copies, not encoded bytes: a rebuild's commit holds every
+    /// member's entry, and encoding them all up front doubled its memory.
     struct PendingCommit {
         let start: ProjectionMeta
         let next: ProjectionMeta
-        let dirty: [(key: [UInt8], value: [UInt8]?)]
+        let entries: [(key: [UInt8], value: F.Value?)]
     }
 
     /// The commit of what was applied and not committed yet (nil: nothing to commit).
@@ -174,7 +187,9 @@ final class ProjectionWorker<F: ProjectionFold> {
         PendingCommit(start: start, next: ProjectionMeta(version: start.version, generation: start.generation, checkpoint: checkpoint,
                                                          checkpointRecordedAt: recordedAt),
                       // A build sorts (it fills an empty table); a live step's few entries need not be.
-                      dirty: state.dirtyEntries(sorted: role == .build, F.encoded))
+                      entries: dirtyKeys(sorted: role == .build).map { shard, slot, key in
+                          (key, shards[shard].withValue(slot: slot) { $0?.pointee })
+                      })
     }
 
     /// Writes `p` inside `txn` if the stored meta is still the one it was applied to: entries and
@@ -183,8 +198,17 @@ final class ProjectionWorker<F: ProjectionFold> {
     func write(_ p: PendingCommit, txn: LMDBTransaction) throws -> Bool {
         guard try store.meta(F.name, role, txn: txn) == p.start else { return false }
         let table = store.table(F.name, slot: p.start.slot)
-        for (key, value) in p.dirty {
-            if let value { try txn.put(table, key: key, value: value) } else { try txn.delete(table, key: key) }
+        // A build's first commit fills an empty table in key order (see `commit`).
+        let flags: PutFlags = role == .build && p.start.checkpoint == 0 ? .append : []
+        var w = ValueWriter(capacity: 4_096)
+        for (key, value) in p.entries {
+            guard let value else {
+                try txn.delete(table, key: key)
+                continue
+            }
+            w.bytes.removeAll(keepingCapacity: true)
+            F.encode(value, into: &w)
+            try key.withUnsafeBytes { k in try w.bytes.withUnsafeBytes { v in try txn.put(table, key: k, value: v, flags: flags) } }
         }
         try store.putMeta(p.next, F.name, role, txn: txn)
         return true
@@ -196,7 +220,7 @@ final class ProjectionWorker<F: ProjectionFold> {
 
     private func finishCommit(next: ProjectionMeta, written: Bool) {
         guard written else { reset(); return }
-        state.markClean()
+        for s in shards { s.markClean() }
         expected = next
         committedCheckpoint = next.checkpoint
         appliedThrough = nil
@@ -207,7 +231,7 @@ final class ProjectionWorker<F: ProjectionFold> {
     /// `expected` moved), until `confirmCommit` says whether it was written.
     func assumeCommitted(_ p: PendingCommit) {
         precondition(inFlight == nil, "one commit in flight at a time")
-        state.markClean()
+        for s in shards { s.markClean() }
         expected = p.next
         appliedThrough = nil
         inFlight = p
@@ -228,8 +252,8 @@ final class ProjectionWorker<F: ProjectionFold> {
 
     /// Past `cacheEntriesMax` entries the cache is dropped, once nothing in it is uncommitted.
     private func dropCacheIfLargeAndClean() {
-        if state.count > cacheEntriesMax, appliedThrough == nil, inFlight == nil {
-            state.discard()
+        if shards.reduce(0, { $0 + $1.count }) > cacheEntriesMax, appliedThrough == nil, inFlight == nil {
+            shards = Array((0 ..< shards.count).map { _ in FoldState<F.Value>() })
             cacheIsComplete = false
         }
     }
@@ -243,20 +267,28 @@ final class ProjectionWorker<F: ProjectionFold> {
         let next = ProjectionMeta(version: start.version, generation: start.generation, checkpoint: checkpoint,
                                   checkpointRecordedAt: recordedAt)
         // A build sorts (it fills an empty table); a live step's few entries need not be.
-        let dirty = state.dirtyKeys(sorted: role == .build)
+        let dirty = dirtyKeys(sorted: role == .build)
         // A build's first commit fills its empty table in key order: LMDB appends to the last page
         // instead of searching and splitting (it refuses, MDB_KEYEXIST, a key out of order).
         let flags: PutFlags = role == .build && start.checkpoint == 0 ? .append : []
         let table = store.table(F.name, slot: start.slot)
+        if dirty.count >= Self.reserveEntriesMin {
+            // Twice the expected bytes: the old pages of the entries overwritten stay in use until
+            // the commit. The first estimate is a guess; later ones use the last commit's average.
+            try store.env.reserve(bytes: 2 * dirty.count * (bytesPerEntry ?? 1_024))
+        }
         var w = ValueWriter(capacity: 4_096)
+        var bytes = 0
         let written = try store.env.write { txn in
+            bytes = 0
             guard try store.meta(F.name, role, txn: txn) == start else { return false }
-            for (slot, key) in dirty {
-                let present = try state.withValue(slot: slot) { value in
+            for (shard, slot, key) in dirty {
+                let present = try shards[shard].withValue(slot: slot) { value in
                     guard let value else { return false }
                     w.bytes.removeAll(keepingCapacity: true)
                     F.encode(value.pointee, into: &w)
                     try key.withUnsafeBytes { k in try w.bytes.withUnsafeBytes { v in try txn.put(table, key: k, value: v, flags: flags) } }
+                    bytes += key.count + w.bytes.count
                     return true
                 }
                 if !present { try txn.delete(table, key: key) }
@@ -264,6 +296,132 @@ final class ProjectionWorker<F: ProjectionFold> {
             try store.putMeta(next, F.name, role, txn: txn)
             return true
         }
+        if written && !dirty.isEmpty { bytesPerEntry = max(64, bytes / dirty.count) }
         finishCommit(next: next, written: written)
     }
+
+    /// The dirty entries of every shard (shard, slot, UTF-8 key), sorted by key bytes if `sorted`.
+    private func dirtyKeys(sorted: Bool) -> [(shard: Int, slot: Int, key: [UInt8])] {
+        if shards.count == 1 { return shards[0].dirtyKeys(sorted: sorted).map { (0, $0.slot, $0.key) } }
+        var out: [(shard: Int, slot: Int, key: [UInt8])] = []
+        guard sorted else {
+            for (i, s) in shards.enumerated() { out += s.dirtyKeys(sorted: false).map { (i, $0.slot, $0.key) } }
+            return out
+        }
+        // Each shard's keys sorted (ahead, by its partition's thread: `sortDirtyKeysAhead`), merged.
+        let lists = shards.map { $0.dirtyKeys(sorted: true) }
+        out.reserveCapacity(lists.reduce(0) { $0 + $1.count })
+        var heads = Array(repeating: 0, count: lists.count)
+        while true {
+            var best: Int?
+            for i in lists.indices where heads[i] < lists[i].count {
+                if let b = best, !FoldState<F.Value>.precedes(lists[i][heads[i]].key, lists[b][heads[b]].key) { continue }
+                best = i
+            }
+            guard let b = best else { return out }
+            out.append((b, lists[b][heads[b]].slot, lists[b][heads[b]].key))
+            heads[b] += 1
+        }
+    }
+
+    /// Partition `partition`'s thread sorts its shard's changed keys for the coming commit.
+    func sortDirtyKeysAhead(partition: Int) { shards[partition].sortDirtyKeysAhead() }
+
+    // MARK: Partitioned runs (`PartitionedRun`)
+
+    /// Table that a partitioned run loads missing entries from (set by `beginPartitions`).
+    private var partitionTable: LMDBDatabase?
+
+    /// Starts applying on `count` threads, one per partition of the members (`F.keyedByMember`):
+    /// what was applied and not committed is committed first, then the cache is split into
+    /// `count` empty shards (entries are loaded into their member's shard as needed). Returns the
+    /// stored checkpoint, where the run starts for this projection.
+    func beginPartitions(_ count: Int) throws -> UInt64 {
+        precondition(F.keyedByMember && count > 0, "partitions of a fold keyed by member")
+        precondition(inFlight == nil, "no commit in flight")
+        try flush()
+        guard let start = try store.meta(F.name, role) else { preconditionFailure("no \(role) meta for \(F.name)") }
+        let wasEmpty = start.checkpoint == 0
+        reset()
+        shards = Array((0 ..< count).map { _ in FoldState<F.Value>() })
+        cacheIsComplete = wasEmpty
+        expected = start
+        committedCheckpoint = start.checkpoint
+        partitionTable = store.table(F.name, slot: start.slot)
+        return start.checkpoint
+    }
+
+    /// Partition `partition`'s thread (the only one touching its shard): applies `events`, which
+    /// are its members' events of the run in log order, skipping those at or before `after`.
+    func apply(partition: Int, _ events: UnsafeBufferPointer<ProjectionEvent?>, after: UInt64) throws {
+        guard let table = partitionTable, partition < shards.count else { preconditionFailure("apply outside a partitioned run") }
+        let shard = shards[partition]
+        let events = Self.suffix(events, after: after)
+        guard !events.isEmpty else { return }
+        guard !cacheIsComplete else { return try fold.apply(events, to: shard) }
+        try store.env.read { txn in
+            shard.loader = { key in
+                try Array(key.utf8).withUnsafeBytes { k in
+                    try txn.borrowValue(table, key: k).map { b throws(ProjectionError) in try F.decoded(b) }
+                }
+            }
+            defer { shard.loader = nil }
+            try fold.apply(events, to: shard)
+        }
+    }
+
+    /// The events after position `after` (a projection that stood past the run's start skips the
+    /// ones it applied). Positions ascend, so it is a suffix.
+    private static func suffix(_ events: UnsafeBufferPointer<ProjectionEvent?>, after: UInt64) -> UnsafeBufferPointer<ProjectionEvent?> {
+        var k = 0
+        while k < events.count, (events[k]?.position ?? 0) <= after { k += 1 }
+        return UnsafeBufferPointer(rebasing: events[k...])
+    }
+
+    /// Every partition applied the run through `through` (the event there recorded at
+    /// `recordedAt`): commits, if `commit`, every shard's entries and the checkpoint in one
+    /// transaction.
+    func partitionsReached(_ through: UInt64, recordedAt: Int64, commit: Bool) throws {
+        guard let start = expected else { preconditionFailure("partitions reached outside a partitioned run") }
+        guard through > (appliedThrough ?? start.checkpoint) else { return }
+        appliedThrough = through
+        lastRecordedAt = recordedAt
+        guard commit else { return }
+        do {
+            try self.commit(from: start, checkpoint: through, recordedAt: recordedAt)
+        } catch {
+            reset()
+            throw error
+        }
+    }
+
+    /// Every partition applied the run through `through`: hands the commit of everything applied
+    /// to another thread (`assumeCommitted`; the caller confirms it before the partitions apply
+    /// past the next commit point, and before `partitionsReached` or `endPartitions`).
+    func handOffPartitions(_ through: UInt64, recordedAt: Int64) throws -> PendingCommit? {
+        guard let start = expected else { preconditionFailure("partitions reached outside a partitioned run") }
+        guard through > (appliedThrough ?? start.checkpoint) else { return nil }
+        appliedThrough = through
+        lastRecordedAt = recordedAt
+        let p = pendingCommit(from: start, checkpoint: through, recordedAt: recordedAt)
+        // Room in the map now: the transaction runs elsewhere, and a full map would run it again.
+        try store.env.reserve(bytes: 2 * p.entries.count * (bytesPerEntry ?? 1_024))
+        assumeCommitted(p)
+        return p
+    }
+
+    /// Ends a partitioned run (after its last commit): the shards are dropped, and the next step
+    /// loads what it needs from what is stored.
+    func endPartitions() {
+        partitionTable = nil
+        guard shards.count > 1 else { return }
+        precondition(appliedThrough == nil, "a partitioned run ended with uncommitted events")
+        shards = [FoldState<F.Value>()]
+        cacheIsComplete = false
+    }
+
+    /// Commits of at least this many entries make room in the map first (`LMDBEnvironment.reserve`).
+    static var reserveEntriesMin: Int { 1_024 }
+    /// Average bytes (key and value) per entry written by the last large commit; nil: none yet.
+    private var bytesPerEntry: Int?
 }

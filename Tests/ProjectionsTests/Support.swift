@@ -24,11 +24,17 @@ func makeLedger(_ path: String, commands: Int, members: Int) throws {
     let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("schemas/examples/retail.rules.json").path
     try loyalty(path, ["program", "publish", rules, "--at", "2026-01-01"])
-    let gen = try runTool("loyalty", ["generate", "--commands", "--count", String(commands), "--members", String(members)])
+    try importGenerated(path, commands: commands, members: members)
+}
+
+/// Imports `loyalty generate --commands` output (another seed and start day: more history for
+/// the same members).
+func importGenerated(_ path: String, commands: Int, members: Int, seed: UInt64 = 42, start: String = "2026-01-05") throws {
+    let gen = try runTool("loyalty", ["generate", "--commands", "--count", String(commands), "--members", String(members),
+                                      "--seed", String(seed), "--start", start])
     guard gen.status == 0 else { throw TestFailure("loyalty generate: \(gen.err)") }
-    let generated = gen.out
     let file = path + ".commands.jsonl"
-    try generated.write(toFile: file, atomically: true, encoding: .utf8)
+    try gen.out.write(toFile: file, atomically: true, encoding: .utf8)
     // Some generated commands are refused on purpose (exit 1); the rest are written.
     _ = try runTool("loyalty", ["import", file, "--ledger", path])
 }

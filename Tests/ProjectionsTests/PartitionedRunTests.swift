@@ -1,0 +1,130 @@
+import Foundation
+import LedgerStore
+import LedgerTestSupport
+import Testing
+@testable import Projections
+
+/// Catch-ups and rebuilds of the projections keyed by member run partitioned by member on several
+/// threads (`PartitionedRun`): they must equal a fold in log order, commit where a step-by-step
+/// run commits, and fail on the first bad event with nothing of the failed stretch kept.
+@Suite struct PartitionedRunTests {
+    /// Small shapes, so that a small ledger spans many windows, buckets and commits; one
+    /// partition, a prime window, more partitions than cores.
+    static let shapes: [PartitionedRun.Shape] = [
+        .init(partitions: 1, windowEvents: 64, buckets: 1, readEvents: 16),
+        .init(partitions: 2, windowEvents: 37, buckets: 4, readEvents: 16),
+        .init(partitions: 3, windowEvents: 1_000, buckets: 8, readEvents: 100),
+    ]
+
+    @Test(.timeLimit(.minutes(3)))
+    func partitionedRebuildsAndCatchUpsEqualAFoldInLogOrder() throws {
+        let dir = TemporaryDirectory()
+        try makeLedger(dir.ledger, commands: 1_500, members: 120)
+        // A copy of the ledger with more history for the same members: a live catch-up of the
+        // difference runs partitioned too.
+        let more = dir.path + "/more"
+        try FileManager.default.copyItem(atPath: dir.ledger, toPath: more)
+        try importGenerated(more, commands: 1_000, members: 120, seed: 7, start: "2026-05-04")
+        var digests: [[String: String]] = []
+        for shape in Self.shapes {
+            try? FileManager.default.removeItem(atPath: dir.ledger + "/projections")
+            try? FileManager.default.removeItem(atPath: more + "/projections")
+            // Built on the shorter ledger, then moved next to the longer one: a live catch-up
+            // (commits every 100 events, handed off to another thread while the partitions go
+            // on), then a rebuild of everything.
+            let short = try EventLog.open(path: dir.ledger)
+            let first = try LedgerProjections(log: short)
+            first.partitionShape = shape
+            first.eventsPerStep = 100
+            try first.catchUp()
+            _ = try expectDeterministic(first)
+            short.close()
+            try FileManager.default.copyItem(atPath: dir.ledger + "/projections", toPath: more + "/projections")
+            let log = try EventLog.open(path: more)
+            defer { log.close() }
+            let head = try log.headPosition()
+            let p = try LedgerProjections(log: log)
+            p.partitionShape = shape
+            p.eventsPerStep = 100
+            p.rebuildCommitEvents = 700
+            let applied = try p.catchUp()
+            #expect((applied[Balances.name] ?? 0) > 5 * 100, "a catch-up of more than a run (it runs partitioned)")
+            let caughtUp = try expectDeterministic(p)
+            try p.rebuild()
+            let rebuilt = try expectDeterministic(p)
+            #expect(caughtUp == rebuilt, "partitions \(shape.partitions): a rebuild reproduces the caught-up projections")
+            for name in LedgerProjections.names { #expect(try p.digest(name)?.checkpoint == head, "\(name) reached the head") }
+            digests.append(rebuilt)
+        }
+        #expect(Set(digests).count == 1, "every shape builds the same projections")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aBadEventStopsTheRunAtTheFirstOneWithTheCommitsBeforeItKept() async throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog.open(path: dir.ledger, options: { var o = EventLogOptions(); o.create = true; return o }())
+        defer { log.close() }
+        // Two members in different partitions of two; each earns points, then redeems from a lot
+        // it does not hold: first the member of partition 1, later the one of partition 0.
+        let members = (0...).lazy.map { "M\($0)" }
+        let m0 = try #require(members.first { Self.partition(of: $0, among: 2) == 0 })
+        let m1 = try #require(members.first { Self.partition(of: $0, among: 2) == 1 })
+        var drafts: [EventDraft] = []
+        for m in [m0, m1] { drafts.append(Self.enrolled(m)) }
+        for i in 0..<300 {
+            for m in [m0, m1] { drafts.append(Self.earned(m, lot: "P:\(m)-\(i)", points: 10)) }
+        }
+        drafts.append(Self.redeemed(m1, lot: "P:missing", points: 5))
+        let firstBad = UInt64(drafts.count)
+        for i in 0..<50 { drafts.append(Self.earned(m0, lot: "P:late-\(i)", points: 1)) }
+        drafts.append(Self.redeemed(m0, lot: "P:missing", points: 5))
+        try await append(log, drafts)
+
+        for shape in Self.shapes + [.init(partitions: 2)] {
+            try? FileManager.default.removeItem(atPath: dir.ledger + "/projections")
+            let p = try LedgerProjections(log: log)
+            p.partitionShape = shape
+            p.eventsPerStep = 50
+            p.rebuildCommitEvents = 100
+            #expect(throws: ProjectionError.undecodableEvent(position: firstBad, reason: "allocation of 5 from lot 'P:missing' that does not hold them")) {
+                try p.rebuild([Balances.name, MemberViews.name])
+            }
+            // The build committed every 100 events up to the bad one, nothing after.
+            let status = try p.status()
+            for s in status where s.name != ProgramFigures.name {
+                #expect(s.buildCheckpoint == (firstBad - 1) / 100 * 100, "\(s.name), partitions \(shape.partitions)")
+                #expect(s.storedVersion == nil, "nothing was swapped in")
+            }
+        }
+    }
+
+    /// The partition `PartitionedRun` gives a member id.
+    static func partition(of member: String, among count: Int) -> Int {
+        var m = member
+        return m.withUTF8 { Int(KeyHash.of(UnsafeRawBufferPointer($0)) % UInt64(count)) }
+    }
+
+    static let at: Int64 = 1_767_225_600_000_000
+
+    static func enrolled(_ m: String) -> EventDraft {
+        EventDraft(type: "member.enrolled", member: m, occurredAt: at,
+                   data: Array(#"{"brand":"main","channel":"app","member":"\#(m)","profile":{},"store":"S1"}"#.utf8))
+    }
+
+    static func earned(_ m: String, lot: String, points: Int) -> EventDraft {
+        EventDraft(type: "points.earned", member: m, occurredAt: at, data: Array(
+            #"{"availableAt":"2026-01-01T00:00:00Z","debtPaid":0,"expiresAt":"2027-01-01T00:00:00Z","lotId":"\#(lot)","member":"\#(m)","points":\#(points),"rule":"base","ruleVersion":1,"source":{"id":"\#(lot.dropFirst(2))","kind":"purchase"}}"#.utf8))
+    }
+
+    static func redeemed(_ m: String, lot: String, points: Int) -> EventDraft {
+        EventDraft(type: "points.redeemed", member: m, occurredAt: at, data: Array(
+            #"{"allocations":[{"lotId":"\#(lot)","points":\#(points)}],"member":"\#(m)","points":\#(points),"redemptionId":"R-\#(m)"}"#.utf8))
+    }
+
+    /// Appends `drafts` in batches.
+    func append(_ log: EventLog, _ drafts: [EventDraft]) async throws {
+        for start in stride(from: 0, to: drafts.count, by: 500) {
+            _ = try await log.append(Array(drafts[start ..< min(drafts.count, start + 500)]))
+        }
+    }
+}
