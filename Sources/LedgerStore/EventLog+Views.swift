@@ -30,9 +30,63 @@ extension EventLog {
             try body(view)
         }
     }
+
+    /// `forEachEvent` for a reader that wants only some members' events (a partitioned
+    /// projection run, where every thread walks every record): `wanted` sees each record's
+    /// member id, found by a lean read of the header (`EventRecord.peek`); only the records it
+    /// accepts are checked in full and passed to `body`. The ones it passes over are left to be
+    /// checked by the reader that accepts them. Returns the records walked and when the last
+    /// one was recorded.
+    public func forEachEvent(after position: UInt64, limit: Int, where wanted: (_ member: UnsafeRawBufferPointer) -> Bool,
+                             _ body: (EventView) throws -> Void) throws -> (count: Int, lastRecordedAt: Int64) {
+        var lastRecordedAt: Int64 = 0
+        let count = try forEachRecord(after: position, limit: limit) { at, bytes in
+            let peeked = EventRecord.peek(bytes)
+            if let (recordedAt, member) = peeked {
+                lastRecordedAt = recordedAt
+                guard wanted(member) else { return }
+            }
+            // A record the lean read could not follow is read in full, which says what is wrong.
+            let view: EventView
+            do {
+                view = try EventRecord.view(position: at, bytes)
+            } catch {
+                throw LedgerError.corrupt(position: at, reason: "\(error)")
+            }
+            lastRecordedAt = view.recordedAt
+            if peeked == nil { guard wanted(view.member) else { return } }
+            try body(view)
+        }
+        return (count, lastRecordedAt)
+    }
 }
 
 extension EventRecord {
+    /// When a record was recorded and its member id, read without checking the rest (bounds
+    /// only): nil if the bytes do not reach the member id. `view` checks the record in full.
+    static func peek(_ bytes: UnsafeRawBufferPointer) -> (recordedAt: Int64, member: UnsafeRawBufferPointer)? {
+        var at = 2  // format, flags
+        func skipVarint() -> UInt64? {
+            var value: UInt64 = 0, shift: UInt64 = 0
+            while at < bytes.count, shift < 64 {
+                let b = bytes[at]
+                at += 1
+                value |= UInt64(b & 0x7F) << shift
+                if b & 0x80 == 0 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        guard skipVarint() != nil, at + 16 <= bytes.count else { return nil }  // schemaVersion
+        let recordedAt = Int64(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+        at += 16  // recordedAt, occurredAt
+        guard skipVarint() != nil, skipVarint() != nil,  // version, previousDelta
+              let typeCount = skipVarint(), typeCount <= UInt64(bytes.count - at) else { return nil }
+        at += Int(typeCount)
+        guard let memberCount = skipVarint(), memberCount <= UInt64(bytes.count - at) else { return nil }
+        return (recordedAt, UnsafeRawBufferPointer(rebasing: bytes[at ..< at + Int(memberCount)]))
+    }
+
     /// `decode` without the copies: the same reads and limits, borrowed text and data.
     static func view(position: UInt64, _ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> EventView {
         var r = ByteReader(bytes)

@@ -237,12 +237,13 @@ public final class LedgerProjections: @unchecked Sendable {
     }
 
     /// Moves `selected` (their live projections or their builds) to the log's head. Over more
-    /// than one run, projections keyed by member (balances, member views) run partitioned by
-    /// member on one thread per core, each thread decoding and applying its own members' events
-    /// (`PartitionedRun`), and the others after them; several of those others step on threads of
-    /// their own over runs this thread decodes (`RunPipeline`). Within one run, the projections
-    /// step here, one after the other, each run decoded once for all of them (the next one on
-    /// another thread meanwhile).
+    /// than one run, projections that are all keyed by member (balances, member views) run
+    /// partitioned by member on one thread per core, each thread decoding and applying its own
+    /// members' events (`PartitionedRun`); otherwise several projections step on threads of their
+    /// own over runs this thread decodes once for all (`RunPipeline`: with program figures in the
+    /// set, a partitioned pass plus a pass of its own for the figures cost ~15 % more than that,
+    /// BENCHMARKS.md). Within one run, the projections step here, one after the other, each run
+    /// decoded once for all of them (the next one on another thread meanwhile).
     private func advance(_ selected: [any ProjectionDriving], _ role: ProjectionRole, progress: ProjectionProgress?) throws {
         guard !selected.isEmpty else { return }
         let run = UInt64(min(eventsPerStep, Self.runEventsMax))
@@ -253,22 +254,13 @@ public final class LedgerProjections: @unchecked Sendable {
             let head = try log.headPosition()
             let from = try selected.map { try $0.checkpoint(role) }.min() ?? head
             guard from < head else { break }
-            if head - from > run {
-                let keyed = selected.filter(\.keyedByMember)
-                if keyed.count < selected.count && !keyed.isEmpty {
-                    // Over more than a run, projections keyed by member go their own way (below),
-                    // the others theirs: two passes over the log.
-                    try advance(keyed, role, progress: progress)
-                    try advance(selected.filter { !$0.keyedByMember }, role, progress: progress)
-                    continue
-                }
-                if !keyed.isEmpty {
-                    // Projections keyed by member: one thread per partition of the members, each
-                    // decoding and applying its members' events (`PartitionedRun`).
-                    try PartitionedRun(keyed, store: store, role: role, commitAfter: commitAfter, shape: partitionShape)
-                        .run(log, after: from, through: head) { name, position in progress?(name, position, head) }
-                    continue
-                }
+            if head - from > run && selected.allSatisfy(\.keyedByMember) {
+                // Projections keyed by member only (with another projection, one decoding shared
+                // by all of them costs less: below): one thread per partition of the members,
+                // each decoding and applying its members' events (`PartitionedRun`).
+                try PartitionedRun(selected, store: store, role: role, commitAfter: commitAfter, shape: partitionShape)
+                    .run(log, after: from, through: head) { name, position in progress?(name, position, head) }
+                continue
             }
             if selected.count > 1 && head - from > run {
                 // Several projections and more than a run: each on a thread of its own, fed by

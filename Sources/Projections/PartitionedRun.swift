@@ -171,18 +171,23 @@ final class PartitionedRun: @unchecked Sendable {
             let windowEnd = min(through, position + UInt64(shape.windowEvents))
             do {
                 while position < windowEnd {
-                    let n = try log.forEachEvent(after: position, limit: Int(min(windowEnd - position, UInt64(shape.readEvents)))) { v in
-                        // Positions are gapless: anything else means the read went wrong.
-                        precondition(v.position == position + 1, "projection read \(v.position) after \(position)")
-                        position = v.position
-                        recordedAt = v.recordedAt
-                        let hash = KeyHash.of(v.member)
-                        guard hash % count == UInt64(p), let event = try ProjectionEvent.decode(v) else { return }
+                    // Other partitions' records are only glanced at (`forEachEvent(where:)`);
+                    // their owners read them in full.
+                    var hash: UInt64 = 0
+                    let (n, last) = try log.forEachEvent(after: position, limit: Int(min(windowEnd - position, UInt64(shape.readEvents))),
+                                                         where: { member in
+                                                             hash = KeyHash.of(member)
+                                                             return hash % count == UInt64(p)
+                                                         }) { v in
+                        guard let event = try ProjectionEvent.decode(v) else { return }
                         buckets[Int(truncatingIfNeeded: hash >> 40) & bucketMask].append(event)
                     }
+                    // Positions are gapless (`forEachRecord` checks): the walk moved `n` on.
                     guard n > 0 else {
                         throw LedgerError.corrupt(position: position + 1, reason: "the log ended before its head while projecting")
                     }
+                    position += UInt64(n)
+                    recordedAt = last
                 }
                 for b in buckets.indices where !buckets[b].isEmpty {
                     try buckets[b].withUnsafeBufferPointer { events in

@@ -17,7 +17,10 @@ import Testing
         var killedMidway = 0
         var random = SystemRandomNumberGenerator()
         for run in 0..<12 {
-            let verb = run % 3 == 2 ? ["projections", "rebuild", "--step-events", "31"] : ["projections", "catch-up", "--step-events", "31"]
+            // Every third run rebuilds, every other one of them balances alone (partitioned by
+            // member on several threads: `PartitionedRun`).
+            let verb = run % 6 == 5 ? ["projections", "rebuild", "balances", "--step-events", "31"]
+                : run % 3 == 2 ? ["projections", "rebuild", "--step-events", "31"] : ["projections", "catch-up", "--step-events", "31"]
             let process = Process()
             process.executableURL = URL(fileURLWithPath: builtExecutable("loyalty"))
             process.arguments = verb + ["--ledger", dir.ledger]
