@@ -179,8 +179,9 @@ final class PartitionedRun: @unchecked Sendable {
                                                              hash = KeyHash.of(member)
                                                              return hash % count == UInt64(p)
                                                          }) { v in
-                        guard let event = try ProjectionEvent.decode(v) else { return }
-                        buckets[Int(truncatingIfNeeded: hash >> 40) & bucketMask].append(event)
+                        // Appended as the Optional it is (unwrapping and wrapping again copied it).
+                        let event = try ProjectionEvent.decode(v)
+                        if event != nil { buckets[Int(truncatingIfNeeded: hash >> 40) & bucketMask].append(event) }
                     }
                     // Positions are gapless (`forEachRecord` checks): the walk moved `n` on.
                     guard n > 0 else {
