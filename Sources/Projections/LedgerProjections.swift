@@ -332,23 +332,30 @@ public final class LedgerProjections: @unchecked Sendable {
 /// A shared projection commit running on another thread while the next step applies.
 final class InFlightCommit: @unchecked Sendable {
     // @unchecked: the committing thread only runs `pending`'s `write` closures, which touch the
-    // store (LMDB, thread-safe) and the encoded entries fixed before the hand-off, never a
-    // worker's cache; `result` is written once before `done.signal()` and read after `done.wait()`.
+    // store (LMDB, thread-safe) and the copies of the changed entries taken at the hand-off (their
+    // storage shared copy-on-write with the cache), never a worker's cache itself; `result` is
+    // written once before `done.signal()` and read after `done.wait()`.
     let pending: [PendingProjectionCommit]
     private let done = DispatchSemaphore(value: 0)
     private var result: Result<[Bool], any Error>?
 
+    /// The commit runs on a thread of its own, not on Dispatch's global queue: its waiter blocks
+    /// a thread (maybe one of the pool's) until it ends, and must not wait for a pool it fills.
     init(store: ProjectionStore, pending: [PendingProjectionCommit], written: @escaping @Sendable () -> Void) {
         self.pending = pending
-        DispatchQueue.global().async { [self] in
+        let thread = Thread { [self] in
             result = Result { try store.env.write { txn in try self.pending.map { try $0.write(txn) } } }
             if case .success(let w)? = result, !w.contains(false) { written() }
             done.signal()
         }
+        thread.name = "projection commit"
+        thread.start()
     }
 
+    /// Waits for the commit (again at once when called again).
     func wait() -> Result<[Bool], any Error> {
         done.wait()
+        done.signal()
         guard let result else { preconditionFailure("commit finished without a result") }
         return result
     }
