@@ -20,15 +20,7 @@ extension EventLog {
     /// Throws `corrupt` naming the position on a gap or a bad record.
     @discardableResult
     public func forEachEvent(after position: UInt64, limit: Int, _ body: (EventView) throws -> Void) throws -> Int {
-        try forEachRecord(after: position, limit: limit) { at, bytes in
-            let view: EventView
-            do {
-                view = try EventRecord.view(position: at, bytes)
-            } catch {
-                throw LedgerError.corrupt(position: at, reason: "\(error)")
-            }
-            try body(view)
-        }
+        try forEachRecord(after: position, limit: limit) { at, bytes in try body(try EventRecord.checkedView(position: at, bytes)) }
     }
 
     /// `forEachEvent` for a reader that wants only some members' events (a partitioned
@@ -47,12 +39,7 @@ extension EventLog {
                 guard wanted(member) else { return }
             }
             // A record the lean read could not follow is read in full, which says what is wrong.
-            let view: EventView
-            do {
-                view = try EventRecord.view(position: at, bytes)
-            } catch {
-                throw LedgerError.corrupt(position: at, reason: "\(error)")
-            }
+            let view = try EventRecord.checkedView(position: at, bytes)
             lastRecordedAt = view.recordedAt
             if peeked == nil { guard wanted(view.member) else { return } }
             try body(view)
@@ -85,6 +72,15 @@ extension EventRecord {
         at += Int(typeCount)
         guard let memberCount = skipVarint(), memberCount <= UInt64(bytes.count - at) else { return nil }
         return (recordedAt, UnsafeRawBufferPointer(rebasing: bytes[at ..< at + Int(memberCount)]))
+    }
+
+    /// `view`, a bad record reported as `LedgerError.corrupt` at its position.
+    static func checkedView(position: UInt64, _ bytes: UnsafeRawBufferPointer) throws -> EventView {
+        do {
+            return try view(position: position, bytes)
+        } catch {
+            throw LedgerError.corrupt(position: position, reason: "\(error)")
+        }
     }
 
     /// `decode` without the copies: the same reads and limits, borrowed text and data.

@@ -6,9 +6,10 @@ struct MemberHead: Equatable, Sendable {
     var position: UInt64
 }
 
-/// A stable 64-bit hash of an idempotency key: FNV-1a over the UTF-8 bytes, then the splitmix64
-/// finalizer to spread the bits. Collisions are harmless (every candidate is checked against the
-/// full key stored in the event); the hash only has to be stable across processes and versions.
+/// A stable 64-bit hash of an idempotency key or a member id: FNV-1a over the UTF-8 bytes, then the
+/// splitmix64 finalizer to spread the bits. Collisions are harmless (the key table checks every
+/// candidate against the full key stored in the event; a partitioned projection run only uses it
+/// to share members out); the hash only has to be stable across processes and versions.
 public enum KeyHash {
     static func of(_ key: String) -> UInt64 {
         var key = key

@@ -175,17 +175,7 @@ public final class FoldState<Value> {
     /// `sorted` (a digest needs the order; LMDB does not, though sorted puts fill an empty table's
     /// pages better), else in the order they were first changed.
     func dirtyEntries(sorted: Bool, _ encode: (Value) -> [UInt8]) -> [(key: [UInt8], value: [UInt8]?)] {
-        var out: [(key: [UInt8], value: [UInt8]?)] = []
-        out.reserveCapacity(dirtySlots.count)
-        for s in dirtySlots { out.append((Array(keys[s].utf8), values[s].map(encode))) }
-        guard sorted else { return out }
-        // Sorted as indices (moving integers, not tuples of arrays): a build's commit sorts every
-        // member's entry.
-        var order = Array(out.indices)
-        out.withUnsafeBufferPointer { entries in
-            order.sort { Self.precedes(entries[$0].key, entries[$1].key) }
-        }
-        return order.map { out[$0] }
+        dirtyKeys(sorted: sorted).map { slot, key in (key, values[slot].map(encode)) }
     }
 
     /// `dirtyKeys(sorted: true)` made ahead by `sortDirtyKeysAhead` (nil once an entry is changed).

@@ -382,11 +382,7 @@ final class ProjectionWorker<F: ProjectionFold> {
     /// `recordedAt`): commits, if `commit`, every shard's entries and the checkpoint in one
     /// transaction.
     func partitionsReached(_ through: UInt64, recordedAt: Int64, commit: Bool) throws {
-        guard let start = expected else { preconditionFailure("partitions reached outside a partitioned run") }
-        guard through > (appliedThrough ?? start.checkpoint) else { return }
-        appliedThrough = through
-        lastRecordedAt = recordedAt
-        guard commit else { return }
+        guard let start = reach(through, recordedAt: recordedAt), commit else { return }
         do {
             try self.commit(from: start, checkpoint: through, recordedAt: recordedAt)
         } catch {
@@ -399,15 +395,22 @@ final class ProjectionWorker<F: ProjectionFold> {
     /// to another thread (`assumeCommitted`; the caller confirms it before the partitions apply
     /// past the next commit point, and before `partitionsReached` or `endPartitions`).
     func handOffPartitions(_ through: UInt64, recordedAt: Int64) throws -> PendingCommit? {
-        guard let start = expected else { preconditionFailure("partitions reached outside a partitioned run") }
-        guard through > (appliedThrough ?? start.checkpoint) else { return nil }
-        appliedThrough = through
-        lastRecordedAt = recordedAt
+        guard let start = reach(through, recordedAt: recordedAt) else { return nil }
         let p = pendingCommit(from: start, checkpoint: through, recordedAt: recordedAt)
         // Room in the map now: the transaction runs elsewhere, and a full map would run it again.
         try store.env.reserve(bytes: 2 * p.entries.count * (bytesPerEntry ?? 1_024))
         assumeCommitted(p)
         return p
+    }
+
+    /// Records that every partition applied through `through`; returns the stored meta the run
+    /// applied to, or nil if this projection already stood there (it started past the stretch).
+    private func reach(_ through: UInt64, recordedAt: Int64) -> ProjectionMeta? {
+        guard let start = expected else { preconditionFailure("partitions reached outside a partitioned run") }
+        guard through > (appliedThrough ?? start.checkpoint) else { return nil }
+        appliedThrough = through
+        lastRecordedAt = recordedAt
+        return start
     }
 
     /// Ends a partitioned run (after its last commit): the shards are dropped, and the next step

@@ -314,3 +314,41 @@ import Testing
         #expect(report.head.hash == (try log.head()).hash)
     }
 }
+
+/// The lean header read of partitioned projection runs (`EventRecord.peek`,
+/// `EventLog.forEachEvent(where:)`) against the full one.
+@Suite struct PeekTests {
+    @Test func peekAgreesWithTheFullReadAndNeverReadsPastTheBytes() async throws {
+        let dir = TemporaryDirectory()
+        let log = try openLog(dir.ledger)
+        // Ids and types of several lengths (long ids take a two-byte length), keys or not, non-ASCII ids.
+        var drafts: [EventDraft] = []
+        for i in 0..<60 {
+            let member = i % 3 == 0 ? "m\(i)" : i % 3 == 1 ? "mémbre-\(i)-" + String(repeating: "x", count: 130) : "M\(i)"
+            drafts.append(EventDraft(type: i % 2 == 0 ? "purchase.recorded" : "t." + String(repeating: "y", count: 100), member: member,
+                                     occurredAt: 1_795_515_330_000_000 + Int64(i), data: Array(#"{"amount":1250}"#.utf8),
+                                     idempotencyKey: i % 4 == 0 ? "key-\(i)" : nil))
+        }
+        _ = try await log.append(drafts)
+        var checked = 0
+        try log.forEachRecord(after: 0, limit: 100) { at, bytes in
+            let view = try EventRecord.checkedView(position: at, bytes)
+            let peeked = try #require(EventRecord.peek(bytes))
+            #expect(peeked.recordedAt == view.recordedAt)
+            #expect(Array(peeked.member) == Array(view.member))
+            // Cut short anywhere: nil, or the same id when the cut comes after it.
+            for cut in 0..<bytes.count {
+                let short = UnsafeRawBufferPointer(rebasing: bytes[..<cut])
+                if let p = EventRecord.peek(short) { #expect(Array(p.member) == Array(view.member), "cut at \(cut)") }
+            }
+            checked += 1
+        }
+        #expect(checked == 60)
+        // `where:` hands over exactly the records it accepts, and walks all of them.
+        var accepted: [UInt64] = []
+        let walked = try log.forEachEvent(after: 0, limit: 100, where: { $0.first == UInt8(ascii: "m") }) { accepted.append($0.position) }
+        #expect(walked.count == 60)
+        #expect(accepted == drafts.indices.filter { drafts[$0].member.hasPrefix("m") }.map { UInt64($0 + 1) })
+        #expect(walked.lastRecordedAt == (try log.event(at: 60))?.recordedAt)
+    }
+}
