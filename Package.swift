@@ -145,6 +145,14 @@ let package = Package(
                            "LedgerTestSupport"],
             swiftSettings: strictSettings
         ),
+        // The write path's property: random commands and raw bytes from the edges, against a real
+        // ledger, every fold and the CLI.
+        .testTarget(
+            name: "LedgerPropertyTests",
+            dependencies: ["LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "Projections", "LoyaltyAudit",
+                           "LoyaltyCLI", "LedgerTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "LoyaltyAuditTests",
             dependencies: ["LoyaltyAudit", "LoyaltyDomain", "LoyaltyLedger", "LedgerStore", "LedgerJSON"],

@@ -68,3 +68,26 @@ final class PipeDrain: @unchecked Sendable {
         return data
     }
 }
+
+/// Runs a built executable with raw bytes on its standard input (invalid UTF-8 included) and
+/// tells an exit from a death by signal: `status` is the exit code, or the signal's number when
+/// `signalled`.
+public func runToolBytes(_ name: String, _ arguments: [String], input: [UInt8] = [])
+    throws -> (status: Int32, signalled: Bool, out: String, err: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: builtExecutable(name))
+    process.arguments = arguments
+    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    let errors = PipeDrain(stderr.fileHandleForReading)
+    let output = PipeDrain(stdout.fileHandleForReading)
+    stdin.fileHandleForWriting.write(Data(input))
+    try stdin.fileHandleForWriting.close()
+    let out = output.wait(), err = errors.wait()
+    process.waitUntilExit()
+    return (process.terminationStatus, process.terminationReason == .uncaughtSignal,
+            String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+}
