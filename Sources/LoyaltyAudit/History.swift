@@ -112,7 +112,7 @@ public enum History {
             return "purchase \(e.purchaseId) of \(e.amount) minor units \(e.currency) at \(e.store)"
                 + (e.paidWithPoints > 0 ? " (\(e.paidWithPoints) paid with points)" : "")
         case .purchaseReturned(let e):
-            let taken = e.clawedBack.reduce(0) { $0 + $1.points }
+            let taken = e.clawedBack.reduce(Int128(0)) { $0 + Int128($1.points) }
             return "return \(e.returnId) of purchase \(e.purchaseId), \(e.amount) minor units: \(taken) points clawed back"
                 + (e.debt > 0 ? ", \(e.debt) became debt" : "") + (e.forgiven > 0 ? ", \(e.forgiven) forgiven" : "")
         case .pointsEarned(let e):
@@ -120,7 +120,7 @@ public enum History {
                 + (e.debtPaid > 0 ? ", \(e.debtPaid) paid debt" : "")
         case .pointsRedeemed(let e): return "redeemed \(e.points) points (\(e.redemptionId)\(e.reward.map { ", reward \($0)" } ?? ""))"
         case .redemptionReversed(let e):
-            let back = e.restored.reduce(0) { $0 + $1.points }, lapsed = e.expired.reduce(0) { $0 + $1.points }
+            let back = e.restored.reduce(Int128(0)) { $0 + Int128($1.points) }, lapsed = e.expired.reduce(Int128(0)) { $0 + Int128($1.points) }
             return "redemption \(e.redemptionId) reversed: \(back) points restored" + (lapsed > 0 ? ", \(lapsed) came back expired" : "")
         case .pointsAdjusted(let e): return "adjusted \(e.points > 0 ? "+" : "")\(e.points) points by \(e.operatorId): \(e.reason)"
         case let .pointsExpired(_, lotId, points): return "\(points) points of lot \(lotId) expired"

@@ -21,8 +21,10 @@ struct DecodedEvents: Sendable {
         var position = after
         while position < through {
             let count = try log.forEachEvent(after: position, limit: Int(min(through - position, 4_096))) { v in
-                // Positions are gapless: anything else means the read went wrong.
-                precondition(v.position == position + 1, "projection read \(v.position) after \(position)")
+                // Positions are gapless: anything else means the log is damaged.
+                guard v.position == position + 1 else {
+                    throw LedgerError.corrupt(position: position + 1, reason: "the log skips from \(position) to \(v.position)")
+                }
                 position = v.position
                 out.events.append(try ProjectionEvent.decode(v))
                 out.recordedAt.append(v.recordedAt)

@@ -216,7 +216,7 @@ final class PartitionedRun: @unchecked Sendable {
     /// The log position an error names, if it names one.
     static func position(of error: any Error) -> UInt64? {
         switch error {
-        case ProjectionError.undecodableEvent(let position, _): return position
+        case let e as ProjectionError: return e.position
         case LedgerError.corrupt(let position, _): return position
         default: return nil
         }
