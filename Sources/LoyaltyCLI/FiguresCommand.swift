@@ -140,11 +140,13 @@ struct FiguresCommand: ParsableCommand {
                          "pointsPending": "pending", "pointsRedeemed": "redeemed", "pointsExpired": "expired",
                          "pointsAdjusted": "adjusted", "pointsClawedBack": "clawback", "netPoints": "net"]
             let shown = Self.columns.enumerated().compactMap { i, c in short[c].map { (i, $0) } }
+            // Padded, never cut: a figure wider than its column pushes the rest right.
+            func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }
             func line(_ k: String, _ f: Row) -> String {
                 let v = f.values
-                return k.padding(toLength: 16, withPad: " ", startingAt: 0) + shown.map { String(v[$0.0]).padding(toLength: 11, withPad: " ", startingAt: 0) }.joined()
+                return pad(k, 16) + shown.map { pad(String(v[$0.0]), 11) }.joined()
             }
-            print(label.padding(toLength: 16, withPad: " ", startingAt: 0) + shown.map { $0.1.padding(toLength: 11, withPad: " ", startingAt: 0) }.joined())
+            print(pad(label, 16) + shown.map { pad($0.1, 11) }.joined())
             for (k, f) in rows { print(line(k, f)) }
             print(line("total", total))
             print("\noutstanding at \(at ?? "now"): \(liability) points (available \(timed.available), pending \(timed.pending), held \(timed.held)); member debt \(timed.debt); \(timed.members) members")

@@ -304,8 +304,22 @@ public final class LedgerProjections: @unchecked Sendable {
     }
 
     /// Steps `d` alone, committing, to just before `position`, then tries the event there alone:
-    /// the stop if `d` cannot apply it (its checkpoint stays before it), nil if it can.
+    /// the stop if `d` cannot apply it (its checkpoint stays before it), nil if it can. An earlier
+    /// event `d` cannot apply (another projection failed first) is where it stops instead.
     private func isolate(_ d: any ProjectionDriving, _ role: ProjectionRole, at position: UInt64) throws -> ProjectionStop? {
+        var target = position
+        while true {
+            do {
+                return try isolateOnce(d, role, at: target)
+            } catch let e as ProjectionError {
+                guard let earlier = e.position, earlier > 0, earlier < target else { throw e }
+                d.reset(role)
+                target = earlier
+            }
+        }
+    }
+
+    private func isolateOnce(_ d: any ProjectionDriving, _ role: ProjectionRole, at position: UInt64) throws -> ProjectionStop? {
         while try d.checkpoint(role) < position - 1 {
             guard try d.step(role, eventsMax: eventsPerStep, through: position - 1, feed: nil, commitAfter: eventsPerStep) > 0 else { break }
         }
