@@ -132,14 +132,16 @@ public final class LedgerProjections: @unchecked Sendable {
         do {
             let applied = try applyNextRunLocked(eventsMax: eventsMax)
             try finishInFlight()
-            let before = drivers.map(\.liveCheckpoint).min() ?? 0
-            let pending = drivers.compactMap { $0.handOffLiveCommit() }
+            // A stopped projection stays where it stopped: positions reached are the others'.
+            let active = try running()
+            let before = active.map(\.liveCheckpoint).min() ?? 0
+            let pending = active.compactMap { $0.handOffLiveCommit() }
             if !pending.isEmpty {
                 // What every projection will have reached once this commit is written.
-                let through = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
+                let through = try active.map { try $0.checkpoint(.live) }.min() ?? 0
                 inFlight = InFlightCommit(store: store, pending: pending) { committed(Int(through - min(through, before)), through) }
             }
-            return (applied, inFlight != nil, drivers.map(\.liveCheckpoint).min() ?? 0)
+            return (applied, inFlight != nil, try active.map(\.liveCheckpoint).min() ?? log.headPosition())
         } catch {
             drainLocked()
             throw error
@@ -194,8 +196,9 @@ public final class LedgerProjections: @unchecked Sendable {
             // steps commit in ONE transaction: one sync per step instead of one per projection,
             // and the projections become visible together.
             let applied = try applyNextRunLocked(eventsMax: eventsMax)
-            try commitTogether(drivers.compactMap { $0.pendingLiveCommit() })
-            return (applied, drivers.map(\.liveCheckpoint).min() ?? 0)
+            let active = try running()
+            try commitTogether(active.compactMap { $0.pendingLiveCommit() })
+            return (applied, try active.map(\.liveCheckpoint).min() ?? log.headPosition())
         }
     }
 
@@ -206,12 +209,27 @@ public final class LedgerProjections: @unchecked Sendable {
         let toBuild = try drivers.filter { try $0.needsBuild(head: head) }
         if !toBuild.isEmpty {
             try finishInFlight()
-            try rebuildLocked(toBuild, progress: nil)
+            try recordStops(try rebuildLocked(toBuild, progress: nil), of: toBuild)
         }
-        let from = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
+        let active = try running()
+        let from = try active.map { try $0.checkpoint(.live) }.min() ?? head
         guard from < head else { return 0 }
-        let feed = try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax)))
-        return try drivers.reduce(0) { $0 + (try $1.stepLiveUncommitted(eventsMax: eventsMax, feed: feed)) }
+        do {
+            let feed = try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax)))
+            return try active.reduce(0) { $0 + (try $1.stepLiveUncommitted(eventsMax: eventsMax, feed: feed)) }
+        } catch let error as ProjectionError where error.position != nil {
+            // An event some projection cannot apply: each goes alone as far as it can (`advance`
+            // stops it before that event), committing; the rest follow on without it.
+            try finishInFlight()
+            try recordStops(try advance(active, .live, progress: nil), of: active)
+            return 0
+        }
+    }
+
+    /// The projections not stopped before an event they cannot apply.
+    private func running() throws -> [any ProjectionDriving] {
+        let stopped = Set(try stops().map(\.projection))
+        return drivers.filter { !stopped.contains($0.name) }
     }
 
     /// Writes several projections' steps in one write transaction. Each keeps its own exactly-once

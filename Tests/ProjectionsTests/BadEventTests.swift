@@ -70,6 +70,25 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func followingLiveCommitsGoesOnWithoutTheStoppedProjection() async throws {
+        let dir = TemporaryDirectory()
+        let log = try Self.open(dir)
+        defer { log.close() }
+        _ = try await log.append([Self.enrolled("A"), Self.enrolled("B")])
+        let p = try LedgerProjections(log: log)
+        try p.catchUp()
+        _ = try await log.append([Self.redeemed("A", lot: "P:missing", points: 5, id: "R1"), Self.purchased("B", id: "b1", amount: 100)])
+        // `loyalty serve`'s steps: never a throw for the event, the others reach the head.
+        for _ in 0 ..< 3 { _ = try p.follow { _, _ in } }
+        p.drain()
+        _ = try p.step()
+        let status = Dictionary(uniqueKeysWithValues: try p.status().map { ($0.name, $0) })
+        #expect(status[Balances.name]?.checkpoint == 2 && status[Balances.name]?.stop?.position == 3)
+        #expect(status[MemberViews.name]?.checkpoint == 4 && status[ProgramFigures.name]?.checkpoint == 4)
+        #expect(try p.memberView("B")?.purchaseCount == 1)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func sumsPastSixtyFourBitsStopTheViewsAndFiguresNamingThePosition() async throws {
         let dir = TemporaryDirectory()
         let log = try Self.open(dir)
