@@ -97,7 +97,9 @@ public enum History {
                 running.update(after: exclusion == nil ? e.event : nil, state: state, at: e.occurredAt)
                 guard (from.map { e.occurredAt >= $0 } ?? true) && (to.map { e.occurredAt <= $0 } ?? true) else { return }
                 let f = running.figures(state: state)
-                emit(RowDraft(event: e, evaluatedAt: running.clock, figures: (f[0], f[1], f[2], f[3]), fault: exclusion?.reason))
+                let fault = exclusion?.reason ?? (f == nil ? "a running figure does not fit in 64 bits (shown as 0)" : nil)
+                let g = f ?? [0, 0, 0, 0]
+                emit(RowDraft(event: e, evaluatedAt: running.clock, figures: (g[0], g[1], g[2], g[3]), fault: fault))
             }
         }
     }
