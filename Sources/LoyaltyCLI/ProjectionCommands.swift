@@ -14,7 +14,7 @@ enum DataFormat: String, ExpressibleByArgument, CaseIterable {
 /// What read-model commands share: the ledger, the evaluation time, the lifecycle thresholds.
 struct ReadModelOptions: ParsableArguments {
     @OptionGroup var ledger: LedgerOptions
-    @Option(name: .customLong("at"), help: "As of this business time (RFC 3339 or YYYY-MM-DD; default: now): only the events that occurred by then (members enrolled, purchases, points), evaluated then, as `balance --as-of`.")
+    @Option(name: .customLong("at"), help: "A time (RFC 3339 or YYYY-MM-DD; default: now). member show, members export: as of it, only the events that occurred by then (members, purchases, points), as `balance --as-of`. balance: the lots evaluated at it.")
     var at: String?
     @Option(help: "Days after the first purchase a member counts as new.") var newDays: Int64 = 90
     @Option(help: "Days without a purchase after which an active member is defecting.") var defectingDays: Int64 = 90
