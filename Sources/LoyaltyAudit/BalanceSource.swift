@@ -22,16 +22,42 @@ public struct MemberFigures: Hashable, Sendable {
          ("transferredIn", transferredIn), ("transferredOut", transferredOut)]
     }
 
-    /// `earned + transferredIn + adjusted - redeemed - expired - clawedBack - transferredOut`.
-    public var credits: Points { earned + transferredIn + adjusted - redeemed - expired - clawedBack - transferredOut }
+    /// `earned + transferredIn + adjusted - redeemed - expired - clawedBack - transferredOut`
+    /// (in Int128: no sum of these overflows it).
+    public var credits: Int128 { FigureTotals(self).credits }
     /// `available + pending + held - debt`: the liability.
-    public var holdings: Points { available + pending + held - debt }
+    public var holdings: Int128 { FigureTotals(self).holdings }
+}
 
-    public static func + (a: MemberFigures, b: MemberFigures) -> MemberFigures {
+/// Sums of `MemberFigures` over members, in Int128: a program-wide total of 64-bit figures never
+/// overflows it (2^63 members would be needed).
+public struct FigureTotals: Hashable, Sendable {
+    public var available: Int128 = 0, pending: Int128 = 0, held: Int128 = 0, debt: Int128 = 0
+    public var earned: Int128 = 0, redeemed: Int128 = 0, expired: Int128 = 0, adjusted: Int128 = 0
+    public var clawedBack: Int128 = 0, transferredIn: Int128 = 0, transferredOut: Int128 = 0
+
+    public init() {}
+
+    public init(_ f: MemberFigures) {
+        (available, pending, held, debt) = (Int128(f.available), Int128(f.pending), Int128(f.held), Int128(f.debt))
+        (earned, redeemed, expired, adjusted) = (Int128(f.earned), Int128(f.redeemed), Int128(f.expired), Int128(f.adjusted))
+        (clawedBack, transferredIn, transferredOut) = (Int128(f.clawedBack), Int128(f.transferredIn), Int128(f.transferredOut))
+    }
+
+    public var fields: [(name: String, value: Int128)] {
+        [("available", available), ("pending", pending), ("held", held), ("debt", debt), ("earned", earned),
+         ("redeemed", redeemed), ("expired", expired), ("adjusted", adjusted), ("clawedBack", clawedBack),
+         ("transferredIn", transferredIn), ("transferredOut", transferredOut)]
+    }
+
+    public var credits: Int128 { earned + transferredIn + adjusted - redeemed - expired - clawedBack - transferredOut }
+    public var holdings: Int128 { available + pending + held - debt }
+
+    public static func + (a: FigureTotals, b: MemberFigures) -> FigureTotals {
         var s = a
-        s.available += b.available; s.pending += b.pending; s.held += b.held; s.debt += b.debt
-        s.earned += b.earned; s.redeemed += b.redeemed; s.expired += b.expired; s.adjusted += b.adjusted
-        s.clawedBack += b.clawedBack; s.transferredIn += b.transferredIn; s.transferredOut += b.transferredOut
+        s.available += Int128(b.available); s.pending += Int128(b.pending); s.held += Int128(b.held); s.debt += Int128(b.debt)
+        s.earned += Int128(b.earned); s.redeemed += Int128(b.redeemed); s.expired += Int128(b.expired); s.adjusted += Int128(b.adjusted)
+        s.clawedBack += Int128(b.clawedBack); s.transferredIn += Int128(b.transferredIn); s.transferredOut += Int128(b.transferredOut)
         return s
     }
 }

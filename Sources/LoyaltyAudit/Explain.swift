@@ -77,14 +77,14 @@ public struct Explanation: Sendable {
 
 /// Tallies of a member's movements for `explain`.
 private struct Movements {
-    var redemptions = 0, reversals = 0, returns = 0, forgiven: Points = 0
+    var redemptions = 0, reversals = 0, returns = 0, forgiven: Int128 = 0
     var adjustments: [String] = [], transfers: [String] = [], holds: [String: String] = [:]
 
     mutating func add(_ e: LoggedEvent) {
         switch e.event {
         case .pointsRedeemed: redemptions += 1
         case .redemptionReversed: reversals += 1
-        case .purchaseReturned(let r): returns += 1; forgiven += r.forgiven
+        case .purchaseReturned(let r): returns += 1; forgiven += Int128(r.forgiven)
         case .pointsAdjusted(let a):
             adjustments.append("\(a.points > 0 ? "+" : "")\(a.points) by \(a.operatorId) on \(e.occurredAt.rfc3339): \(a.reason)")
         case .pointsTransferredOut(let t): transfers.append("\(t.points) to \(t.to) on \(e.occurredAt.rfc3339)")

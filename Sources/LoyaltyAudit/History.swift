@@ -97,7 +97,9 @@ public enum History {
                 running.update(after: exclusion == nil ? e.event : nil, state: state, at: e.occurredAt)
                 guard (from.map { e.occurredAt >= $0 } ?? true) && (to.map { e.occurredAt <= $0 } ?? true) else { return }
                 let f = running.figures(state: state)
-                emit(RowDraft(event: e, evaluatedAt: running.clock, figures: (f[0], f[1], f[2], f[3]), fault: exclusion?.reason))
+                let fault = exclusion?.reason ?? (f == nil ? "a running figure does not fit in 64 bits (shown as 0)" : nil)
+                let g = f ?? [0, 0, 0, 0]
+                emit(RowDraft(event: e, evaluatedAt: running.clock, figures: (g[0], g[1], g[2], g[3]), fault: fault))
             }
         }
     }
@@ -112,7 +114,7 @@ public enum History {
             return "purchase \(e.purchaseId) of \(e.amount) minor units \(e.currency) at \(e.store)"
                 + (e.paidWithPoints > 0 ? " (\(e.paidWithPoints) paid with points)" : "")
         case .purchaseReturned(let e):
-            let taken = e.clawedBack.reduce(0) { $0 + $1.points }
+            let taken = e.clawedBack.reduce(Int128(0)) { $0 + Int128($1.points) }
             return "return \(e.returnId) of purchase \(e.purchaseId), \(e.amount) minor units: \(taken) points clawed back"
                 + (e.debt > 0 ? ", \(e.debt) became debt" : "") + (e.forgiven > 0 ? ", \(e.forgiven) forgiven" : "")
         case .pointsEarned(let e):
@@ -120,7 +122,7 @@ public enum History {
                 + (e.debtPaid > 0 ? ", \(e.debtPaid) paid debt" : "")
         case .pointsRedeemed(let e): return "redeemed \(e.points) points (\(e.redemptionId)\(e.reward.map { ", reward \($0)" } ?? ""))"
         case .redemptionReversed(let e):
-            let back = e.restored.reduce(0) { $0 + $1.points }, lapsed = e.expired.reduce(0) { $0 + $1.points }
+            let back = e.restored.reduce(Int128(0)) { $0 + Int128($1.points) }, lapsed = e.expired.reduce(Int128(0)) { $0 + Int128($1.points) }
             return "redemption \(e.redemptionId) reversed: \(back) points restored" + (lapsed > 0 ? ", \(lapsed) came back expired" : "")
         case .pointsAdjusted(let e): return "adjusted \(e.points > 0 ? "+" : "")\(e.points) points by \(e.operatorId): \(e.reason)"
         case let .pointsExpired(_, lotId, points): return "\(points) points of lot \(lotId) expired"

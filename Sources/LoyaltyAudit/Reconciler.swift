@@ -123,13 +123,13 @@ public struct Reconciler: Sendable {
         var next = position + 1
         let count = try log.forEachEvent(after: position, limit: limit) { v in
             // Gapless positions: a batch that skips one would silently lose events.
-            precondition(v.position == next, "log positions are gapless")
+            guard v.position == next else { throw AuditError("position \(next): the log skips to \(v.position)") }
             next += 1
             guard let item = Self.item(v) else { return }
             batch.items[partitions == 1 ? 0 : Self.partition(v.member, partitions)].append(item)
         }
         guard count > 0 else { throw AuditError("the log ends at position \(position), before \(through)") }
-        precondition(count <= limit && next == position + UInt64(count) + 1, "the read stayed within its limit")
+        guard count <= limit && next == position + UInt64(count) + 1 else { throw AuditError("position \(position + 1): the read went past its limit") }
         batch.last = position + UInt64(count)
         return batch
     }
@@ -166,9 +166,13 @@ public struct Reconciler: Sendable {
                 guard let type = item.type else { s.fold.register(member: item.member); continue }
                 do {
                     let decoded = try item.data.withUnsafeBufferPointer { data throws(AuditError) in
-                        try AuditEvents.decode(type: type, schemaVersion: item.schemaVersion, data: data, position: item.position)
+                        do {
+                            return try DomainEvent.decode(type: type, schemaVersion: item.schemaVersion, bytes: data)
+                        } catch {
+                            throw AuditError("position \(item.position) (\(type), member \(item.member)): does not decode: \(error)")
+                        }
                     }
-                    guard let event = decoded else { continue }
+                    let event = decoded
                     s.fold.apply(event, position: item.position, occurredAt: Timestamp(microseconds: item.occurredAt))
                 } catch {
                     s.faults.append("\(error)")

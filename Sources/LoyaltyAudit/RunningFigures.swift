@@ -8,7 +8,9 @@ struct RunningFigures {
     enum Phase { case pending, spendable, expired }
     private var remaining: [Points] = []
     private var phase: [Phase] = []
-    private var pendingSum: Points = 0, spendableSum: Points = 0
+    /// In Int128: no sum of 64-bit lots overflows it (a figure past 64 bits is reported by
+    /// `figures(state:)`, never a trap).
+    private var pendingSum: Int128 = 0, spendableSum: Int128 = 0
     /// Lot indices by the time they change phase, sorted; entries before the cursor are done.
     private var becomesSpendable: [(at: Timestamp, lot: Int)] = [], spendableCursor = 0
     private var expires: [(at: Timestamp, lot: Int)] = [], expiresCursor = 0
@@ -23,25 +25,26 @@ struct RunningFigures {
         if case .redemptionReversed(let r)? = event { touched += r.restored.map(\.lotId) }
         for id in touched {
             guard let i = s.lotPosition(id: id), i < remaining.count else { continue }
-            add(s.lots[i].remaining - remaining[i], to: i)
+            add(Int128(s.lots[i].remaining) - Int128(remaining[i]), to: i)
             remaining[i] = s.lots[i].remaining
         }
         while remaining.count < s.lots.count { register(s.lots[remaining.count]) }
         advance()
-        assert(figures(state: s) == Self.tuple(s.figures(at: clock)), "incremental figures equal a full pass")
+        assert(figures(state: s).map { $0 == Self.tuple(s.figures(at: clock)) } ?? true, "incremental figures equal a full pass")
     }
 
-    /// available, pending, held, debt at the clock.
-    func figures(state: MemberState?) -> [Points] {
+    /// available, pending, held, debt at the clock (nil: one of them does not fit in 64 bits).
+    func figures(state: MemberState?) -> [Points]? {
         guard let s = state else { return [0, 0, 0, 0] }
-        let active = s.holds.values.reduce(Points(0)) { $0 + ($1.expiresAt > clock ? $1.points : 0) }
+        let active = s.holds.values.reduce(Int128(0)) { $0 + ($1.expiresAt > clock ? Int128($1.points) : 0) }
         let held = min(active, spendableSum)
-        return [spendableSum - held, pendingSum, held, s.debt]
+        let out = [spendableSum - held, pendingSum, held, Int128(s.debt)].compactMap { Points(exactly: $0) }
+        return out.count == 4 ? out : nil
     }
 
     static func tuple(_ f: (available: Points, pending: Points, held: Points, debt: Points)) -> [Points] { [f.available, f.pending, f.held, f.debt] }
 
-    private mutating func add(_ delta: Points, to i: Int) {
+    private mutating func add(_ delta: Int128, to i: Int) {
         switch phase[i] {
         case .pending: pendingSum += delta
         case .spendable: spendableSum += delta
@@ -56,11 +59,11 @@ struct RunningFigures {
         if lot.isExpired(at: clock) { return }
         if lot.availableAt > clock {
             phase[i] = .pending
-            pendingSum += lot.remaining
+            pendingSum += Int128(lot.remaining)
             Self.insert((lot.availableAt, i), into: &becomesSpendable, from: spendableCursor)
         } else {
             phase[i] = .spendable
-            spendableSum += lot.remaining
+            spendableSum += Int128(lot.remaining)
         }
         if let x = lot.expiresAt { Self.insert((x, i), into: &expires, from: expiresCursor) }
     }
@@ -71,14 +74,14 @@ struct RunningFigures {
             let i = becomesSpendable[spendableCursor].lot
             spendableCursor += 1
             guard phase[i] == .pending else { continue }
-            pendingSum -= remaining[i]
-            spendableSum += remaining[i]
+            pendingSum -= Int128(remaining[i])
+            spendableSum += Int128(remaining[i])
             phase[i] = .spendable
         }
         while expiresCursor < expires.count, expires[expiresCursor].at <= clock {
             let i = expires[expiresCursor].lot
             expiresCursor += 1
-            add(-remaining[i], to: i)
+            add(-Int128(remaining[i]), to: i)
             phase[i] = .expired
         }
     }

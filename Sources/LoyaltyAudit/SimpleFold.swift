@@ -67,49 +67,92 @@ public struct SimpleFold: Sendable {
         Self.apply(event, position: position, at: occurredAt.microseconds, to: &states[i])
     }
 
+    /// Applies `event` if every sum fits in 64 bits and every debit finds its lot (each case
+    /// checks everything before it changes anything): an event that cannot be applied is a fault
+    /// naming its position, type and member, and changes nothing.
     private static func apply(_ event: DomainEvent, position: UInt64, at: Int64, to m: inout Member) {
+        let before = m.faults.count
+        do {
+            try apply(event, at: at, checked: &m)
+        } catch {
+            m.faults.append(error.reason)
+        }
+        for i in before ..< m.faults.count { m.faults[i] = "position \(position) (\(event.type), member \(event.stream)): \(m.faults[i])" }
+    }
+
+    struct Fault: Error { let reason: String }
+
+    static func add(_ a: Int64, _ b: Int64, _ what: String) throws(Fault) -> Int64 {
+        let (r, o) = a.addingReportingOverflow(b)
+        if o { throw Fault(reason: "\(what): \(a) + \(b) does not fit in 64 bits") }
+        return r
+    }
+
+    static func sub(_ a: Int64, _ b: Int64, _ what: String) throws(Fault) -> Int64 {
+        let (r, o) = a.subtractingReportingOverflow(b)
+        if o { throw Fault(reason: "\(what): \(a) - \(b) does not fit in 64 bits") }
+        return r
+    }
+
+    static func sum(_ allocations: [LotAllocation], _ what: String) throws(Fault) -> Int64 {
+        var total: Int64 = 0
+        for a in allocations { total = try add(total, a.points, what) }
+        return total
+    }
+
+    private static func apply(_ event: DomainEvent, at: Int64, checked m: inout Member) throws(Fault) {
+        var c = m.counters
         switch event {
         case .memberEnrolled(let e): (m.store, m.brand) = (e.store, e.brand)
         case .pointsEarned(let e):
-            m.counters.earned += e.points
-            m.counters.debt -= e.debtPaid
-            m.addLot(e.lotId, e.points - e.debtPaid, availableAt: e.availableAt.microseconds, expiresAt: e.expiresAt?.microseconds, position)
+            (c.earned, c.debt) = (try add(c.earned, e.points, "earned"), try sub(c.debt, e.debtPaid, "debt"))
+            let left = try sub(e.points, e.debtPaid, "lot")
+            m.counters = c
+            m.addLot(e.lotId, left, availableAt: e.availableAt.microseconds, expiresAt: e.expiresAt?.microseconds)
         case .pointsRedeemed(let e):
-            m.take(e.allocations, position)
-            m.counters.redeemed += e.points
+            c.redeemed = try add(c.redeemed, e.points, "redeemed")
+            try m.take(e.allocations)
+            m.counters = c
             m.redemptions[e.redemptionId] = e.points
         case .redemptionReversed(let e):
-            guard let points = m.redemptions[e.redemptionId] else { m.faults.append("position \(position): reversal of unknown redemption \(e.redemptionId)"); return }
-            for a in e.restored { m.lots[a.lotId]?.remaining += a.points }
-            m.counters.redeemed -= points
-            m.counters.expired += e.expired.reduce(0) { $0 + $1.points }
+            // TODO(debtPaid): restored points that pay the member's debt first, once
+            // `redemption.reversed` carries `debtPaid` (LoyaltyDomain).
+            guard let points = m.redemptions[e.redemptionId] else { throw Fault(reason: "reversal of unknown redemption \(e.redemptionId)") }
+            (c.redeemed, c.expired) = (try sub(c.redeemed, points, "redeemed"), try add(c.expired, try sum(e.expired, "expired"), "expired"))
+            try m.give(e.restored)
+            m.counters = c
         case .purchaseReturned(let e):
-            m.take(e.clawedBack, position)
-            m.counters.clawedBack += e.clawedBack.reduce(0) { $0 + $1.points } + e.debt
-            m.counters.debt += e.debt
+            c.clawedBack = try add(c.clawedBack, try add(try sum(e.clawedBack, "clawed back"), e.debt, "clawed back"), "clawed back")
+            c.debt = try add(c.debt, e.debt, "debt")
+            try m.take(e.clawedBack)
+            m.counters = c
         case .pointsAdjusted(let e):
-            m.counters.adjusted += e.points
+            c.adjusted = try add(c.adjusted, e.points, "adjusted")
             if e.points > 0 {
-                let paid = min(e.points, m.counters.debt)
-                m.counters.debt -= paid
-                m.addLot(e.lotId ?? "A:\(e.key)", e.points - paid, availableAt: at, expiresAt: e.expiresAt?.microseconds, position)
+                let paid = min(e.points, max(c.debt, 0))
+                c.debt -= paid
+                m.addLot(e.lotId ?? "A:\(e.key)", e.points - paid, availableAt: at, expiresAt: e.expiresAt?.microseconds)
             } else {
-                m.take(e.allocations, position)
+                try m.take(e.allocations)
             }
+            m.counters = c
         case let .pointsExpired(_, lotId, points):
-            m.take([LotAllocation(lotId: lotId, points: points)], position)
+            c.expired = try add(c.expired, points, "expired")
+            try m.take([LotAllocation(lotId: lotId, points: points)])
             m.lots[lotId]?.expiryWritten = true
-            m.counters.expired += points
+            m.counters = c
         case let .pointsHeld(_, holdId, points, until): m.holds[holdId] = (points, until.microseconds)
         case let .holdReleased(_, holdId): m.holds[holdId] = nil
         case .pointsTransferredOut(let e):
-            m.take(e.allocations, position)
-            m.counters.transferredOut += e.points
+            c.transferredOut = try add(c.transferredOut, e.points, "transferred out")
+            try m.take(e.allocations)
+            m.counters = c
         case .pointsTransferredIn(let e):
+            c.transferredIn = try add(c.transferredIn, e.points, "transferred in")
             for (i, (a, expiry)) in zip(e.allocations, e.expiries).enumerated() {
-                m.addLot("T:\(e.transferId):\(i)", a.points, availableAt: at, expiresAt: expiry?.microseconds, position)
+                m.addLot("T:\(e.transferId):\(i)", a.points, availableAt: at, expiresAt: expiry?.microseconds)
             }
-            m.counters.transferredIn += e.points
+            m.counters = c
         case .profileUpdated, .memberClosed, .purchaseRecorded, .tierChanged, .rewardDefined, .programPublished: break
         }
     }
@@ -117,38 +160,64 @@ public struct SimpleFold: Sendable {
 
 extension SimpleFold.Member {
     // One hash of the lot id per credit or debit (`updateValue`, `index(forKey:)`), not three.
-    mutating func addLot(_ id: String, _ points: Int64, availableAt: Int64, expiresAt: Int64?, _ position: UInt64) {
+    // A lot credited twice or taken below zero is noted (`faults`) and the event still applies
+    // (the comparison then shows what it did); an unknown lot or a sum past 64 bits refuses it.
+    mutating func addLot(_ id: String, _ points: Int64, availableAt: Int64, expiresAt: Int64?) {
         let lot = SimpleFold.LotLeft(remaining: points, availableAt: availableAt, expiresAt: expiresAt)
-        if lots.updateValue(lot, forKey: id) != nil { faults.append("position \(position): lot \(id) credited twice") }
+        if lots.updateValue(lot, forKey: id) != nil { faults.append("lot \(id) credited twice") }
     }
 
-    mutating func take(_ allocations: [LotAllocation], _ position: UInt64) {
+    /// Takes `allocations` from their lots: all of them are checked (every lot known, no
+    /// overflow) before any lot changes.
+    mutating func take(_ allocations: [LotAllocation]) throws(SimpleFold.Fault) {
+        try move(allocations, sign: -1)
+    }
+
+    /// Gives `allocations` back to their lots (a reversal), checked as `take`.
+    mutating func give(_ allocations: [LotAllocation]) throws(SimpleFold.Fault) {
+        try move(allocations, sign: 1)
+    }
+
+    private mutating func move(_ allocations: [LotAllocation], sign: Int64) throws(SimpleFold.Fault) {
+        var after: [(Dictionary<String, SimpleFold.LotLeft>.Index, Int64)] = []
         for a in allocations {
-            guard let i = lots.index(forKey: a.lotId) else { faults.append("position \(position): takes \(a.points) from unknown lot \(a.lotId)"); continue }
-            lots.values[i].remaining -= a.points
-            if lots.values[i].remaining < 0 { faults.append("position \(position): lot \(a.lotId) below zero") }
+            guard let i = lots.index(forKey: a.lotId) else {
+                throw SimpleFold.Fault(reason: "\(sign < 0 ? "takes" : "restores") \(a.points) \(sign < 0 ? "from" : "to") unknown lot \(a.lotId)")
+            }
+            let left = after.last { $0.0 == i }?.1 ?? lots.values[i].remaining
+            after.append((i, sign < 0 ? try SimpleFold.sub(left, a.points, "lot \(a.lotId)") : try SimpleFold.add(left, a.points, "lot \(a.lotId)")))
+        }
+        for (i, left) in after {
+            lots.values[i].remaining = left
+            if left < 0 { faults.append("lot \(lots.keys[i]) below zero") }
         }
     }
 
     /// The member's figures at `t`: lots past their expiry count as expired (never spendable)
     /// even before their expiry event; active holds never exceed the spendable lots.
-    public func figures(at t: Timestamp) -> MemberFigures {
+    /// Sums in Int128: a member's figure past 64 bits is an error naming the figure.
+    public func figures(at t: Timestamp) throws(AuditError) -> MemberFigures {
         var f = counters
-        var spendable: Int64 = 0, pending: Int64 = 0, lapsed: Int64 = 0
+        var spendable: Int128 = 0, pending: Int128 = 0, lapsed: Int128 = 0
         for lot in lots.values where lot.remaining > 0 {
             if let x = lot.expiresAt, x <= t.microseconds {
-                if !lot.expiryWritten { lapsed += lot.remaining }
+                if !lot.expiryWritten { lapsed += Int128(lot.remaining) }
             } else if lot.availableAt <= t.microseconds {
-                spendable += lot.remaining
+                spendable += Int128(lot.remaining)
             } else {
-                pending += lot.remaining
+                pending += Int128(lot.remaining)
             }
         }
-        let holding = holds.values.reduce(Int64(0)) { $0 + ($1.until > t.microseconds ? $1.points : 0) }
-        f.held = min(holding, spendable)
-        f.available = spendable - f.held
-        f.pending = pending
-        f.expired += lapsed
+        let holding = holds.values.reduce(Int128(0)) { $0 + ($1.until > t.microseconds ? Int128($1.points) : 0) }
+        let held = min(holding, spendable)
+        func fit(_ v: Int128, _ name: String) throws(AuditError) -> Int64 {
+            guard let n = Int64(exactly: v) else { throw AuditError("\(name) of \(v) points does not fit in 64 bits") }
+            return n
+        }
+        f.held = try fit(held, "held")
+        f.available = try fit(spendable - held, "available")
+        f.pending = try fit(pending, "pending")
+        f.expired = try fit(Int128(f.expired) + lapsed, "expired")
         return f
     }
 }

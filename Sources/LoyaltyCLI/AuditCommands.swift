@@ -138,11 +138,13 @@ struct ReconcileCommand: ParsableCommand {
             defer { projections.log.close() }
             let source = try ProjectionBalanceSource(projections, at: t)
             let opened = clock.now
-            let result: ReconcileReport
+            var result: ReconcileReport
             let fold: Reconciler.Fold
             do {
                 (result, fold) = try Reconciler(evaluatedAt: t, partitions: partitions).runKeepingFold(log: projections.log, source: source)
             } catch let e as AuditError { throw CLIError(e.description) }
+            // The projection stopped before an event it cannot apply: the fold went as far.
+            result.faults += try projections.stops().filter { $0.projection == Projections.Balances.name }.map(\.description)
             let folded = clock.now
             let path = report ?? defaultReportName("reconcile")
             try writeReport(result.json, to: path)
@@ -231,10 +233,12 @@ struct ProjectionBalanceSource: BalanceSource {
     }
 
     func position() throws -> UInt64 { checkpoint }
-    func allMembers() throws -> [String] { Array(members.keys) }
+    /// Members by id; an id too long to be a key (`ProjectionKey`) is found when the fold asks
+    /// for it by its full id.
+    func allMembers() throws -> [String] { members.keys.filter { !ProjectionKey.isHashed($0) } }
 
     func figures(member: String, at: Timestamp) throws -> MemberFigures? {
-        precondition(at == evaluatedAt, "the snapshot was evaluated at \(evaluatedAt), asked at \(at)")
-        return members[member]
+        guard at == evaluatedAt else { throw CLIError("the balances snapshot was evaluated at \(evaluatedAt.rfc3339), asked at \(at.rfc3339)") }
+        return members[ProjectionKey.component(member)]
     }
 }

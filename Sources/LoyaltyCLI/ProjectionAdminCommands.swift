@@ -24,7 +24,8 @@ struct ProjectionsCommand: ParsableCommand {
                              "generation": s.generation.map { .int(Int64($0)) }, "checkpoint": .int(Int64(s.checkpoint)),
                              "head": .int(Int64(s.head)), "lagEvents": .int(Int64(s.lagEvents)),
                              "lagMilliseconds": .int(s.lagMicroseconds / 1000), "buildCheckpoint": s.buildCheckpoint.map { .int(Int64($0)) },
-                             "state": .string(s.state)])
+                             "state": .string(s.state),
+                             "stoppedBefore": s.stop.map { .object(["position": .int(Int64($0.position)), "member": .string($0.member), "reason": .string($0.reason)]) } ?? .null])
                 }))
             case .table:
                 print("projection  version  checkpoint    head          lag events  lag      state")

@@ -14,7 +14,7 @@ enum DataFormat: String, ExpressibleByArgument, CaseIterable {
 /// What read-model commands share: the ledger, the evaluation time, the lifecycle thresholds.
 struct ReadModelOptions: ParsableArguments {
     @OptionGroup var ledger: LedgerOptions
-    @Option(name: .customLong("at"), help: "Evaluate at this time (RFC 3339 or YYYY-MM-DD; default: now): which points are pending, expired or held then.")
+    @Option(name: .customLong("at"), help: "A time (RFC 3339 or YYYY-MM-DD; default: now). member show, members export: as of it, only the events that occurred by then (members, purchases, points), as `balance --as-of`. balance: the lots evaluated at it.")
     var at: String?
     @Option(help: "Days after the first purchase a member counts as new.") var newDays: Int64 = 90
     @Option(help: "Days without a purchase after which an active member is defecting.") var defectingDays: Int64 = 90
@@ -49,13 +49,31 @@ func openProjections(_ options: LedgerOptions, names: [String]? = nil) throws ->
     let projections = try LedgerProjections(log: try options.open(writable: false))
     let started = ContinuousClock.now
     let progress = TerminalProgress(verb: "catching up")
-    let applied = try projections.catchUp(names, progress: progress.report)
+    var applied: [String: UInt64] = [:]
+    do {
+        applied = try projections.catchUp(names, progress: progress.report)
+    } catch ProjectionError.stopped(let stops) {
+        // The other projections, and every member but the stopped event's, still answer from
+        // what was committed; commands that need the stopped state refuse (`refuseIfStopped`).
+        progress.finish()
+        for s in stops { printError("warning: \(s)") }
+    }
     progress.finish()
     let behind = applied.values.max() ?? 0
     let ms = (ContinuousClock.now - started).components
     let elapsed = ms.seconds * 1000 + ms.attoseconds / 1_000_000_000_000_000
     printError("projections at position \(try projections.log.headPosition()): were \(behind) events behind, caught up in \(elapsed) ms")
     return projections
+}
+
+/// Refuses an answer that depends on a projection of `names` that stopped before an event it
+/// cannot apply: any such stop for a whole-program answer (`member` nil), or one at the member's
+/// own event (or an event whose member is unknown) for a member's answer.
+func refuseIfStopped(_ projections: LedgerProjections, _ names: [String], member: String?) throws {
+    for stop in try projections.stops() where names.contains(stop.projection) {
+        if let member, !stop.member.isEmpty, stop.member != member { continue }
+        throw CLIError("\(stop); this answer would leave it out (the log keeps the event; see `loyalty projections status`)")
+    }
 }
 
 /// A one-line progress display on standard error, only when it is a terminal.
@@ -107,6 +125,7 @@ struct BalanceCommand: ParsableCommand {
     func run() throws {
         if asOf != nil || knownAt != nil { return try print(balance: try historicalBalance()) }
         let projections = try options.projections()
+        try refuseIfStopped(projections, [Balances.name], member: member)
         guard let b = try projections.balance(member, at: try options.time()) else {
             guard try projections.memberView(member) != nil else { throw CLIError("unknown member '\(member)'") }
             return try print(balance: Balance(MemberState(member: member), at: options.time()))
@@ -186,10 +205,22 @@ struct MemberCommand: ParsableCommand {
         @Argument var member: String
 
         func run() throws {
-            let projections = try options.projections()
             let t = try options.time()
-            guard let view = try projections.memberView(member) else { throw CLIError("unknown member '\(member)'") }
-            let json = view.json(member: member, balance: try projections.balance(member, at: t), at: t, thresholds: options.thresholds)
+            let json: JSONValue
+            if options.at != nil {
+                // As of a time: a fold of the member's events that occurred by then.
+                let log = try options.ledger.open(writable: false)
+                defer { log.close() }
+                let views = try AsOfViews.fold(log, asOf: t, member: member)
+                for x in views.exclusions { printError("note: position \(x.position) is left out of this view: \(x.reason)") }
+                guard let view = views.view(member) else { throw CLIError("unknown member '\(member)' at \(t.rfc3339) (no events by then)") }
+                json = view.json(member: member, balance: views.balance(member), at: t, thresholds: options.thresholds)
+            } else {
+                let projections = try options.projections()
+                try refuseIfStopped(projections, [MemberViews.name, Balances.name], member: member)
+                guard let view = try projections.memberView(member) else { throw CLIError("unknown member '\(member)'") }
+                json = view.json(member: member, balance: try projections.balance(member, at: t), at: t, thresholds: options.thresholds)
+            }
             switch format {
             case .json, .jsonl: printJSON(json)
             case .csv:
@@ -223,7 +254,6 @@ struct MembersCommand: ParsableCommand {
         }
 
         func run() throws {
-            let projections = try options.projections()
             let t = try options.time()
             var out = OutputBuffer()
             var first = true
@@ -234,7 +264,7 @@ struct MembersCommand: ParsableCommand {
             case .jsonl: break
             }
             var count = 0
-            try projections.forEachMember(at: t) { member, view, balance in
+            try forEachMember(at: t) { member, view, balance in
                 if let store, view.enrollmentStore != store { return }
                 if let tier, view.tier != tier { return }
                 if let stage, view.stage(at: t, options.thresholds) != stage { return }
@@ -252,6 +282,23 @@ struct MembersCommand: ParsableCommand {
             if format == .json { out.line("\n]") }
             out.flush()
             printError("\(count) members")
+        }
+
+        /// Every member view with its balance: as of `--at` (a fold of the events that occurred by
+        /// then), else from the projections now.
+        private func forEachMember(at t: Timestamp, _ body: (String, MemberView, Balance?) throws -> Void) throws {
+            guard options.at != nil else {
+                let projections = try options.projections()
+                try refuseIfStopped(projections, [MemberViews.name, Balances.name], member: nil)
+                return try projections.forEachMember(at: t, body)
+            }
+            let log = try options.ledger.open(writable: false)
+            defer { log.close() }
+            let views = try AsOfViews.fold(log, asOf: t)
+            for x in views.exclusions { printError("note: position \(x.position) is left out of this view: \(x.reason)") }
+            for (member, view) in views.views.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                try body(member, view, views.balance(member))
+            }
         }
     }
 }

@@ -12,7 +12,8 @@ public struct Balances: ProjectionFold {
     public static let name = "balances"
     /// 2: enrolled members without points have a (zero) entry. 3: a lot's `remaining` and flags
     /// come first in its value form (patched in place as the fold changes them), the rest compact.
-    public static let version = 3
+    /// 4: keys bounded (`ProjectionKey`); events the fold cannot apply stop it.
+    public static let version = 4
     /// Every entry is a member's balance, changed by that member's events only.
     public static var keyedByMember: Bool { true }
 
@@ -54,23 +55,43 @@ public struct Balances: ProjectionFold {
             return Balance(s, at: t)
         }
 
-        mutating func take(_ allocations: [LotAllocation], position: UInt64) throws {
+        /// The lots' remaining points after taking `allocations` (index, new remaining), checked
+        /// before anything changes: every lot exists and holds what is taken from it.
+        func taking(_ allocations: [LotAllocation]) throws -> [(Int, Points)] {
+            var out: [(Int, Points)] = []
             for a in allocations {
-                guard let i = form.index(of: a.lotId), form.remaining(i) >= a.points else {
-                    throw ProjectionError.undecodableEvent(position: position, reason: "allocation of \(a.points) from lot '\(a.lotId)' that does not hold them")
+                guard a.points >= 0 else { throw FoldFault("allocation of \(a.points) points from lot '\(a.lotId)'") }
+                guard let i = form.index(of: a.lotId) else {
+                    throw FoldFault("allocation of \(a.points) from lot '\(a.lotId)', which the member does not have")
                 }
-                form.setRemaining(i, form.remaining(i) - a.points)
+                let left = out.last { $0.0 == i }?.1 ?? form.remaining(i)
+                guard left >= a.points else {
+                    throw FoldFault("allocation of \(a.points) from lot '\(a.lotId)', which holds \(left)")
+                }
+                out.append((i, left - a.points))
             }
+            return out
         }
 
-        mutating func restore(_ allocations: [LotAllocation]) {
+        /// The lots' remaining points after giving `allocations` back (a redemption reversal),
+        /// checked: every lot exists and never holds more than it was credited.
+        func restoring(_ allocations: [LotAllocation]) throws -> [(Int, Points)] {
+            var out: [(Int, Points)] = []
             for a in allocations {
-                if let i = form.index(of: a.lotId) { form.setRemaining(i, form.remaining(i) + a.points) }
+                guard a.points >= 0 else { throw FoldFault("restores \(a.points) points to lot '\(a.lotId)'") }
+                guard let i = form.index(of: a.lotId) else { throw FoldFault("restores points to lot '\(a.lotId)', which the member does not have") }
+                let left = out.last { $0.0 == i }?.1 ?? form.remaining(i)
+                let points = try form.points(i)
+                guard a.points <= points - left else {
+                    throw FoldFault("restores \(a.points) to lot '\(a.lotId)', which holds \(left) of \(points)")
+                }
+                out.append((i, left + a.points))
             }
+            return out
         }
 
-        mutating func expire(_ lotId: String, points: Points) {
-            if let i = form.index(of: lotId) { form.setRemaining(i, form.remaining(i) - points, expiryWritten: true) }
+        mutating func setRemaining(_ changes: [(Int, Points)], expiryWritten: Bool = false) {
+            for (i, r) in changes { form.setRemaining(i, r, expiryWritten: expiryWritten) }
         }
 
         mutating func addLot(_ lot: Lot) { form.append(lot) }
@@ -111,6 +132,16 @@ public struct Balances: ProjectionFold {
             swap(&w.bytes, &bytes)
             Self.encode(lot, into: &w)
             swap(&w.bytes, &bytes)
+        }
+
+        /// The points lot `i` was credited with.
+        func points(_ i: Int) throws -> Points {
+            try bytes.withUnsafeBytes { b in
+                let end = i + 1 < offsets.count ? Int(offsets[i + 1]) : b.count
+                var rd = ValueReader(UnsafeRawBufferPointer(rebasing: b[Int(offsets[i]) + 9 ..< end]))
+                _ = try rd.shortString()
+                return try rd.varint()
+            }
         }
 
         func remaining(_ i: Int) -> Points {
@@ -242,7 +273,7 @@ public struct Balances: ProjectionFold {
             // In place (as the default loop), and events that change no balance (a third of a
             // typical log: purchases) are passed over before the event is copied for `apply`.
             try (first + k).withMemoryRebound(to: ProjectionEvent.self, capacity: 1) { pe in
-                if Self.changesBalances(pe.pointee.event) { try apply(pe.pointee, to: state) }
+                if Self.changesBalances(pe.pointee.event) { try pe.pointee.naming { try apply(pe.pointee, to: state) } }
             }
         }
     }
@@ -253,10 +284,10 @@ public struct Balances: ProjectionFold {
         if case .memberEnrolled = pe.event {
             // Every enrolled member has a balance, zero until points move (reconciliation
             // compares member sets too).
-            try state.update(pe.member) { r in if case .none = r { r = Record() } }
+            try state.update(ProjectionKey.component(pe.member)) { r in if case .none = r { r = Record() } }
             return
         }
-        try state.update(pe.member) { (r: inout Record?) in
+        try state.update(ProjectionKey.component(pe.member)) { (r: inout Record?) in
             // Changed in place (`r!` as an lvalue): neither the record nor its lots are copied or
             // moved, and the lots' storage stays uniquely referenced. (Not `r == nil`: with an
             // Equatable record that is Optional's `==`, which copied the record per event.)
@@ -266,52 +297,78 @@ public struct Balances: ProjectionFold {
         }
     }
 
+    /// Applies `event` to `r`: everything is checked first (sums, lots, allocations), so an
+    /// event that throws (`FoldFault`) changes nothing.
     static func apply(_ event: DomainEvent, at: Timestamp, position: UInt64, to r: inout Record) throws {
         switch event {
         case .pointsEarned(let e):
+            guard e.points >= 0, e.debtPaid >= 0, e.debtPaid <= e.points, e.debtPaid <= max(r.debt, 0) else {
+                throw FoldFault("earns \(e.points) points paying \(e.debtPaid) of a debt of \(r.debt)")
+            }
+            let earned = try Checked.add(r.earned, e.points, "earned")
             r.debt -= e.debtPaid
             r.addLot(Lot(id: e.lotId, points: e.points, remaining: e.points - e.debtPaid, earnedAt: at,
                          availableAt: e.availableAt, expiresAt: e.expiresAt, source: e.source))
-            r.earned += e.points
+            r.earned = earned
         case .purchaseReturned(let e):
-            try r.take(e.clawedBack, position: position)
-            r.debt += e.debt
-            r.clawedBack += e.clawedBack.reduce(0) { $0 + $1.points } + e.debt
+            let taken = try r.taking(e.clawedBack)
+            guard e.debt >= 0 else { throw FoldFault("debt of \(e.debt) points") }
+            let debt = try Checked.add(r.debt, e.debt, "debt")
+            let clawed = try Checked.add(try Checked.sum(e.clawedBack.map(\.points), "clawed back"), e.debt, "clawed back")
+            let clawedBack = try Checked.add(r.clawedBack, clawed, "clawed back")
+            r.setRemaining(taken)
+            (r.debt, r.clawedBack) = (debt, clawedBack)
         case .pointsRedeemed(let e):
-            try r.take(e.allocations, position: position)
-            r.redeemed += e.points
+            let taken = try r.taking(e.allocations)
+            let redeemed = try Checked.add(r.redeemed, e.points, "redeemed")
+            r.setRemaining(taken)
+            r.redeemed = redeemed
         case .redemptionReversed(let e):
             // What the redemption took comes back: to its lots, or as expired where they lapsed.
-            r.restore(e.restored)
-            let expired = e.expired.reduce(0) { $0 + $1.points }
-            r.redeemed -= e.restored.reduce(0) { $0 + $1.points } + expired
-            r.expired += expired
+            // TODO(debtPaid): restored points that pay the member's debt first, once
+            // `redemption.reversed` carries `debtPaid` (LoyaltyDomain).
+            let restored = try r.restoring(e.restored)
+            let back = try Checked.sum(e.restored.map(\.points), "restored")
+            let expired = try Checked.sum(e.expired.map(\.points), "expired")
+            guard expired >= 0 else { throw FoldFault("\(expired) points come back expired") }
+            let redeemed = try Checked.sub(r.redeemed, try Checked.add(back, expired, "reversed"), "redeemed")
+            let expiredTotal = try Checked.add(r.expired, expired, "expired")
+            r.setRemaining(restored)
+            (r.redeemed, r.expired) = (redeemed, expiredTotal)
         case .pointsAdjusted(let e):
-            r.adjusted += e.points
+            let adjusted = try Checked.add(r.adjusted, e.points, "adjusted")
             if e.points > 0, let lotId = e.lotId {
-                let paid = min(e.points, r.debt)
+                let paid = min(e.points, max(r.debt, 0))
                 r.debt -= paid
                 r.addLot(Lot(id: lotId, points: e.points, remaining: e.points - paid, earnedAt: at, availableAt: at,
                              expiresAt: e.expiresAt, source: .adjustment(e.key)))
             } else {
-                try r.take(e.allocations, position: position)
+                r.setRemaining(try r.taking(e.allocations))
             }
+            r.adjusted = adjusted
         case let .pointsExpired(_, lotId, points):
-            r.expire(lotId, points: points)
-            r.expired += points
+            let taken = try r.taking([LotAllocation(lotId: lotId, points: points)])
+            let expired = try Checked.add(r.expired, points, "expired")
+            r.setRemaining(taken, expiryWritten: true)
+            r.expired = expired
         case let .pointsHeld(_, holdId, points, expiresAt):
+            guard points >= 0 else { throw FoldFault("holds \(points) points") }
             r.holds[holdId] = MemberState.Hold(holding: points, until: expiresAt)
         case let .holdReleased(_, holdId):
             r.holds[holdId] = nil
         case .pointsTransferredOut(let e):
-            try r.take(e.allocations, position: position)
-            r.transferredOut += e.points
+            let taken = try r.taking(e.allocations)
+            let out = try Checked.add(r.transferredOut, e.points, "transferred out")
+            r.setRemaining(taken)
+            r.transferredOut = out
         case .pointsTransferredIn(let e):
+            guard e.allocations.allSatisfy({ $0.points >= 0 }) else { throw FoldFault("a transferred lot of negative points") }
+            let into = try Checked.add(r.transferredIn, e.points, "transferred in")
             for (i, (a, expiry)) in zip(e.allocations, e.expiries).enumerated() {
                 r.addLot(Lot(id: "T:\(e.transferId):\(i)", points: a.points, remaining: a.points, earnedAt: at,
                              availableAt: at, expiresAt: expiry, source: .transfer(e.transferId)))
             }
-            r.transferredIn += e.points
+            r.transferredIn = into
         default:
             break
         }

@@ -20,13 +20,22 @@ struct DecodedEvents: Sendable {
         out.recordedAt.reserveCapacity(Int(through - after))
         var position = after
         while position < through {
-            let count = try log.forEachEvent(after: position, limit: Int(min(through - position, 4_096))) { v in
-                // Positions are gapless: anything else means the read went wrong.
-                precondition(v.position == position + 1, "projection read \(v.position) after \(position)")
+            // The log wraps what the body throws: the projection's own error is kept here.
+            var failure: ProjectionError?
+            let count = try keeping(&failure) { failure in try log.forEachEvent(after: position, limit: Int(min(through - position, 4_096))) { v in
+                // Positions are gapless: anything else means the log is damaged.
+                guard v.position == position + 1 else {
+                    throw LedgerError.corrupt(position: position + 1, reason: "the log skips from \(position) to \(v.position)")
+                }
                 position = v.position
-                out.events.append(try ProjectionEvent.decode(v))
+                do {
+                    out.events.append(try ProjectionEvent.decode(v))
+                } catch {
+                    failure = error as? ProjectionError
+                    throw error
+                }
                 out.recordedAt.append(v.recordedAt)
-            }
+            } }
             guard count > 0 else {
                 throw LedgerError.corrupt(position: position + 1, reason: "the log ended before its head while projecting")
             }
@@ -36,6 +45,17 @@ struct DecodedEvents: Sendable {
 
     /// Whether this run holds position `after + 1` (a worker at checkpoint `after` can use it).
     func continues(_ checkpoint: UInt64) -> Bool { checkpoint >= after && checkpoint < through }
+}
+
+/// Runs `body`, which may note a `ProjectionError` before it throws; that error is rethrown
+/// rather than what `body` threw (the log wraps errors thrown inside its read transactions).
+func keeping<R>(_ failure: inout ProjectionError?, _ body: (inout ProjectionError?) throws -> R) throws -> R {
+    do {
+        return try body(&failure)
+    } catch {
+        if let failure { throw failure }
+        throw error
+    }
 }
 
 /// Reads the next run on another thread while the caller applies the current one: with two

@@ -19,8 +19,11 @@ public struct ProjectionStatus: Sendable {
     public var lagMicroseconds: Int64
     /// A rebuild in progress: its checkpoint.
     public var buildCheckpoint: UInt64?
+    /// The event the projection stopped before (it cannot apply it), if it did.
+    public var stop: ProjectionStop?
 
     public var state: String {
+        if let stop { return "stopped before \(stop.reason)" }
         if storedVersion == nil { return buildCheckpoint == nil ? "not built" : "building" }
         if storedVersion != codeVersion { return "version \(storedVersion!) stored, \(codeVersion) in code: rebuild needed" }
         if buildCheckpoint != nil { return "rebuilding" }
@@ -129,14 +132,16 @@ public final class LedgerProjections: @unchecked Sendable {
         do {
             let applied = try applyNextRunLocked(eventsMax: eventsMax)
             try finishInFlight()
-            let before = drivers.map(\.liveCheckpoint).min() ?? 0
-            let pending = drivers.compactMap { $0.handOffLiveCommit() }
+            // A stopped projection stays where it stopped: positions reached are the others'.
+            let active = try running()
+            let before = active.map(\.liveCheckpoint).min() ?? 0
+            let pending = active.compactMap { $0.handOffLiveCommit() }
             if !pending.isEmpty {
                 // What every projection will have reached once this commit is written.
-                let through = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
+                let through = try active.map { try $0.checkpoint(.live) }.min() ?? 0
                 inFlight = InFlightCommit(store: store, pending: pending) { committed(Int(through - min(through, before)), through) }
             }
-            return (applied, inFlight != nil, drivers.map(\.liveCheckpoint).min() ?? 0)
+            return (applied, inFlight != nil, try active.map(\.liveCheckpoint).min() ?? log.headPosition())
         } catch {
             drainLocked()
             throw error
@@ -151,15 +156,36 @@ public final class LedgerProjections: @unchecked Sendable {
             let selected = drivers.filter { names?.contains($0.name) ?? true }
             let head = try log.headPosition()
             let toBuild = try selected.filter { try $0.needsBuild(head: head) }
-            if !toBuild.isEmpty { try rebuildLocked(toBuild, progress: progress) }
+            var stops: [ProjectionStop] = []
+            if !toBuild.isEmpty { stops += try rebuildLocked(toBuild, progress: progress) }
             let before = try selected.map { try $0.checkpoint(.live) }
-            try advance(selected.filter { d in !toBuild.contains { $0 === d } }, .live, progress: progress)
+            let live = selected.filter { d in !toBuild.contains { $0 === d } }
+            stops += try advance(live, .live, progress: progress)
+            try recordStops(stops, of: selected)
+            guard stops.isEmpty else { throw ProjectionError.stopped(stops) }
             var applied: [String: UInt64] = [:]
             for (d, from) in zip(selected, before) {
-                applied[d.name] = try d.checkpoint(.live) - (toBuild.contains { $0 === d } ? 0 : from)
+                let now = try d.checkpoint(.live)
+                applied[d.name] = now - min(now, toBuild.contains { $0 === d } ? 0 : from)
             }
             return applied
         }
+    }
+
+    /// Stores where each of `selected` stopped (`stop/NAME` in the meta table), and forgets the
+    /// stops of the others (they went past them).
+    private func recordStops(_ stops: [ProjectionStop], of selected: [any ProjectionDriving]) throws {
+        try store.env.write { txn in
+            for d in selected {
+                try store.putStop(stops.first { $0.projection == d.name }, d.name, txn: txn)
+            }
+        }
+    }
+
+    /// The projections that stopped before an event they cannot apply (as of their last catch-up
+    /// or rebuild), each with that event.
+    public func stops() throws -> [ProjectionStop] {
+        try drivers.compactMap { d in try store.env.read { txn in try store.stop(d.name, txn: txn) } }
     }
 
     /// One bounded step of every projection: the events applied in all (0: all caught up), and
@@ -170,8 +196,9 @@ public final class LedgerProjections: @unchecked Sendable {
             // steps commit in ONE transaction: one sync per step instead of one per projection,
             // and the projections become visible together.
             let applied = try applyNextRunLocked(eventsMax: eventsMax)
-            try commitTogether(drivers.compactMap { $0.pendingLiveCommit() })
-            return (applied, drivers.map(\.liveCheckpoint).min() ?? 0)
+            let active = try running()
+            try commitTogether(active.compactMap { $0.pendingLiveCommit() })
+            return (applied, try active.map(\.liveCheckpoint).min() ?? log.headPosition())
         }
     }
 
@@ -182,12 +209,27 @@ public final class LedgerProjections: @unchecked Sendable {
         let toBuild = try drivers.filter { try $0.needsBuild(head: head) }
         if !toBuild.isEmpty {
             try finishInFlight()
-            try rebuildLocked(toBuild, progress: nil)
+            try recordStops(try rebuildLocked(toBuild, progress: nil), of: toBuild)
         }
-        let from = try drivers.map { try $0.checkpoint(.live) }.min() ?? 0
+        let active = try running()
+        let from = try active.map { try $0.checkpoint(.live) }.min() ?? head
         guard from < head else { return 0 }
-        let feed = try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax)))
-        return try drivers.reduce(0) { $0 + (try $1.stepLiveUncommitted(eventsMax: eventsMax, feed: feed)) }
+        do {
+            let feed = try DecodedEvents.read(log, after: from, through: min(head, from + UInt64(eventsMax)))
+            return try active.reduce(0) { $0 + (try $1.stepLiveUncommitted(eventsMax: eventsMax, feed: feed)) }
+        } catch let error as ProjectionError where error.position != nil {
+            // An event some projection cannot apply: each goes alone as far as it can (`advance`
+            // stops it before that event), committing; the rest follow on without it.
+            try finishInFlight()
+            try recordStops(try advance(active, .live, progress: nil), of: active)
+            return 0
+        }
+    }
+
+    /// The projections not stopped before an event they cannot apply.
+    private func running() throws -> [any ProjectionDriving] {
+        let stopped = Set(try stops().map(\.projection))
+        return drivers.filter { !stopped.contains($0.name) }
     }
 
     /// Writes several projections' steps in one write transaction. Each keeps its own exactly-once
@@ -220,20 +262,31 @@ public final class LedgerProjections: @unchecked Sendable {
     /// current tables meanwhile.
     public func rebuild(_ names: [String]? = nil, progress: ProjectionProgress? = nil) throws {
         for name in names ?? [] { _ = try driver(name) }
-        try locked { try rebuildLocked(drivers.filter { names?.contains($0.name) ?? true }, progress: progress) }
+        try locked {
+            let selected = drivers.filter { names?.contains($0.name) ?? true }
+            let stops = try rebuildLocked(selected, progress: progress)
+            try recordStops(stops, of: selected)
+            guard stops.isEmpty else { throw ProjectionError.stopped(stops) }
+        }
     }
 
     public func rebuild(_ name: String, progress: ProjectionProgress? = nil) throws {
         try rebuild([name], progress: progress)
     }
 
-    private func rebuildLocked(_ selected: [any ProjectionDriving], progress: ProjectionProgress?) throws {
+    /// Returns where builds stopped (a build that stopped goes live if no usable live projection
+    /// exists, `swapStoppedBuild`).
+    private func rebuildLocked(_ selected: [any ProjectionDriving], progress: ProjectionProgress?) throws -> [ProjectionStop] {
         for d in selected { try d.startOrResumeBuild() }
         var pending = selected
+        var stops: [ProjectionStop] = []
         while !pending.isEmpty {
-            try advance(pending, .build, progress: progress)
-            pending = try pending.filter { try !$0.swapIfCaughtUp() }
+            let stopped = try advance(pending, .build, progress: progress)
+            stops += stopped
+            for d in pending where stopped.contains(where: { $0.projection == d.name }) { try d.swapStoppedBuild() }
+            pending = try pending.filter { d in !stopped.contains { $0.projection == d.name } }.filter { try !$0.swapIfCaughtUp() }
         }
+        return stops
     }
 
     /// Moves `selected` (their live projections or their builds) to the log's head. Over more
@@ -244,7 +297,65 @@ public final class LedgerProjections: @unchecked Sendable {
     /// set, a partitioned pass plus a pass of its own for the figures cost ~15 % more than that,
     /// BENCHMARKS.md). Within one run, the projections step here, one after the other, each run
     /// decoded once for all of them (the next one on another thread meanwhile).
-    private func advance(_ selected: [any ProjectionDriving], _ role: ProjectionRole, progress: ProjectionProgress?) throws {
+    ///
+    /// An event a projection cannot apply stops that projection just before it (`isolate`), and
+    /// the others go on. Returns the stops.
+    private func advance(_ selected: [any ProjectionDriving], _ role: ProjectionRole, progress: ProjectionProgress?) throws -> [ProjectionStop] {
+        var active = selected
+        var stops: [ProjectionStop] = []
+        while !active.isEmpty {
+            do {
+                try advanceAll(active, role, progress: progress)
+                return stops
+            } catch let error as ProjectionError {
+                guard let position = error.position, position > 0 else { throw error }
+                for d in active { d.reset(role) }
+                var stopped: [ProjectionStop] = []
+                for d in active { if let s = try isolate(d, role, at: position) { stopped.append(s) } }
+                // An error no projection meets again alone is not the event's: reported as it is.
+                guard !stopped.isEmpty else { throw error }
+                stops += stopped
+                active.removeAll { d in stopped.contains { $0.projection == d.name } }
+            }
+        }
+        return stops
+    }
+
+    /// Steps `d` alone, committing, to just before `position`, then tries the event there alone:
+    /// the stop if `d` cannot apply it (its checkpoint stays before it), nil if it can. An earlier
+    /// event `d` cannot apply (another projection failed first) is where it stops instead.
+    private func isolate(_ d: any ProjectionDriving, _ role: ProjectionRole, at position: UInt64) throws -> ProjectionStop? {
+        var target = position
+        while true {
+            do {
+                return try isolateOnce(d, role, at: target)
+            } catch let e as ProjectionError {
+                guard let earlier = e.position, earlier > 0, earlier < target else { throw e }
+                d.reset(role)
+                target = earlier
+            }
+        }
+    }
+
+    private func isolateOnce(_ d: any ProjectionDriving, _ role: ProjectionRole, at position: UInt64) throws -> ProjectionStop? {
+        while try d.checkpoint(role) < position - 1 {
+            guard try d.step(role, eventsMax: eventsPerStep, through: position - 1, feed: nil, commitAfter: eventsPerStep) > 0 else { break }
+        }
+        try d.flush(role)
+        guard try d.checkpoint(role) == position - 1 else { return nil }
+        do {
+            _ = try d.step(role, eventsMax: 1, through: position, feed: nil, commitAfter: 1)
+            try d.flush(role)
+            return nil
+        } catch let e as ProjectionError where e.position == position {
+            d.reset(role)
+            var member = ""
+            if case .unappliable(_, _, let m, _) = e { member = m }
+            return ProjectionStop(projection: d.name, position: position, member: member, reason: e.description)
+        }
+    }
+
+    private func advanceAll(_ selected: [any ProjectionDriving], _ role: ProjectionRole, progress: ProjectionProgress?) throws {
         guard !selected.isEmpty else { return }
         let run = UInt64(min(eventsPerStep, Self.runEventsMax))
         let commitAfter = role == .build ? max(rebuildCommitEvents, eventsPerStep) : eventsPerStep
@@ -274,7 +385,7 @@ public final class LedgerProjections: @unchecked Sendable {
             prefetch = feed.through < head
                 ? (feed.through, Prefetch(log, after: feed.through, through: min(head, feed.through + run))) : nil
             for d in selected {
-                _ = try d.step(role, eventsMax: Int(run), feed: feed, commitAfter: commitAfter)
+                _ = try d.step(role, eventsMax: Int(run), through: nil, feed: feed, commitAfter: commitAfter)
                 progress?(d.name, try d.checkpoint(role), head)
             }
         }
@@ -288,9 +399,11 @@ public final class LedgerProjections: @unchecked Sendable {
             var lag: Int64 = 0
             if let live, live.checkpoint < head.position, live.checkpoint > 0 { lag = max(0, head.recordedAt - live.checkpointRecordedAt) }
             if let live, live.checkpoint == 0, head.position > 0, let first = try log.event(at: 1) { lag = head.recordedAt - first.recordedAt }
-            return ProjectionStatus(name: d.name, codeVersion: d.version, storedVersion: live?.version, generation: live?.generation,
-                                    checkpoint: live?.checkpoint ?? 0, head: head.position, lagMicroseconds: lag,
-                                    buildCheckpoint: build?.checkpoint)
+            var status = ProjectionStatus(name: d.name, codeVersion: d.version, storedVersion: live?.version, generation: live?.generation,
+                                          checkpoint: live?.checkpoint ?? 0, head: head.position, lagMicroseconds: lag,
+                                          buildCheckpoint: build?.checkpoint)
+            status.stop = try store.env.read { txn in try store.stop(d.name, txn: txn) }
+            return status
         }
     }
 
@@ -314,11 +427,11 @@ public final class LedgerProjections: @unchecked Sendable {
     // MARK: Queries (read the live tables; call `catchUp` first for an answer as of the head)
 
     public func balance(_ member: String, at t: Timestamp) throws -> Balance? {
-        try store.value(Balances.self, key: member).map { $0.balance(member, at: t) }
+        try store.value(Balances.self, key: ProjectionKey.component(member)).map { $0.balance(member, at: t) }
     }
 
     public func memberView(_ member: String) throws -> MemberView? {
-        try store.value(MemberViews.self, key: member)
+        try store.value(MemberViews.self, key: ProjectionKey.component(member))
     }
 
     /// Every member view with its balance at `t`, in member id order.

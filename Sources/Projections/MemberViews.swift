@@ -6,7 +6,8 @@ public import LedgerJSON
 /// asked about and on configurable thresholds, so it is computed by `MemberView.stage`.
 public struct MemberViews: ProjectionFold {
     public static let name = "members"
-    public static let version = 1
+    /// 2: keys bounded (`ProjectionKey`); sums checked (an event past 64 bits stops the fold).
+    public static let version = 2
     /// Every entry is a member's view, changed by that member's events only.
     public static var keyedByMember: Bool { true }
 
@@ -15,10 +16,10 @@ public struct MemberViews: ProjectionFold {
     public func apply(_ pe: ProjectionEvent, to state: FoldState<MemberView>) throws {
         if case .programPublished = pe.event { return }
         if case .rewardDefined = pe.event { return }
-        try state.update(pe.member) { (v: inout MemberView?) in
+        try state.update(ProjectionKey.component(pe.member)) { (v: inout MemberView?) in
             // Changed in place (`v!` as an lvalue): the 209-byte view is neither copied nor moved.
             if case .none = v { v = MemberView() }
-            v!.apply(pe.event, at: pe.occurredAt)
+            try v!.apply(pe.event, at: pe.occurredAt)
         }
     }
 }
@@ -62,7 +63,20 @@ public struct MemberView: Sendable, Equatable {
 
     public init() {}
 
-    mutating func apply(_ event: DomainEvent, at: Timestamp) {
+    /// Applies `event`: sums are checked first, so an event that throws changes nothing.
+    mutating func apply(_ event: DomainEvent, at: Timestamp) throws {
+        switch event {
+        case .purchaseRecorded(let e):
+            let (count, spend) = (try Checked.add(purchaseCount, 1, "purchase count"), try Checked.add(totalSpend, e.amount, "total spend"))
+            (purchaseCount, totalSpend) = (count, spend)
+            firstPurchaseAt = min(firstPurchaseAt ?? at, at)
+            lastPurchaseAt = max(lastPurchaseAt ?? at, at)
+        case .purchaseReturned(let e):
+            let (count, spend) = (try Checked.add(returnCount, 1, "return count"), try Checked.sub(totalSpend, e.amount, "total spend"))
+            (returnCount, totalSpend) = (count, spend)
+        default:
+            break
+        }
         lastActivityAt = max(lastActivityAt ?? at, at)
         switch event {
         case .memberEnrolled(let e):
@@ -78,14 +92,6 @@ public struct MemberView: Sendable, Equatable {
             }
         case .memberClosed:
             closed = true
-        case .purchaseRecorded(let e):
-            purchaseCount += 1
-            totalSpend += e.amount
-            firstPurchaseAt = min(firstPurchaseAt ?? at, at)
-            lastPurchaseAt = max(lastPurchaseAt ?? at, at)
-        case .purchaseReturned(let e):
-            returnCount += 1
-            totalSpend -= e.amount
         case .tierChanged(let e):
             tier = e.to
             tierSince = at
@@ -97,11 +103,12 @@ public struct MemberView: Sendable, Equatable {
     /// `lead` (no purchase yet), `new`, `active`, `defecting` or `inactive` at `t`.
     public func stage(at t: Timestamp, _ th: LifecycleThresholds = LifecycleThresholds()) -> String {
         guard let first = firstPurchaseAt, let last = lastPurchaseAt else { return "lead" }
-        let day = Timestamp.microsecondsPerDay
-        if t.microseconds - first.microseconds <= th.newDays * day { return "new" }
-        let idle = t.microseconds - last.microseconds
-        if idle <= th.defectingDays * day { return "active" }
-        if idle <= th.inactiveDays * day { return "defecting" }
+        // In Int128: no difference of two times nor threshold in days overflows it.
+        let day = Int128(Timestamp.microsecondsPerDay)
+        if Int128(t.microseconds) - Int128(first.microseconds) <= Int128(th.newDays) * day { return "new" }
+        let idle = Int128(t.microseconds) - Int128(last.microseconds)
+        if idle <= Int128(th.defectingDays) * day { return "active" }
+        if idle <= Int128(th.inactiveDays) * day { return "defecting" }
         return "inactive"
     }
 

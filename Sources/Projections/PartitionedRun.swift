@@ -174,14 +174,18 @@ final class PartitionedRun: @unchecked Sendable {
                     // Other partitions' records are only glanced at (`forEachEvent(where:)`);
                     // their owners read them in full.
                     var hash: UInt64 = 0
-                    let (n, last) = try log.forEachEvent(after: position, limit: Int(min(windowEnd - position, UInt64(shape.readEvents))),
-                                                         where: { member in
-                                                             hash = KeyHash.of(member)
-                                                             return hash % count == UInt64(p)
-                                                         }) { v in
-                        // Appended as the Optional it is (unwrapping and wrapping again copied it).
-                        let event = try ProjectionEvent.decode(v)
-                        if event != nil { buckets[Int(truncatingIfNeeded: hash >> 40) & bucketMask].append(event) }
+                    var failure: ProjectionError?
+                    let (n, last) = try keeping(&failure) { failure in
+                        try log.forEachEvent(after: position, limit: Int(min(windowEnd - position, UInt64(shape.readEvents))),
+                                             where: { member in
+                                                 hash = KeyHash.of(member)
+                                                 return hash % count == UInt64(p)
+                                             }) { v in
+                            // Appended as the Optional it is (unwrapping and wrapping again copied it).
+                            let event: ProjectionEvent?
+                            do { event = try ProjectionEvent.decode(v) } catch { failure = error as? ProjectionError; throw error }
+                            if event != nil { buckets[Int(truncatingIfNeeded: hash >> 40) & bucketMask].append(event) }
+                        }
                     }
                     // Positions are gapless (`forEachRecord` checks): the walk moved `n` on.
                     guard n > 0 else {
@@ -216,7 +220,7 @@ final class PartitionedRun: @unchecked Sendable {
     /// The log position an error names, if it names one.
     static func position(of error: any Error) -> UInt64? {
         switch error {
-        case ProjectionError.undecodableEvent(let position, _): return position
+        case let e as ProjectionError: return e.position
         case LedgerError.corrupt(let position, _): return position
         default: return nil
         }

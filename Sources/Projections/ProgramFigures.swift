@@ -4,15 +4,17 @@ import Synchronization
 /// The program figures read model: totals per local day (in the program's time zone in force at
 /// the event's business time) and per store, program-wide totals, and per-reward stock and budget.
 ///
-/// Keys: `day/YYYY-MM-DD/STORE`, `total`, `reward/ID`, and two helper tables inside the same map:
+/// Keys: `day/YYYY-MM-DD/STORE`, `total`, `reward/ID`, and helper entries inside the same map:
 /// `home/MEMBER` (the member's enrollment store), `debt/MEMBER` (running debt, only while it is
-/// not zero), `redemption/ID` (reward of a redemption, for reversals) and `zones` (time zone
-/// offsets by effective time). Enrollments and purchases are booked
+/// not zero), `redemption/ID` (reward of a redemption, for reversals), `zones` (time zone
+/// offsets by effective time) and `name/HASHED` (the full text of a store or reward id too long
+/// to be a key component, `ProjectionKey`). Ids in keys are `ProjectionKey.component`s. Enrollments and purchases are booked
 /// to the store where they happened; points, returns and redemptions, which carry no store, to the
 /// member's home (enrollment) store: the usual basis of a per-store liability.
 public struct ProgramFigures: ProjectionFold {
     public static let name = "figures"
-    public static let version = 1
+    /// 2: keys bounded (`ProjectionKey`); sums checked (an event past 64 bits stops the fold).
+    public static let version = 2
 
     public enum Value: Sendable, Equatable {
         case figures(Figures)
@@ -45,8 +47,9 @@ public struct ProgramFigures: ProjectionFold {
 
         /// Net points liability created: credits less debits (identity with the balances: the sum
         /// over all days equals available + pending + held - debt of all members).
-        public var netPoints: Points {
-            pointsIssued + pointsTransferredIn + pointsAdjusted - pointsRedeemed - pointsExpired - pointsClawedBack - pointsTransferredOut
+        public var netPoints: Int128 {
+            Int128(pointsIssued) + Int128(pointsTransferredIn) + Int128(pointsAdjusted) - Int128(pointsRedeemed) - Int128(pointsExpired)
+                - Int128(pointsClawedBack) - Int128(pointsTransferredOut)
         }
 
         static let fieldCount = 15
@@ -65,14 +68,16 @@ public struct ProgramFigures: ProjectionFold {
             }
         }
 
-        /// Field by field (no arrays: this runs twice per event).
-        public mutating func add(_ o: Figures) {
-            enrollments += o.enrollments; purchases += o.purchases; spend += o.spend; returns += o.returns
-            returnedAmount += o.returnedAmount; pointsIssued += o.pointsIssued; pointsIssuedPending += o.pointsIssuedPending
-            redemptions += o.redemptions; pointsRedeemed += o.pointsRedeemed; pointsExpired += o.pointsExpired
-            pointsAdjusted += o.pointsAdjusted; pointsClawedBack += o.pointsClawedBack
-            pointsTransferredIn += o.pointsTransferredIn; pointsTransferredOut += o.pointsTransferredOut; debtChange += o.debtChange
+        /// `self + o`, field by field, checked (a sum past 64 bits is a `FoldFault`).
+        func adding(_ o: Figures) throws -> Figures {
+            var r = Figures()
+            r.fields = try zip(fields, o.fields).enumerated().map { i, p in try Checked.add(p.0, p.1, Self.fieldNames[i]) }
+            return r
         }
+
+        public static let fieldNames = ["enrollments", "purchases", "spend", "returns", "returnedAmount", "pointsIssued", "pointsIssuedPending",
+                                 "redemptions", "pointsRedeemed", "pointsExpired", "pointsAdjusted", "pointsClawedBack",
+                                 "pointsTransferredIn", "pointsTransferredOut", "debtChange"]
     }
 
     public struct RewardFigures: Sendable, Equatable {
@@ -84,8 +89,8 @@ public struct ProgramFigures: ProjectionFold {
         public var pointsSpent: Points = 0
         public init() {}
         /// Units left (nil: unlimited).
-        public var stockLeft: Int64? { stock.map { $0 - issued } }
-        public var budgetLeft: Points? { budget.map { $0 - pointsSpent } }
+        public var stockLeft: Int128? { stock.map { Int128($0) - Int128(issued) } }
+        public var budgetLeft: Int128? { budget.map { Int128($0) - Int128(pointsSpent) } }
     }
 
     public struct Zone: Sendable, Equatable {
@@ -97,110 +102,163 @@ public struct ProgramFigures: ProjectionFold {
 
     public init() {}
 
+    /// Zones kept at most (a value of more does not decode).
+    static let zonesMax = 1 << 16
+
+    /// Reads what the event changes, computes every new value (checked), then writes them all:
+    /// an event that throws changes nothing.
     public func apply(_ pe: ProjectionEvent, to state: FoldState<Value>) throws {
+        var writes: [(key: String, value: Value?)] = []
         let e = pe.event
+        let member = ProjectionKey.component(pe.member)
         switch e {
         case .programPublished(let rules):
-            try state.update("zones") { v in
-                guard case .zones(var zones)? = v else { v = .zones([Zone(effectiveAt: pe.occurredAt, offsetSeconds: rules.timeZone.offsetSeconds)]); return }
-                zones.append(Zone(effectiveAt: pe.occurredAt, offsetSeconds: rules.timeZone.offsetSeconds))
-                v = .zones(zones)
-            }
+            var zones: [Zone] = []
+            if case .zones(let old)? = try state.value("zones") { zones = old }
+            guard zones.count < Self.zonesMax else { throw FoldFault("more than \(Self.zonesMax) rule sets") }
+            zones.append(Zone(effectiveAt: pe.occurredAt, offsetSeconds: rules.timeZone.offsetSeconds))
+            try state.update("zones") { $0 = .zones(zones) }
             return
         case .rewardDefined(let d):
-            try updateReward(d.rewardId, state) { r in (r.name, r.cost, r.stock, r.budget) = (d.name, d.cost, d.stock, d.budget) }
+            var r = try reward(d.rewardId, state)
+            (r.name, r.cost, r.stock, r.budget) = (d.name, d.cost, d.stock, d.budget)
+            try write(rewardWrites(d.rewardId, r), state)
             return
         case .memberEnrolled(let m):
-            try state.update("home/\(m.member)") { $0 = .text(m.store) }
+            writes.append(("home/\(member)", .text(m.store)))
         default:
             break
         }
         let store: String
-        if case .purchaseRecorded(let p) = e { store = p.store } else if case .text(let s)? = try state.value("home/\(pe.member)") { store = s } else { store = "" }
-        var delta = Figures()
-        try record(pe, into: &delta, state)
+        if case .purchaseRecorded(let p) = e {
+            store = p.store
+        } else if case .memberEnrolled(let m) = e {
+            store = m.store
+        } else if case .text(let s)? = try state.value("home/\(member)") {
+            store = s
+        } else {
+            store = ""
+        }
+        let delta = try record(pe, state, &writes)
         if delta.debtChange != 0 {
             // Only members with debt have this entry: the running debt, for adjustments to repay.
-            try state.update("debt/\(pe.member)") { v in
-                var d = Figures()
-                if case .figures(let old)? = v { d = old }
-                d.debtChange += delta.debtChange
-                v = d.debtChange == 0 ? nil : .figures(d)
-            }
+            var d = Figures()
+            if case .figures(let old)? = try state.value("debt/\(member)") { d = old }
+            d.debtChange = try Checked.add(d.debtChange, delta.debtChange, "debt")
+            writes.append(("debt/\(member)", d.debtChange == 0 ? nil : .figures(d)))
         }
-        func add(_ key: String) throws {
-            try state.update(key) { v in
-                var f: Figures
-                if case .figures(let old)? = v { f = old } else { f = Figures() }
-                f.add(delta)
-                v = .figures(f)
-            }
+        let storeKey = ProjectionKey.component(store)
+        if storeKey != store { writes.append(("name/\(storeKey)", .text(store))) }
+        for key in [try dayPrefix(pe.occurredAt, state) + storeKey, "total"] {
+            var f = Figures()
+            if case .figures(let old)? = try state.value(key) { f = old }
+            writes.append((key, .figures(try f.adding(delta))))
         }
-        try add(try dayPrefix(pe.occurredAt, state) + store)
-        try add("total")
+        try write(writes, state)
     }
 
-    private func record(_ pe: ProjectionEvent, into f: inout Figures, _ state: FoldState<Value>) throws {
+    private func write(_ writes: [(key: String, value: Value?)], _ state: FoldState<Value>) throws {
+        for (key, value) in writes { try state.update(key) { $0 = value } }
+    }
+
+    /// The figures `pe` adds; the reward and redemption entries it changes go to `writes`.
+    private func record(_ pe: ProjectionEvent, _ state: FoldState<Value>, _ writes: inout [(key: String, value: Value?)]) throws -> Figures {
+        var f = Figures()
         switch pe.event {
         case .memberEnrolled: f.enrollments = 1
         case .purchaseRecorded(let p): (f.purchases, f.spend) = (1, p.amount)
         case .purchaseReturned(let r):
             (f.returns, f.returnedAmount, f.debtChange) = (1, r.amount, r.debt)
-            f.pointsClawedBack = r.clawedBack.reduce(0) { $0 + $1.points } + r.debt
+            f.pointsClawedBack = try Checked.add(try Checked.sum(r.clawedBack.map(\.points), "clawed back"), r.debt, "clawed back")
         case .pointsEarned(let p):
             f.pointsIssued = p.points
             f.pointsIssuedPending = p.availableAt > pe.occurredAt ? p.points : 0
-            f.debtChange = -p.debtPaid
+            f.debtChange = try Checked.sub(0, p.debtPaid, "debt paid")
         case .pointsRedeemed(let r):
             (f.redemptions, f.pointsRedeemed) = (1, r.points)
-            if let reward = r.reward {
-                try updateReward(reward, state) { $0.issued += 1; $0.pointsSpent += r.points }
-                try state.update("redemption/\(r.redemptionId)") { $0 = .text(reward) }
+            if let id = r.reward {
+                var x = try reward(id, state)
+                (x.issued, x.pointsSpent) = (try Checked.add(x.issued, 1, "rewards issued"), try Checked.add(x.pointsSpent, r.points, "reward points spent"))
+                writes += rewardWrites(id, x)
+                writes.append(("redemption/\(ProjectionKey.component(r.redemptionId))", .text(id)))
             }
         case .redemptionReversed(let r):
-            let restored = r.restored.reduce(0) { $0 + $1.points }, expired = r.expired.reduce(0) { $0 + $1.points }
-            (f.redemptions, f.pointsRedeemed, f.pointsExpired) = (-1, -(restored + expired), expired)
-            if case .text(let reward)? = try state.value("redemption/\(r.redemptionId)") {
-                try updateReward(reward, state) { $0.issued -= 1; $0.pointsSpent -= restored + expired }
+            let restored = try Checked.sum(r.restored.map(\.points), "restored")
+            let expired = try Checked.sum(r.expired.map(\.points), "expired")
+            let back = try Checked.add(restored, expired, "reversed")
+            (f.redemptions, f.pointsRedeemed, f.pointsExpired) = (-1, try Checked.sub(0, back, "reversed"), expired)
+            // TODO(debtPaid): restored points that pay debt first, once `redemption.reversed` carries `debtPaid`.
+            if case .text(let id)? = try state.value("redemption/\(ProjectionKey.component(r.redemptionId))") {
+                var x = try reward(id, state)
+                (x.issued, x.pointsSpent) = (try Checked.sub(x.issued, 1, "rewards issued"), try Checked.sub(x.pointsSpent, back, "reward points spent"))
+                writes += rewardWrites(id, x)
             }
         case .pointsAdjusted(let a):
             f.pointsAdjusted = a.points
             // A credit pays the member's debt first (as in the balances fold).
-            if a.points > 0, a.lotId != nil, case .figures(let debt)? = try state.value("debt/\(pe.member)") {
-                f.debtChange = -min(a.points, debt.debtChange)
+            if a.points > 0, a.lotId != nil, case .figures(let debt)? = try state.value("debt/\(ProjectionKey.component(pe.member))") {
+                f.debtChange = -min(a.points, max(debt.debtChange, 0))
             }
         case let .pointsExpired(_, _, points): f.pointsExpired = points
         case .pointsTransferredIn(let t): f.pointsTransferredIn = t.points
         case .pointsTransferredOut(let t): f.pointsTransferredOut = t.points
         default: break
         }
+        return f
     }
 
-    private func updateReward(_ id: String, _ state: FoldState<Value>, _ body: (inout RewardFigures) -> Void) throws {
-        try state.update("reward/\(id)") { v in
-            var r: RewardFigures
-            if case .reward(let old)? = v { r = old } else { r = RewardFigures() }
-            body(&r)
-            v = .reward(r)
-        }
+    private func reward(_ id: String, _ state: FoldState<Value>) throws -> RewardFigures {
+        if case .reward(let old)? = try state.value("reward/\(ProjectionKey.component(id))") { return old }
+        return RewardFigures()
+    }
+
+    /// The entries of reward `id` set to `r` (and its full id, if the key holds its hash).
+    private func rewardWrites(_ id: String, _ r: RewardFigures) -> [(key: String, value: Value?)] {
+        let key = ProjectionKey.component(id)
+        return [("reward/\(key)", .reward(r))] + (key == id ? [] : [("name/\(key)", .text(id))])
     }
 
     /// `day/YYYY-MM-DD/` of the local date of `t` in the time zone in force at `t` (UTC before
     /// any rules). The text of the last day is kept: events come in runs of the same day.
     private func dayPrefix(_ t: Timestamp, _ state: FoldState<Value>) throws -> String {
         var offset: Int64 = 0
-        if case .zones(let zones)? = try state.value("zones") {
-            var best: Timestamp?
-            for z in zones where z.effectiveAt <= t && (best == nil || z.effectiveAt >= best!) { (best, offset) = (z.effectiveAt, z.offsetSeconds) }
-        }
-        let days = (t.microseconds + offset * 1_000_000).floorDiv(Timestamp.microsecondsPerDay)
+        if case .zones(let zones)? = try state.value("zones") { offset = Self.offset(at: t, zones) }
+        let days = Self.localDay(t, offsetSeconds: offset)
         return lastDay.last.withLock { last in
             if last.days != days {
-                let (y, m, d) = CivilDate.fromDays(days)
-                last = (days, "day/\(y)-\(m < 10 ? "0" : "")\(m)-\(d < 10 ? "0" : "")\(d)/")
+                last = (days, "day/\(Self.dayText(days))/")
             }
             return last.prefix
         }
+    }
+}
+
+extension ProgramFigures {
+    /// The local day number (days since 1970-01-01) of `t` at a UTC offset, in Int128 (no time
+    /// and offset overflow it).
+    public static func localDay(_ t: Timestamp, offsetSeconds: Int64) -> Int64 {
+        let micros = Int128(t.microseconds) + Int128(offsetSeconds) * 1_000_000
+        let day = Int128(Timestamp.microsecondsPerDay)
+        let q = micros / day
+        // Within Int64: |micros| < 2^64, so the day number is far inside.
+        return Int64(micros % day < 0 ? q - 1 : q)
+    }
+
+    /// The offset in force at `t` among `zones` (0 before any).
+    public static func offset(at t: Timestamp, _ zones: [Zone]) -> Int64 {
+        var offset: Int64 = 0
+        var best: Timestamp?
+        for z in zones where z.effectiveAt <= t {
+            if let b = best, z.effectiveAt < b { continue }
+            (best, offset) = (z.effectiveAt, z.offsetSeconds)
+        }
+        return offset
+    }
+
+    /// `YYYY-MM-DD` of a day number.
+    public static func dayText(_ days: Int64) -> String {
+        let (y, m, d) = CivilDate.fromDays(days)
+        return "\(y)-\(m < 10 ? "0" : "")\(m)-\(d < 10 ? "0" : "")\(d)"
     }
 }
 

@@ -16,7 +16,10 @@ protocol ProjectionDriving: AnyObject {
     /// Where the live projection or the build stands (what its worker applied, committed or not).
     func checkpoint(_ role: ProjectionRole) throws -> UInt64
     /// One bounded step of the live projection or of the build (see `ProjectionWorker.step`).
-    func step(_ role: ProjectionRole, eventsMax: Int, feed: DecodedEvents?, commitAfter: Int?) throws -> Int
+    func step(_ role: ProjectionRole, eventsMax: Int, through: UInt64?, feed: DecodedEvents?, commitAfter: Int?) throws -> Int
+    /// Makes a build that stopped before an event it cannot apply live when there is no usable
+    /// live projection (none, or of another version): queries then answer from what it reached.
+    func swapStoppedBuild() throws
     /// Commits what the worker applied and has not committed yet.
     func flush(_ role: ProjectionRole) throws
     /// One bounded step of the live projection that applies without committing: the caller
@@ -108,8 +111,19 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
         role == .build && builder == nil ? try store.meta(F.name, role)?.checkpoint ?? 0 : try worker(role).position()
     }
 
-    func step(_ role: ProjectionRole, eventsMax: Int, feed: DecodedEvents?, commitAfter: Int?) throws -> Int {
-        try worker(role).step(eventsMax: eventsMax, feed: feed, commitAfter: commitAfter)
+    func step(_ role: ProjectionRole, eventsMax: Int, through: UInt64?, feed: DecodedEvents?, commitAfter: Int?) throws -> Int {
+        try worker(role).step(eventsMax: eventsMax, through: through, feed: feed, commitAfter: commitAfter)
+    }
+
+    func swapStoppedBuild() throws {
+        try store.env.write { txn in
+            guard let b = try store.meta(F.name, .build, txn: txn) else { return }
+            if let live = try store.meta(F.name, .live, txn: txn), live.version == F.version { return }
+            try store.putMeta(b, F.name, .live, txn: txn)
+            try store.putMeta(nil, F.name, .build, txn: txn)
+        }
+        builder = nil
+        live.reset()
     }
 
     func flush(_ role: ProjectionRole) throws { try worker(role).flush() }

@@ -31,7 +31,7 @@ public struct ProjectionEvent: Sendable {
             return ProjectionEvent(position: e.position, recordedAt: Timestamp(microseconds: e.recordedAt),
                                    occurredAt: Timestamp(microseconds: e.occurredAt), member: e.member, event: event)
         } catch {
-            throw .undecodableEvent(position: e.position, reason: "\(error)")
+            throw .unappliable(position: e.position, type: e.type, member: e.member, reason: "does not decode: \(error)")
         }
     }
 
@@ -46,11 +46,13 @@ public struct ProjectionEvent: Sendable {
                 try DomainEvent.decode(typeBytes: v.type, schemaVersion: v.schemaVersion, bytes: data)
             }
         } catch {
-            throw .undecodableEvent(position: v.position, reason: "\(error)")
+            throw .unappliable(position: v.position, type: String(decoding: v.type, as: UTF8.self),
+                               member: String(decoding: v.member, as: UTF8.self), reason: "does not decode: \(error)")
         }
         guard let event = decoded else { return nil }
         guard let member = Self.memberId(v.member) else {
-            throw .undecodableEvent(position: v.position, reason: "its member id is not UTF-8")
+            throw .unappliable(position: v.position, type: event.type, member: String(decoding: v.member, as: UTF8.self),
+                               reason: "its member id is not UTF-8")
         }
         return ProjectionEvent(position: v.position, recordedAt: Timestamp(microseconds: v.recordedAt),
                                occurredAt: Timestamp(microseconds: v.occurredAt), member: member, event: event)
@@ -79,7 +81,8 @@ public protocol ProjectionFold: Sendable {
     /// is rebuilt on start.
     static var version: Int { get }
     init()
-    /// Applies one event to the entries it touches.
+    /// Applies one event to the entries it touches: all of its changes or, when it throws, none
+    /// (a `FoldFault`, named by the worker with the event's position, type and member).
     func apply(_ event: ProjectionEvent, to state: FoldState<Value>) throws
     /// Applies a run of events in order (nil: not a domain event, skipped). The default loops
     /// over `apply`; it is a requirement so that the loop is compiled for each fold (callers
@@ -102,7 +105,9 @@ extension ProjectionFold {
             // Read in place: `if let pe = events[k]` copied each 248-byte event (retaining what it
             // holds) and destroyed the copy. An Optional keeps its payload at offset 0 with the
             // payload's layout, so a present element is read as the event itself.
-            try (first + k).withMemoryRebound(to: ProjectionEvent.self, capacity: 1) { try apply($0.pointee, to: state) }
+            try (first + k).withMemoryRebound(to: ProjectionEvent.self, capacity: 1) { pe in
+                try pe.pointee.naming { try apply(pe.pointee, to: state) }
+            }
         }
     }
 
@@ -217,6 +222,11 @@ public final class FoldState<Value> {
         let n = min(a.count, b.count)
         let c = a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in n == 0 ? 0 : memcmp(pa.baseAddress!, pb.baseAddress!, n) } }
         return c != 0 ? c < 0 : a.count < b.count
+    }
+
+    /// Every cached entry that holds a value, in no particular order.
+    func entries() -> [(String, Value)] {
+        zip(keys, values).compactMap { k, v in v.map { (k, $0) } }
     }
 
     func markClean() {

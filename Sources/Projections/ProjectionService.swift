@@ -24,8 +24,13 @@ public struct ProjectionService: Service {
     }
 
     public func run() async throws {
-        let caughtUp = try projections.catchUp().values.reduce(0, +)
-        if caughtUp > 0 { onProgress?(Int(caughtUp), try projections.log.headPosition()) }
+        do {
+            let caughtUp = try projections.catchUp().values.reduce(0, +)
+            if caughtUp > 0 { onProgress?(Int(caughtUp), try projections.log.headPosition()) }
+        } catch ProjectionError.stopped(let stops) {
+            // The others follow on; `projections status` shows where these stopped.
+            for s in stops { projections.logger.info("projection stopped", metadata: ["stop": "\(s)"]) }
+        }
         // A step's commit (write and sync) overlaps the next step's reading and applying; it is
         // reported when written, from the thread that wrote it.
         let progress = onProgress

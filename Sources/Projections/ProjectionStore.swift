@@ -101,6 +101,21 @@ public final class ProjectionStore: Sendable {
         if let m { try txn.put(meta, key: Self.metaKey(name, role), value: m.bytes) } else { try txn.delete(meta, key: Self.metaKey(name, role)) }
     }
 
+    static func stopKey(_ name: String) -> [UInt8] { Array("stop/\(name)".utf8) }
+
+    /// Where projection `name` stopped (nil: it did not, or it went past that event since).
+    func stop(_ name: String, txn: LMDBTransaction) throws -> ProjectionStop? {
+        let stop = try Self.stopKey(name).withUnsafeBytes { k in
+            try txn.borrowValue(meta, key: k).map { b throws(ProjectionError) in try ProjectionStop(projection: name, bytes: b) }
+        }
+        guard let stop, let live = try meta(name, .live, txn: txn), live.checkpoint < stop.position else { return nil }
+        return stop
+    }
+
+    func putStop(_ stop: ProjectionStop?, _ name: String, txn: LMDBTransaction) throws {
+        if let stop { try txn.put(meta, key: Self.stopKey(name), value: stop.bytes) } else { _ = try txn.delete(meta, key: Self.stopKey(name)) }
+    }
+
     /// The live value at `key`, decoded by `F`, with the live meta it was read under.
     public func value<F: ProjectionFold>(_ fold: F.Type, key: String) throws -> F.Value? {
         try env.read { txn -> F.Value? in

@@ -58,7 +58,8 @@ final class ProjectionWorker<F: ProjectionFold> {
     static func startBuild(store: ProjectionStore) throws -> ProjectionMeta {
         try store.env.write { txn in
             let live = try store.meta(F.name, .live, txn: txn)
-            let generation = (live?.generation ?? 0) + (live == nil ? 0 : 1)
+            let (generation, overflow) = (live?.generation ?? 0).addingReportingOverflow(live == nil ? 0 : 1)
+            guard !overflow else { throw ProjectionError.damagedMeta(name: F.name, reason: "generation \(UInt64.max) cannot grow") }
             let m = ProjectionMeta(version: F.version, generation: generation, checkpoint: 0, checkpointRecordedAt: 0)
             try txn.clear(store.table(F.name, slot: m.slot))
             try store.putMeta(m, F.name, .build, txn: txn)
@@ -89,7 +90,8 @@ final class ProjectionWorker<F: ProjectionFold> {
         precondition(eventsMax > 0, "a step applies at least one event")
         // With a commit in flight, the step builds on the meta that commit will store.
         guard let start = inFlight != nil ? expected : try store.meta(F.name, role) else {
-            preconditionFailure("no \(role) meta for \(F.name)")
+            // Another process swapped the build in (or removed the projections) meanwhile.
+            throw ProjectionError.damagedMeta(name: F.name, reason: "no \(role) meta: another process moved it; run the command again")
         }
         if start != expected {
             let wasEmpty = start.checkpoint == 0
@@ -340,7 +342,9 @@ final class ProjectionWorker<F: ProjectionFold> {
         precondition(F.keyedByMember && count > 0, "partitions of a fold keyed by member")
         precondition(inFlight == nil, "no commit in flight")
         try flush()
-        guard let start = try store.meta(F.name, role) else { preconditionFailure("no \(role) meta for \(F.name)") }
+        guard let start = try store.meta(F.name, role) else {
+            throw ProjectionError.damagedMeta(name: F.name, reason: "no \(role) meta: another process moved it; run the command again")
+        }
         let wasEmpty = start.checkpoint == 0
         reset()
         shards = Array((0 ..< count).map { _ in FoldState<F.Value>() })

@@ -114,7 +114,7 @@ final class RunPipeline: @unchecked Sendable {
                 var at = try d.checkpoint(role)
                 // A projection that stands past the run (a resumed build) skips it.
                 while run.continues(at) {
-                    guard try d.step(role, eventsMax: runEvents, feed: run, commitAfter: commitAfter) > 0 else { break }
+                    guard try d.step(role, eventsMax: runEvents, through: nil, feed: run, commitAfter: commitAfter) > 0 else { break }
                     at = try d.checkpoint(role)
                 }
                 next += 1

@@ -146,14 +146,38 @@ struct FixedSource: BalanceSource {
             EventDraft(type: "points.earned", member: "Z", occurredAt: 2, data: Array(#"{"member":"Z"}"#.utf8)),
             EventDraft(type: "custom.note", member: "Z", occurredAt: 3, data: Array(#"{"anything":1}"#.utf8)),
         ])
-        var z = MemberFigures()
-        z.redeemed = 5
-        let r = try Reconciler(evaluatedAt: Self.evaluation).run(log: log, source: FixedSource(through: 3, members: ["Z": z]))
+        // An event the fold cannot apply changes nothing (as the balances projection stops before it).
+        let r = try Reconciler(evaluatedAt: Self.evaluation).run(log: log, source: FixedSource(through: 3, members: ["Z": MemberFigures()]))
         #expect(!r.matched)
         #expect(r.faults.count == 2)
-        #expect(r.faults.contains { $0.contains("unknown lot P:nowhere") })
-        #expect(r.faults.contains { $0.contains("position 2 (points.earned): does not decode") })
+        #expect(r.faults.contains { $0.contains("position 1 (points.redeemed, member Z): takes 5 from unknown lot P:nowhere") }, "\(r.faults)")
+        #expect(r.faults.contains { $0.contains("position 2 (points.earned, member Z): does not decode") }, "\(r.faults)")
         #expect(r.mismatches.isEmpty)
         #expect(r.eventsFolded == 1)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func sumsPastSixtyFourBitsAreFaultsNamingThePosition() async throws {
+        let dir = NSTemporaryDirectory() + "audit-overflow-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var options = EventLogOptions()
+        options.create = true
+        let log = try EventLog.open(path: dir, options: options)
+        defer { log.close() }
+        func earned(_ lot: String, _ points: Int64) -> EventDraft {
+            EventDraft(type: "points.earned", member: "Z", occurredAt: 1, data: Array(
+                #"{"availableAt":"2026-01-01T00:00:00Z","lotId":"\#(lot)","member":"Z","points":\#(points),"rule":"base","ruleVersion":1,"source":{"id":"\#(lot)","kind":"purchase"}}"#.utf8))
+        }
+        let transferIn = #"{"allocations":[{"lotId":"L","points":9223372036854775807}],"from":"Y","points":9223372036854775807,"to":"Z","transferId":"T1"}"#
+        _ = try await log.append([earned("A", Int64.max), earned("B", 1),
+                                  EventDraft(type: "points.transferred_in", member: "Z", occurredAt: 1, data: Array(transferIn.utf8))])
+        var z = MemberFigures()
+        (z.earned, z.available) = (Int64.max, Int64.max)
+        let r = try Reconciler(evaluatedAt: Self.evaluation).run(log: log, source: FixedSource(through: 3, members: ["Z": z]))
+        #expect(r.faults.contains { $0.contains("position 2 (points.earned, member Z): earned: 9223372036854775807 + 1 does not fit in 64 bits") },
+                "\(r.faults)")
+        // Two lots of 2^63 - 1 each: the member's available points do not fit; named, never a trap.
+        #expect(r.faults.contains { $0.contains("member Z: available of 18446744073709551614 points does not fit in 64 bits") }, "\(r.faults)")
+        #expect(!r.matched)
     }
 }

@@ -91,7 +91,7 @@ import Testing
             #expect(decoded == r && Balances.encoded(decoded) == Balances.encoded(r))
         }
         #expect(r.lots.map(\.remaining) == [0, 0, 5] && r.lots[1].expiryWritten)
-        #expect(throws: ProjectionError.self) {
+        #expect(throws: FoldFault.self) {
             try Balances.apply(.pointsRedeemed(.init(member: "M1", redemptionId: "R3", points: 6, reward: nil,
                                                      allocations: [LotAllocation(lotId: "P:" + String(repeating: "x", count: 70), points: 6)])),
                                at: t, position: 99, to: &r)
