@@ -207,7 +207,7 @@ struct ReconcileCommand: ParsableCommand {
                     continue
                 }
                 if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
-                do { purchases.append(SourcePurchase(line: lineNumber, purchase: try ImportCommand.purchase(csvLine: line))) } catch { bad.append((lineNumber, "\(error)")) }
+                do { purchases.append(SourcePurchase(line: lineNumber, purchase: try ImportCommand.purchase(csvLine: Array(line.utf8)))) } catch { bad.append((lineNumber, "\(error)")) }
             }
             return (purchases, bad)
         }

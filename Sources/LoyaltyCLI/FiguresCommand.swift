@@ -21,6 +21,7 @@ struct FiguresCommand: ParsableCommand {
     @Option(help: "Only this store.") var store: String?
     @Option(help: "Rows per day, store, day-store or none (totals only).") var by: Grouping = .day
     @Option(help: "table, json or csv") var format: DataFormat = .table
+    @Flag(help: "CSV for Excel: starts with a UTF-8 byte order mark.") var excel = false
 
     static let columns = ["enrollments", "purchases", "spend", "returns", "returnedAmount", "pointsIssued", "pointsIssuedPending",
                           "redemptions", "pointsRedeemed", "pointsExpired", "pointsAdjusted", "pointsClawedBack",
@@ -82,7 +83,7 @@ struct FiguresCommand: ParsableCommand {
         let label = by == .none ? "total" : by.rawValue
         switch format {
         case .csv:
-            print(([label] + Self.columns).joined(separator: ","))
+            print((excel ? CSVCell.excelByteOrderMark : "") + ([label] + Self.columns).joined(separator: ","))
             for (k, f) in rows { print(([csvCell(k)] + values(f).map(String.init)).joined(separator: ",")) }
             print((["total"] + values(total).map(String.init)).joined(separator: ","))
         case .json, .jsonl:

@@ -24,6 +24,8 @@ final class ImportParser: @unchecked Sendable {
     private let fd: Int32
     private let batchSize: Int
     private let enrollUnknown: Bool
+    /// Decide again the lines an earlier import refused (`RefusalMemory`).
+    private let retryRefused: Bool
     private let ledger: Ledger
     private let now: Timestamp
 
@@ -33,10 +35,11 @@ final class ImportParser: @unchecked Sendable {
     private var ended: Result<Void, any Error>?
     private var stopped = false
 
-    init(fd: Int32, batchSize: Int, enrollUnknown: Bool, ledger: Ledger, now: Timestamp) {
+    init(fd: Int32, batchSize: Int, enrollUnknown: Bool, retryRefused: Bool, ledger: Ledger, now: Timestamp) {
         self.fd = fd
         self.batchSize = batchSize
         self.enrollUnknown = enrollUnknown
+        self.retryRefused = retryRefused
         self.ledger = ledger
         self.now = now
     }
@@ -93,19 +96,24 @@ final class ImportParser: @unchecked Sendable {
         var lineNumber = 0
         var batch = Batch()
         var enrolledHere = Set<String>()
-        while let line = try reader.next() {
+        while let read = try reader.nextLine() {
             lineNumber += 1
-            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            guard case .bytes(let line) = read else {
+                if case .tooLong(let n) = read { batch.bad.append((lineNumber, InputText.tooLongReason(byteCount: n))) }
+                continue
+            }
+            if InputText.isBlank(line) { continue }
             if lineNumber == 1 {
-                let header = CSV.split(line).map { $0.lowercased() }
+                let header = String(validating: line, as: UTF8.self).map { CSV.split($0).map { $0.lowercased() } }
                 if header == ImportCommand.memberHeader { kind = .members; continue }
                 if header == ImportCommand.purchaseHeader { kind = .purchases; continue }
-                if !line.hasPrefix("{") {
+                if line.first != UInt8(ascii: "{") {
                     throw CLIError("line 1: not a JSON command nor a known CSV header (members: \(ImportCommand.memberHeader.joined(separator: ",")); purchases: \(ImportCommand.purchaseHeader.joined(separator: ",")))")
                 }
             }
             do {
                 let command = try ImportCommand.parse(line, kind: kind, now: now)
+                if !retryRefused, let earlier = try RefusalMemory.earlier(command, log: ledger.log) { throw CLIError(earlier) }
                 // A member enrolled by this import is in `enrolledHere`; any other is in the model
                 // (which holds every decision queued so far) or unknown.
                 if enrollUnknown, case .purchase(let p) = command, !enrolledHere.contains(p.member), try ledger.member(p.member)?.isEnrolled != true {
