@@ -84,7 +84,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     /// A batch handed to the writer, and its lines (for reporting refusals by line number).
     struct InFlight {
-        let entries: [(line: Int, command: Command)]
+        let entries: [(line: Int, command: Command, input: String)]
         let batch: Ledger.PendingBatch
     }
 
@@ -95,7 +95,7 @@ struct ImportCommand: AsyncParsableCommand {
     /// Decides `pending` and queues it for the writer (batches reach the log in file order), then
     /// reports the oldest batches until at most `batchesInFlightMax` are in flight. Deciding runs
     /// here while the parser reads the next lines and the writer thread stores earlier batches.
-    func submit(_ pending: [(line: Int, command: Command)], after inFlight: inout [InFlight], ledger: Ledger,
+    func submit(_ pending: [(line: Int, command: Command, input: String)], after inFlight: inout [InFlight], ledger: Ledger,
                 progress: inout ImportProgress) async throws {
         guard !pending.isEmpty else { return }
         inFlight.append(InFlight(entries: pending, batch: ledger.submitBatch(pending.map(\.command), allowFuture: options.allowFuture)))
@@ -115,7 +115,7 @@ struct ImportCommand: AsyncParsableCommand {
             case .replayed: progress.replayed += 1
             case .refused(let error):
                 progress.bad(line: entry.line, reason: "\(error)")
-                if let draft = RefusalMemory.draft(entry.command, error: error) { refusals.append(draft) }
+                if let draft = RefusalMemory.draft(entry.command, input: entry.input, error: error) { refusals.append(draft) }
             }
         }
         try await RefusalMemory.record(refusals, log: ledger.log)

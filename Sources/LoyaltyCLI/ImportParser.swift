@@ -11,10 +11,11 @@ final class ImportParser: @unchecked Sendable {
     // @unchecked: `fd`, `reader` state and `enrolledHere` are touched only by the parsing thread;
     // `waiting`/`ended`/`stopped` only under `condition`.
 
-    /// One batch of parsed lines: the commands (each with its line number), the lines refused
+    /// One batch of parsed lines: the commands (each with its line number and text), the lines refused
     /// while parsing, and the number of the last line read.
     struct Batch: Sendable {
-        var entries: [(line: Int, command: Command)] = []
+        /// `input`: the line's text, what a remembered refusal is matched against.
+        var entries: [(line: Int, command: Command, input: String)] = []
         var bad: [(line: Int, reason: String)] = []
         var lastLine = 0
     }
@@ -113,16 +114,17 @@ final class ImportParser: @unchecked Sendable {
             }
             do {
                 let command = try ImportCommand.parse(line, kind: kind, now: now)
-                if !retryRefused, let earlier = try RefusalMemory.earlier(command, log: ledger.log) { throw CLIError(earlier) }
+                let input = String(decoding: line, as: UTF8.self)  // (valid: parsing checked every byte)
+                if !retryRefused, let earlier = try RefusalMemory.earlier(command, input: input, log: ledger.log) { throw CLIError(earlier) }
                 // A member enrolled by this import is in `enrolledHere`; any other is in the model
                 // (which holds every decision queued so far) or unknown.
                 if enrollUnknown, case .purchase(let p) = command, !enrolledHere.contains(p.member), try ledger.member(p.member)?.isEnrolled != true {
                     batch.entries.append((lineNumber, .enroll(member: p.member, store: p.store, brand: "main", channel: "store", birthDate: nil,
-                                                              gender: nil, profile: [:], at: p.at)))
+                                                              gender: nil, profile: [:], at: p.at), input))
                     enrolledHere.insert(p.member)
                 }
                 if case .enroll(let m, _, _, _, _, _, _, _) = command { enrolledHere.insert(m) }
-                batch.entries.append((lineNumber, command))
+                batch.entries.append((lineNumber, command, input))
             } catch {
                 batch.bad.append((lineNumber, "\(error)"))
             }

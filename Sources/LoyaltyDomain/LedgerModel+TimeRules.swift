@@ -12,7 +12,8 @@ public struct DecisionClock: Hashable, Sendable {
 
 /// The time rules every command passes (schemas/domain.md, "Time rules"):
 /// - nothing of a member is dated before their enrollment, except a purchase within the
-///   program's `retroClaimDays` of it; a return is not dated before its purchase;
+///   program's `retroClaimDays` of it (a return follows its purchase's member, whose purchase
+///   passed this rule; a backdated return is the as-of views' concern);
 /// - a business time more than `futureToleranceSeconds` after the ledger's clock is refused
 ///   unless the caller allows future times (`publish-program` names when rules take effect, so
 ///   it may be in the future);
@@ -58,7 +59,7 @@ extension LedgerModel {
         }
     }
 
-    /// Refuses a command dated before its member's enrollment (or a return before its purchase).
+    /// Refuses a command dated before its member's enrollment.
     private func checkBusinessOrder(_ command: Command) throws(DomainError) {
         switch command {
         case .purchase(let p): try checkEnrolled(p.member, by: p.at, retroClaim: true)
@@ -72,11 +73,7 @@ extension LedgerModel {
             if let m = redemptionOwners[id] { try checkEnrolled(m, by: at) }
         case let .release(id, at):
             if let m = holdOwners[id] { try checkEnrolled(m, by: at) }
-        case let .returnPurchase(purchaseId, _, _, at):
-            if let m = purchaseOwners[purchaseId], let p = members[m]?.purchases[purchaseId], at < p.at {
-                throw .invalid(field: "occurredAt", value: at.rfc3339, reason: "is before purchase '\(purchaseId)' (\(p.at.rfc3339))")
-            }
-        case .publishProgram, .enroll, .defineReward, .expire, .evaluateTiers: return
+        case .publishProgram, .enroll, .defineReward, .expire, .evaluateTiers, .returnPurchase: return
         }
     }
 

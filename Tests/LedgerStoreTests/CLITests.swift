@@ -45,7 +45,7 @@ import Testing
         let again = try runTool("loyalty", ["import", csv, "--enroll-unknown"] + l)
         #expect(again.out.contains("0 commands written"), "\(again.out)")
         let events = try runTool("loyalty", ["events"] + l)
-        #expect(events.out.split(separator: "\n").count == 6, "2 enrollments, 2 purchases with 2 lots")
+        #expect(events.out.split(separator: "\n").filter { !$0.contains(#""type":"command.refused""#) }.count == 6, "2 enrollments, 2 purchases with 2 lots")
         #expect(try runTool("loyalty", ["verify"] + l).status == 0)
         let notCSV = dir.path + "/junk.txt"
         try "hello\n".write(toFile: notCSV, atomically: true, encoding: .utf8)
