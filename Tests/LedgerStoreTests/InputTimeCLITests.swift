@@ -44,17 +44,17 @@ import Testing
         let dir = TemporaryDirectory()
         let l = ["--ledger", dir.ledger]
         #expect(try runTool("loyalty", ["enroll", "M1", "--store", "S1", "--at", "2026-02-01"] + l).status == 0)
-        // Two purchase ids that differ only in an invalid byte: repaired, both become "P\u{FFFD}"
+        // Two adjustment keys that differ only in an invalid byte: repaired, both become "K\u{FFFD}"
         // and the second passes for a replay of the first.
-        let line1 = Array(#"{"command":"purchase","member":"M1","purchaseId":"P"#.utf8) + [0xFF] + Array(#"","amount":"10","store":"S1","occurredAt":"2026-02-02"}"#.utf8)
-        let line2 = Array(#"{"command":"purchase","member":"M1","purchaseId":"P"#.utf8) + [0xFE] + Array(#"","amount":"20","store":"S1","occurredAt":"2026-02-02"}"#.utf8)
+        let line1 = Array(#"{"command":"adjust","member":"M1","points":5,"reason":"r","key":"K"#.utf8) + [0xFF] + Array(#"","occurredAt":"2026-02-02"}"#.utf8)
+        let line2 = Array(#"{"command":"adjust","member":"M1","points":5,"reason":"r","key":"K"#.utf8) + [0xFE] + Array(#"","occurredAt":"2026-02-02"}"#.utf8)
         let ok = Array(#"{"command":"purchase","member":"M1","purchaseId":"P3","amount":"5","store":"S1","occurredAt":"2026-02-02"}"#.utf8)
         let file = dir.path + "/c.jsonl"
         try write(line1 + [0x0A] + line2 + [0x0A] + ok + [0x0A], file)
         let r = try runTool("loyalty", ["import", file] + l)
         #expect(r.status != 0)
-        #expect(r.err.contains(#"line 1: column 50: the value of "purchaseId" is not valid UTF-8"#), "\(r.err)")
-        #expect(r.err.contains(#"line 2: column 50: the value of "purchaseId" is not valid UTF-8"#), "\(r.err)")
+        #expect(r.err.contains(#"line 1: column 65: the value of "key" is not valid UTF-8"#), "\(r.err)")
+        #expect(r.err.contains(#"line 2: column 65: the value of "key" is not valid UTF-8"#), "\(r.err)")
         #expect(r.out.contains("2 commands written") == false && r.out.contains("1 commands written"), "\(r.out)")
         #expect(!(try runTool("loyalty", ["events"] + l).out.contains("\u{FFFD}")))
     }
