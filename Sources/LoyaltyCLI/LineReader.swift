@@ -48,16 +48,6 @@ struct LineReader {
         }
     }
 
-    /// The next line as text (for readers that stop at the first bad line): an over-long line
-    /// or invalid UTF-8 is an error naming the byte.
-    mutating func next() throws -> String? {
-        guard let line = try nextLine() else { return nil }
-        switch line {
-        case .tooLong(let n): throw CLIError(InputText.tooLongReason(byteCount: n))
-        case .bytes(let bytes): return try InputText.string(bytes, field: nil)
-        }
-    }
-
     private mutating func take(_ range: Range<Int>) -> Line {
         var end = range.upperBound
         if end > range.lowerBound, buffer[end - 1] == 0x0D { end -= 1 }
