@@ -55,7 +55,7 @@ extension LedgerModel {
         guard let clock else { return }
         let limit = clock.now.microseconds.addingReportingOverflow(tolerance(clock))
         guard limit.overflow || t.microseconds <= limit.partialValue else {
-            throw .invalid(field: field, value: t.rfc3339, reason: "is after the ledger's clock (\(clock.now.rfc3339)): expiry and tier evaluation take effect at once, so they never run as of a future time")
+            throw .invalid(field: field, value: t.rfc3339, reason: "is more than \(tolerance(clock) / 1_000_000) seconds after the ledger's clock (\(clock.now.rfc3339)): expiry and tier evaluation take effect at once, so they never run as of a future time")
         }
     }
 
