@@ -69,6 +69,18 @@ import Testing
         #expect(r.out.contains("1 commands written"), "\(r.out)")
     }
 
+    @Test func reconcileReadsAnExcelExportAndReportsInvalidUTF8ByLine() throws {
+        let dir = TemporaryDirectory()
+        let l = ["--ledger", dir.ledger]
+        #expect(try runTool("loyalty", ["enroll", "M1", "--store", "S1", "--at", "2026-02-01"] + l).status == 0)
+        #expect(try runTool("loyalty", ["purchase", "M1", "--id", "P1", "--amount", "100", "--store", "S1", "--at", "2026-02-02"] + l).status == 0)
+        let export = dir.path + "/export.csv"
+        try write([0xEF, 0xBB, 0xBF] + Array("member_id,purchase_id,occurred_at,amount,currency,store_id\r\nM1,P1,2026-02-02,100.00,EUR,S1\r\nM1,P".utf8) + [0xFF] + Array(",2026-02-02,1.00,EUR,S1\r\n".utf8), export)
+        let r = try runTool("loyalty", ["reconcile", "purchases", "--source", export, "--report", dir.path + "/report.json"] + l)
+        #expect(r.out.contains("1 matched"), "\(r.out) \(r.err)")
+        #expect(r.out.contains("bad_line: (line 3) field 'purchase_id' is not valid UTF-8"), "\(r.out)")
+    }
+
     @Test func invalidUTF8InAppendIsRefusedWithItsLine() throws {
         let dir = TemporaryDirectory()
         let file = dir.path + "/e.jsonl"
