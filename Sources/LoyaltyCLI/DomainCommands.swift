@@ -62,8 +62,13 @@ struct DomainOptions: ParsableArguments {
     }
 }
 
+/// A whole number of points as written canonically, as in JSON: no `+`, no leading zeros, no
+/// `-0` (one value, one spelling: the ledger records what the operator typed as that value).
 func parsePoints(_ text: String, _ name: String) throws -> Points {
     guard let n = Int64(text) else { throw ValidationError("\(name): '\(text)' is not a whole number of points") }
+    guard String(n) == text else {
+        throw ValidationError("\(name): '\(text)' is not a whole number written plainly (no '+', no leading zeros, no '-0'); did you mean \(n)?")
+    }
     return n
 }
 

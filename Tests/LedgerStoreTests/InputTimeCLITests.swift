@@ -127,8 +127,8 @@ import Testing
         #expect(r.out.contains("2 commands written"), "\(r.out)")
     }
 
-    /// `-0` in JSON is refused by the parser; a `-0` amount string (CSV, JSONL, `--amount`) is
-    /// the domain's money parser's to refuse.
+    /// `-0` in JSON is refused by the parser, and in `--points` by the option parser; a `-0`
+    /// amount string (CSV, JSONL, `--amount`) is the domain's money parser's to refuse.
     @Test func aMinusZeroIntegerIsRefused() throws {
         let dir = TemporaryDirectory()
         let l = ["--ledger", dir.ledger]
@@ -137,6 +137,8 @@ import Testing
         try #"{"command":"adjust","member":"M1","points":-0,"reason":"r","key":"K1","occurredAt":"2026-02-02"}"#.write(toFile: json, atomically: true, encoding: .utf8)
         let j = try runTool("loyalty", ["import", json] + l)
         #expect(j.status != 0 && j.err.contains("line 1: column 44: -0 is not a canonical integer"), "\(j.err)")
+        let option = try runTool("loyalty", ["adjust", "M1", "--points", "-0", "--reason", "r", "--id", "K2", "--at", "2026-02-02"] + l)
+        #expect(option.status != 0 && option.err.contains("--points: '-0' is not a whole number written plainly"), "\(option.err)")
     }
 
     @Test func csvExportsNeutraliseFormulasAndKeepNegativeNumbers() throws {
