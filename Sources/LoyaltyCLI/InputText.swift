@@ -61,7 +61,7 @@ enum InputText {
     /// Checks every command-line argument: the standard library turns argv into Strings with
     /// `String(cString:)`, which repairs invalid UTF-8, so the raw bytes are checked here.
     static func checkArguments() throws {
-        for i in 1..<Int(CommandLine.argc) {
+        for i in 0..<Int(CommandLine.argc) where i > 0 {
             guard let arg = CommandLine.unsafeArgv[i] else { continue }
             let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(arg).assumingMemoryBound(to: UInt8.self), count: strlen(arg))
             if String(validating: bytes, as: UTF8.self) == nil {
