@@ -46,7 +46,15 @@ public enum JSONCanonical {
     public static let depthMax = 64
 
     public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
-        var parser = Parser(bytes: Array(text.utf8))
+        try parse(utf8: Array(text.utf8))
+    }
+
+    /// Parses raw input bytes. The bytes are never repaired: a string that is not valid UTF-8
+    /// is an error naming its column and the object key it belongs to (input that became a
+    /// `String` through `String(decoding:as:)` already had such bytes replaced by U+FFFD, so
+    /// readers of files and sockets call this).
+    public static func parse(utf8 bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        var parser = Parser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
@@ -90,6 +98,12 @@ public enum JSONCanonical {
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// A byte for an error message: printable ASCII as itself, anything else in hex (never a
+    /// replacement character standing for bytes the reader cannot see).
+    static func describeByte(_ b: UInt8) -> String {
+        b > 0x20 && b < 0x7F ? "character '\(Character(Unicode.Scalar(b)))'" : "byte 0x\(b < 0x10 ? "0" : "")\(String(b, radix: 16, uppercase: true))"
     }
 
     /// Byte-wise (UTF-8) order of two strings, with memcmp.
@@ -144,18 +158,19 @@ public enum JSONCanonical {
             while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
         }
 
-        mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        /// `key`: the object key the value belongs to (named in a UTF-8 error), if any.
+        mutating func value(depth: Int, key: String? = nil) throws(JSONSyntaxError) -> JSONValue {
             guard depth < JSONCanonical.depthMax else { throw error("nested deeper than \(JSONCanonical.depthMax)") }
             guard index < bytes.count else { throw error("unexpected end of input") }
             switch bytes[index] {
             case UInt8(ascii: "{"): return try object(depth: depth)
             case UInt8(ascii: "["): return try array(depth: depth)
-            case UInt8(ascii: "\""): return .string(try string())
+            case UInt8(ascii: "\""): return .string(try string(key: key))
             case UInt8(ascii: "t"): try literal("true"); return .bool(true)
             case UInt8(ascii: "f"): try literal("false"); return .bool(false)
             case UInt8(ascii: "n"): try literal("null"); return .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
-            default: throw error("unexpected character '\(String(decoding: [bytes[index]], as: UTF8.self))'")
+            default: throw error("unexpected \(JSONCanonical.describeByte(bytes[index]))")
             }
         }
 
@@ -187,7 +202,8 @@ public enum JSONCanonical {
             return .integer(literal)
         }
 
-        mutating func string() throws(JSONSyntaxError) -> String {
+        mutating func string(key: String? = nil) throws(JSONSyntaxError) -> String {
+            let start = index
             index += 1  // opening quote
             var out: [UInt8] = []
             while true {
@@ -227,7 +243,10 @@ public enum JSONCanonical {
                 default: throw error("invalid escape '\\\(String(decoding: [e], as: UTF8.self))'")
                 }
             }
-            guard let s = String(validating: out, as: UTF8.self) else { throw error("string is not valid UTF-8") }
+            guard let s = String(validating: out, as: UTF8.self) else {
+                index = start
+                throw error(key.map { "the value of \"\($0)\" is not valid UTF-8" } ?? "a string is not valid UTF-8 (an object key, or an array item)")
+            }
             return s
         }
 
@@ -281,7 +300,7 @@ public enum JSONCanonical {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 skipWhitespace()
-                members.append((key, try value(depth: depth + 1)))
+                members.append((key, try value(depth: depth + 1, key: key)))
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unterminated object") }
                 if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

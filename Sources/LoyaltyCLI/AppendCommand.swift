@@ -51,11 +51,15 @@ struct AppendCommand: AsyncParsableCommand {
             for event in result.events { if event.deduplicated { deduplicated += 1 } else { appended += 1 } }
             pending.removeAll(keepingCapacity: true)
         }
-        while let line = try input.next() {
+        while let read = try input.nextLine() {
             lineNumber += 1
             if pending.isEmpty { firstLineOfBatch = lineNumber }
-            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             do {
+                guard case .bytes(let line) = read else {
+                    if case .tooLong(let n) = read { throw CLIError(InputText.tooLongReason(byteCount: n)) }
+                    continue
+                }
+                if InputText.isBlank(line) { continue }
                 pending.append(try EventLine.parse(line))
             } catch {
                 throw CLIError("line \(lineNumber): \(error); nothing of lines \(firstLineOfBatch)-\(lineNumber) was written (\(appended) events from earlier batches were)")

@@ -200,15 +200,19 @@ struct ReconcileCommand: ParsableCommand {
             var reader = LineReader(fd: fd)
             var purchases: [SourcePurchase] = [], bad: [(line: Int, reason: String)] = []
             var lineNumber = 0
-            while let line = try reader.next() {
+            while let read = try reader.nextLine() {
                 lineNumber += 1
+                guard case .bytes(let line) = read else {
+                    if case .tooLong(let n) = read { bad.append((lineNumber, InputText.tooLongReason(byteCount: n))) }
+                    continue
+                }
                 if lineNumber == 1 {
-                    guard CSV.split(line).map({ $0.lowercased() }) == ImportCommand.purchaseHeader else {
+                    guard String(validating: line, as: UTF8.self).map({ CSV.split($0).map { $0.lowercased() } }) == ImportCommand.purchaseHeader else {
                         throw CLIError("\(source): line 1: expected the header \(ImportCommand.purchaseHeader.joined(separator: ","))")
                     }
                     continue
                 }
-                if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+                if InputText.isBlank(line) { continue }
                 do { purchases.append(SourcePurchase(line: lineNumber, purchase: try ImportCommand.purchase(csvLine: line))) } catch { bad.append((lineNumber, "\(error)")) }
             }
             return (purchases, bad)

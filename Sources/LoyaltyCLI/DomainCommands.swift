@@ -12,6 +12,8 @@ struct DomainOptions: ParsableArguments {
     @Option(name: .customLong("at"), help: "Business time (RFC 3339 or YYYY-MM-DD; default: now).")
     var at: String?
     @Option(help: "table or json") var format: OutputFormat = .table
+    @Flag(name: .customLong("allow-future"), help: "Accept a business time more than the program's futureToleranceSeconds after now.")
+    var allowFuture = false
 
     func time() throws -> Timestamp { try parseTime(at, option: "--at") }
 
@@ -36,7 +38,7 @@ struct DomainOptions: ParsableArguments {
         defer { ledger.close() }
         let outcome: CommandOutcome
         do {
-            outcome = try await ledger.execute(command)
+            outcome = try await ledger.execute(command, allowFuture: allowFuture)
         } catch let error as DomainError {
             throw CLIError("refused: \(error)")
         }
@@ -60,8 +62,13 @@ struct DomainOptions: ParsableArguments {
     }
 }
 
+/// A whole number of points as written canonically, as in JSON: no `+`, no leading zeros, no
+/// `-0` (one value, one spelling: the ledger records what the operator typed as that value).
 func parsePoints(_ text: String, _ name: String) throws -> Points {
     guard let n = Int64(text) else { throw ValidationError("\(name): '\(text)' is not a whole number of points") }
+    guard String(n) == text else {
+        throw ValidationError("\(name): '\(text)' is not a whole number written plainly (no '+', no leading zeros, no '-0'); did you mean \(n)?")
+    }
     return n
 }
 
@@ -78,7 +85,7 @@ struct ProgramCommand: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
             let rules: ProgramRules
             do {
-                rules = try ProgramRules(json: try JSONCanonical.parse(String(decoding: data, as: UTF8.self)))
+                rules = try ProgramRules(json: try JSONCanonical.parse(utf8: Array([UInt8](data).trimmingPrefix(InputText.byteOrderMark))))
             } catch {
                 throw CLIError("\(file): \(error)")
             }

@@ -8,10 +8,10 @@ import LoyaltyDomain
 enum EventLine {
     static let fields: Set<String> = ["type", "member", "occurredAt", "data", "idempotencyKey", "expectedVersion", "schemaVersion"]
 
-    static func parse(_ line: String) throws -> EventDraft {
+    static func parse(_ line: [UInt8]) throws -> EventDraft {
         let value: JSONValue
         do {
-            value = try JSONCanonical.parse(line)
+            value = try JSONCanonical.parse(utf8: line)
         } catch {
             throw CLIError("malformed JSON at \(error)")
         }

@@ -27,6 +27,7 @@ struct FiguresCommand: ParsableCommand {
     @Option(help: "Rows per day, store, day-store or none (totals only).") var by: Grouping = .day
     @Option(help: "table, json or csv") var format: DataFormat = .table
     @Option(help: "Evaluate pending, expired and outstanding points at this time (RFC 3339 or YYYY-MM-DD; default: now).") var at: String?
+    @Flag(help: "CSV for Excel: starts with a UTF-8 byte order mark.") var excel = false
 
     static let columns = ProgramFigures.Figures.fieldNames + ["pointsPending", "netPoints"]
 
@@ -118,7 +119,7 @@ struct FiguresCommand: ParsableCommand {
         func wide(_ v: Int128) -> JSONValue { .integer(String(v)) }
         switch format {
         case .csv:
-            print(([label] + Self.columns).joined(separator: ","))
+            print((excel ? CSVCell.excelByteOrderMark : "") + ([label] + Self.columns).joined(separator: ","))
             for (k, f) in rows { print(([csvCell(k)] + f.values.map { String($0) }).joined(separator: ",")) }
             print((["total"] + total.values.map { String($0) }).joined(separator: ","))
         case .json, .jsonl:

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LedgerJSON
+import LedgerStore
 import LoyaltyDomain
 import LoyaltyLedger
 
@@ -10,12 +11,16 @@ import LoyaltyLedger
 /// Lines are parsed on a thread of their own (`ImportParser`); commands are decided and committed
 /// 1,000 lines at a time, the next batch decided while the writer stores the one before. A bad
 /// line is reported with its line number and reason and the import goes on; re-running an import
-/// writes nothing new.
+/// writes nothing new: refusals of keyed commands are remembered too (`RefusalMemory`), unless
+/// `--retry-refused`. Input may start with a UTF-8 byte order mark and end lines with CRLF;
+/// invalid UTF-8 and over-long lines are refused by line number, and the import goes on.
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "import", abstract: "Import JSON Lines commands or CSV members/purchases.")
     @OptionGroup var options: DomainOptions
     @Argument var file: String
     @Flag(name: .customLong("enroll-unknown"), help: "Enroll a member at their first purchase when unknown.") var enrollUnknown = false
+    @Flag(name: .customLong("retry-refused"), help: "Decide again the lines an earlier import refused (by default a refusal is permanent, like an acceptance).")
+    var retryRefused = false
     @Option(help: "Lines per commit.") var batch = 1_000
 
     enum Kind { case jsonl, members, purchases }
@@ -33,7 +38,7 @@ struct ImportCommand: AsyncParsableCommand {
         defer { close(fd) }
         let ledger = try options.open()
         defer { ledger.close() }
-        let parser = ImportParser(fd: fd, batchSize: batch, enrollUnknown: enrollUnknown, ledger: ledger, now: Timestamp.now())
+        let parser = ImportParser(fd: fd, batchSize: batch, enrollUnknown: enrollUnknown, retryRefused: retryRefused, ledger: ledger, now: Timestamp.now())
         parser.start()
         defer { parser.stop() }
         var progress = ImportProgress()
@@ -45,7 +50,7 @@ struct ImportCommand: AsyncParsableCommand {
             try await submit(parsed.entries, after: &inFlight, ledger: ledger, progress: &progress)
             progress.show(lines: lines)
         }
-        for batch in inFlight { try await report(batch, progress: &progress) }
+        for batch in inFlight { try await report(batch, ledger: ledger, progress: &progress) }
         progress.finish(lines: lines)
         // The process ends with this command: freeing the model's allocations one by one (every
         // member, lot and purchase) took a tenth of a second after a 200,000-purchase import, so
@@ -54,12 +59,12 @@ struct ImportCommand: AsyncParsableCommand {
         if progress.badLines > 0 { throw CLIError("\(progress.badLines) line(s) not imported (reasons above)") }
     }
 
-    static func parse(_ line: String, kind: Kind, now: Timestamp) throws -> Command {
+    static func parse(_ line: [UInt8], kind: Kind, now: Timestamp) throws -> Command {
         switch kind {
         case .jsonl:
-            return try Command(json: try JSONCanonical.parse(line), now: now)
+            return try Command(json: try JSONCanonical.parse(utf8: line), now: now)
         case .members:
-            let f = try CSV.fields(line, count: 5)
+            let f = try CSV.fields(line, names: memberHeader)
             return .enroll(member: try CSV.required(f[0], "member_id"), store: try CSV.required(f[2], "store_id"), brand: "main", channel: "store",
                            birthDate: f[3].isEmpty ? nil : f[3], gender: f[4].isEmpty ? nil : f[4], profile: [:],
                            at: try CSV.time(f[1], "enrolled_at"))
@@ -70,8 +75,8 @@ struct ImportCommand: AsyncParsableCommand {
 
     /// One line of the purchases CSV (`member_id,purchase_id,occurred_at,amount,currency,store_id`);
     /// also what `reconcile purchases` reads.
-    static func purchase(csvLine line: String) throws -> Command.Purchase {
-        let f = try CSV.fields(line, count: 6)
+    static func purchase(csvLine line: [UInt8]) throws -> Command.Purchase {
+        let f = try CSV.fields(line, names: purchaseHeader)
         return .init(member: try CSV.required(f[0], "member_id"), purchaseId: try CSV.required(f[1], "purchase_id"),
                      amount: try CSV.required(f[3], "amount"), currency: f[4].isEmpty ? nil : f[4],
                      store: try CSV.required(f[5], "store_id"), at: try CSV.time(f[2], "occurred_at"))
@@ -79,7 +84,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     /// A batch handed to the writer, and its lines (for reporting refusals by line number).
     struct InFlight {
-        let entries: [(line: Int, command: Command)]
+        let entries: [(line: Int, command: Command, input: String)]
         let batch: Ledger.PendingBatch
     }
 
@@ -90,25 +95,30 @@ struct ImportCommand: AsyncParsableCommand {
     /// Decides `pending` and queues it for the writer (batches reach the log in file order), then
     /// reports the oldest batches until at most `batchesInFlightMax` are in flight. Deciding runs
     /// here while the parser reads the next lines and the writer thread stores earlier batches.
-    func submit(_ pending: [(line: Int, command: Command)], after inFlight: inout [InFlight], ledger: Ledger,
+    func submit(_ pending: [(line: Int, command: Command, input: String)], after inFlight: inout [InFlight], ledger: Ledger,
                 progress: inout ImportProgress) async throws {
         guard !pending.isEmpty else { return }
-        inFlight.append(InFlight(entries: pending, batch: ledger.submitBatch(pending.map(\.command))))
+        inFlight.append(InFlight(entries: pending, batch: ledger.submitBatch(pending.map(\.command), allowFuture: options.allowFuture)))
         while inFlight.count > Self.batchesInFlightMax {
-            try await report(inFlight.removeFirst(), progress: &progress)
+            try await report(inFlight.removeFirst(), ledger: ledger, progress: &progress)
         }
     }
 
-    func report(_ batch: InFlight, progress: inout ImportProgress) async throws {
+    /// Reports the outcomes of `batch` and records its refusals (`RefusalMemory`).
+    func report(_ batch: InFlight, ledger: Ledger, progress: inout ImportProgress) async throws {
         let items = try await batch.batch.value()
         precondition(items.count == batch.entries.count, "one outcome per command")
+        var refusals: [EventDraft] = []
         for (entry, item) in zip(batch.entries, items) {
             switch item {
             case .written: progress.written += 1
             case .replayed: progress.replayed += 1
-            case .refused(let error): progress.bad(line: entry.line, reason: "\(error)")
+            case .refused(let error):
+                progress.bad(line: entry.line, reason: "\(error)")
+                if let draft = RefusalMemory.draft(entry.command, input: entry.input, error: error) { refusals.append(draft) }
             }
         }
+        try await RefusalMemory.record(refusals, log: ledger.log)
     }
 }
 
@@ -138,71 +148,51 @@ struct ImportProgress {
     }
 }
 
-/// Minimal RFC 4180 CSV: commas, double-quoted fields with "" escapes.
+/// Minimal RFC 4180 CSV: commas, double-quoted fields with "" escapes. Lines are split as bytes
+/// (a comma is one byte in UTF-8 and never part of another character's bytes), then each field
+/// is checked as UTF-8 on its own, so an error names the field.
 enum CSV {
-    static func split(_ line: String) -> [String] {
-        if let fields = splitPlainASCII(line) { return fields }
-        var out: [String] = [], field = "", quoted = false
-        var chars = line.makeIterator()
-        while let c = chars.next() {
+    /// The fields of `line`, each trimmed of leading and trailing spaces and tabs.
+    static func split(_ line: [UInt8]) -> [[UInt8]] {
+        var out: [[UInt8]] = [], field: [UInt8] = [], quoted = false, wasQuoted = false
+        var i = 0
+        while i < line.count {
+            let c = line[i]
+            i += 1
             if quoted {
-                if c == "\"" {
-                    if let n = chars.next() {
-                        if n == "\"" { field.append("\"") } else { quoted = false; if n == "," { out.append(field); field = "" } else { field.append(n) } }
-                    } else { quoted = false }
-                } else { field.append(c) }
-            } else if c == "\"" && field.isEmpty {
+                if c != UInt8(ascii: "\"") { field.append(c); continue }
+                if i < line.count, line[i] == UInt8(ascii: "\"") { field.append(c); i += 1 } else { quoted = false }
+            } else if c == UInt8(ascii: "\""), field.isEmpty, !wasQuoted {
                 quoted = true
-            } else if c == "," {
-                out.append(field); field = ""
+                wasQuoted = true
+            } else if c == UInt8(ascii: ",") {
+                out.append(trim(field)); field = []; wasQuoted = false
             } else {
                 field.append(c)
             }
         }
-        out.append(field)
-        return out.map(trim)
+        out.append(trim(field))
+        return out
     }
 
-    /// The common line, ASCII without quotes, split on its bytes (the same fields as the general
-    /// loop below, which walks Characters: a comma there can carry a combining mark, hence ASCII
-    /// only). Nil for any other line.
-    static func splitPlainASCII(_ line: String) -> [String]? {
-        var line = line
-        return line.withUTF8 { bytes -> [String]? in
-            var out: [String] = []
-            out.reserveCapacity(8)
-            var start = 0
-            for i in 0...bytes.count {
-                if i < bytes.count {
-                    let b = bytes[i]
-                    guard b < 0x80, b != UInt8(ascii: "\"") else { return nil }
-                    if b != UInt8(ascii: ",") { continue }
-                }
-                var (from, to) = (start, i)
-                while from < to, bytes[from] == 32 || bytes[from] == 9 { from += 1 }
-                while to > from, bytes[to - 1] == 32 || bytes[to - 1] == 9 { to -= 1 }
-                out.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self))
-                start = i + 1
-            }
-            return out
-        }
+    /// The fields of a line already known to be text (a header).
+    static func split(_ line: String) -> [String] {
+        split(Array(line.utf8)).map { String(decoding: $0, as: UTF8.self) }  // (valid: split at ASCII commas of valid text)
     }
 
-    /// Drops leading and trailing spaces and tabs (Foundation's trimming bridges to NSString:
-    /// it was a fifth of an import's time).
-    static func trim(_ s: String) -> String {
-        guard let first = s.utf8.first, let last = s.utf8.last,
-              first == 32 || first == 9 || last == 32 || last == 9 else { return s }
-        var sub = Substring(s)
-        while let c = sub.first, c == " " || c == "\t" { sub = sub.dropFirst() }
-        while let c = sub.last, c == " " || c == "\t" { sub = sub.dropLast() }
-        return String(sub)
+    /// Drops leading and trailing spaces and tabs.
+    static func trim(_ s: [UInt8]) -> [UInt8] {
+        var from = 0, to = s.count
+        while from < to, s[from] == 32 || s[from] == 9 { from += 1 }
+        while to > from, s[to - 1] == 32 || s[to - 1] == 9 { to -= 1 }
+        return from == 0 && to == s.count ? s : Array(s[from..<to])
     }
 
-    static func fields(_ line: String, count: Int) throws -> [String] {
+    /// The fields of `line` as text, one per name in `names`; the error names the field.
+    static func fields(_ line: [UInt8], names: [String]) throws -> [String] {
         let f = split(line)
-        guard f.count == count else { throw CLIError("expected \(count) fields, found \(f.count)") }
-        return f
+        guard f.count == names.count else { throw CLIError("expected \(names.count) fields (\(names.joined(separator: ","))), found \(f.count)") }
+        return try zip(f, names).map { try InputText.string($0, field: $1) }
     }
 
     static func required(_ value: String, _ field: String) throws -> String {

@@ -11,10 +11,11 @@ final class ImportParser: @unchecked Sendable {
     // @unchecked: `fd`, `reader` state and `enrolledHere` are touched only by the parsing thread;
     // `waiting`/`ended`/`stopped` only under `condition`.
 
-    /// One batch of parsed lines: the commands (each with its line number), the lines refused
+    /// One batch of parsed lines: the commands (each with its line number and text), the lines refused
     /// while parsing, and the number of the last line read.
     struct Batch: Sendable {
-        var entries: [(line: Int, command: Command)] = []
+        /// `input`: the line's text, what a remembered refusal is matched against.
+        var entries: [(line: Int, command: Command, input: String)] = []
         var bad: [(line: Int, reason: String)] = []
         var lastLine = 0
     }
@@ -24,6 +25,8 @@ final class ImportParser: @unchecked Sendable {
     private let fd: Int32
     private let batchSize: Int
     private let enrollUnknown: Bool
+    /// Decide again the lines an earlier import refused (`RefusalMemory`).
+    private let retryRefused: Bool
     private let ledger: Ledger
     private let now: Timestamp
 
@@ -33,10 +36,11 @@ final class ImportParser: @unchecked Sendable {
     private var ended: Result<Void, any Error>?
     private var stopped = false
 
-    init(fd: Int32, batchSize: Int, enrollUnknown: Bool, ledger: Ledger, now: Timestamp) {
+    init(fd: Int32, batchSize: Int, enrollUnknown: Bool, retryRefused: Bool, ledger: Ledger, now: Timestamp) {
         self.fd = fd
         self.batchSize = batchSize
         self.enrollUnknown = enrollUnknown
+        self.retryRefused = retryRefused
         self.ledger = ledger
         self.now = now
     }
@@ -93,28 +97,34 @@ final class ImportParser: @unchecked Sendable {
         var lineNumber = 0
         var batch = Batch()
         var enrolledHere = Set<String>()
-        while let line = try reader.next() {
+        while let read = try reader.nextLine() {
             lineNumber += 1
-            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            guard case .bytes(let line) = read else {
+                if case .tooLong(let n) = read { batch.bad.append((lineNumber, InputText.tooLongReason(byteCount: n))) }
+                continue
+            }
+            if InputText.isBlank(line) { continue }
             if lineNumber == 1 {
-                let header = CSV.split(line).map { $0.lowercased() }
+                let header = String(validating: line, as: UTF8.self).map { CSV.split($0).map { $0.lowercased() } }
                 if header == ImportCommand.memberHeader { kind = .members; continue }
                 if header == ImportCommand.purchaseHeader { kind = .purchases; continue }
-                if !line.hasPrefix("{") {
+                if line.first != UInt8(ascii: "{") {
                     throw CLIError("line 1: not a JSON command nor a known CSV header (members: \(ImportCommand.memberHeader.joined(separator: ",")); purchases: \(ImportCommand.purchaseHeader.joined(separator: ",")))")
                 }
             }
             do {
                 let command = try ImportCommand.parse(line, kind: kind, now: now)
+                let input = String(decoding: line, as: UTF8.self)  // (valid: parsing checked every byte)
+                if !retryRefused, let earlier = try RefusalMemory.earlier(command, input: input, log: ledger.log) { throw CLIError(earlier) }
                 // A member enrolled by this import is in `enrolledHere`; any other is in the model
                 // (which holds every decision queued so far) or unknown.
                 if enrollUnknown, case .purchase(let p) = command, !enrolledHere.contains(p.member), try ledger.member(p.member)?.isEnrolled != true {
                     batch.entries.append((lineNumber, .enroll(member: p.member, store: p.store, brand: "main", channel: "store", birthDate: nil,
-                                                              gender: nil, profile: [:], at: p.at)))
+                                                              gender: nil, profile: [:], at: p.at), input))
                     enrolledHere.insert(p.member)
                 }
                 if case .enroll(let m, _, _, _, _, _, _, _) = command { enrolledHere.insert(m) }
-                batch.entries.append((lineNumber, command))
+                batch.entries.append((lineNumber, command, input))
             } catch {
                 batch.bad.append((lineNumber, "\(error)"))
             }

@@ -28,6 +28,10 @@ struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds to wait for another process's writer lock before giving up.")
     var waitForWriter: Int = 0
 
+    /// Every command line is checked here: an invalid UTF-8 argument would reach the command
+    /// repaired (see `InputText.checkArguments`).
+    func validate() throws { try InputText.checkArguments() }
+
     var path: String {
         ledger ?? ProcessInfo.processInfo.environment["LOYALTY_LEDGER"] ?? "./ledger"
     }

@@ -184,15 +184,9 @@ func plainText(_ v: JSONValue?) -> String {
     }
 }
 
-/// A CSV cell (RFC 4180): quoted when it holds a comma, quote or line break.
-func csvCell(_ s: String) -> String {
-    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-}
-
 /// A member view as one CSV line, in `memberColumns` order.
 func csvRow(_ json: JSONValue) -> String {
-    memberColumns.map { csvCell(plainText(json[$0])) }.joined(separator: ",")
+    memberColumns.map { CSVCell.json(json[$0]) }.joined(separator: ",")
 }
 
 struct MemberCommand: ParsableCommand {
@@ -202,6 +196,7 @@ struct MemberCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One member's view: profile, tier, purchases, lifecycle stage and balance.")
         @OptionGroup var options: ReadModelOptions
         @Option(help: "table, json or csv") var format: DataFormat = .table
+        @Flag(help: "CSV for Excel: starts with a UTF-8 byte order mark.") var excel = false
         @Argument var member: String
 
         func run() throws {
@@ -224,7 +219,7 @@ struct MemberCommand: ParsableCommand {
             switch format {
             case .json, .jsonl: printJSON(json)
             case .csv:
-                print(memberColumns.joined(separator: ","))
+                print((excel ? CSVCell.excelByteOrderMark : "") + memberColumns.joined(separator: ","))
                 print(csvRow(json))
             case .table:
                 for c in memberColumns { print(c.padding(toLength: 18, withPad: " ", startingAt: 0) + plainText(json[c])) }
@@ -243,6 +238,7 @@ struct MembersCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Export member views (segments: filter by stage, store, tier).")
         @OptionGroup var options: ReadModelOptions
         @Option(help: "table, json (an array), jsonl (one object a line) or csv") var format: DataFormat = .table
+        @Flag(help: "CSV for Excel: starts with a UTF-8 byte order mark.") var excel = false
         @Option(help: "Only members in this lifecycle stage (lead, new, active, defecting, inactive).") var stage: String?
         @Option(help: "Only members enrolled at this store.") var store: String?
         @Option(help: "Only members in this tier.") var tier: String?
@@ -258,7 +254,7 @@ struct MembersCommand: ParsableCommand {
             var out = OutputBuffer()
             var first = true
             switch format {
-            case .csv: out.line(memberColumns.joined(separator: ","))
+            case .csv: out.line((excel ? CSVCell.excelByteOrderMark : "") + memberColumns.joined(separator: ","))
             case .table: out.line(memberTableColumns.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
             case .json: out.write("[")
             case .jsonl: break

@@ -7,8 +7,9 @@ public enum Decision: Hashable, Sendable {
 }
 
 extension LedgerModel {
-    /// Decides `command` against the current state. Never mutates; refusals are typed errors.
-    public func decide(_ command: Command) throws -> Decision {
+    /// Decides `command` against the current state, before the time rules
+    /// (`decide(_:clock:)`, in LedgerModel+TimeRules.swift, is the entry point).
+    func decideCommand(_ command: Command) throws -> Decision {
         switch command {
         case let .publishProgram(rules, at): return try decidePublish(rules, at: at)
         case let .enroll(m, store, brand, channel, birthDate, gender, profile, _):
@@ -263,8 +264,10 @@ extension LedgerModel {
         return .append([.pointsTransferredOut(transfer), .pointsTransferredIn(transfer)])
     }
 
-    /// One expiry event per lot whose expiry passed, for its remainder, exactly once; and under
-    /// the idle policy, every lot of members idle too long.
+    /// One expiry event per lot whose expiry passed by `t`, for its remainder, exactly once; and
+    /// under the idle policy, every lot of members idle too long. `t` is never after the ledger's
+    /// clock (`decide(_:clock:)` sees to it): an expiry applies at once, so a lot expired ahead of
+    /// its time would be gone before it should be.
     func decideExpiry(asOf t: Timestamp) -> [DomainEvent] {
         var events: [DomainEvent] = []
         let rules = self.rules(at: t)

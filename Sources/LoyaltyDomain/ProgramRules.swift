@@ -55,6 +55,17 @@ public struct ProgramRules: Hashable, Sendable {
     public var tierMeasure = TierMeasure.spend
     public var tierWindow = TierWindow.rollingDays(365)
     public var tierDowngradeGraceDays = 0
+    /// How many days before a member's enrollment a purchase of theirs may still be claimed
+    /// (it accrues under the rules in force at the purchase's time); 0: none. The rules in force
+    /// at the enrollment decide, so a re-run decides the same.
+    public var retroClaimDays = 0
+    /// A command whose business time is more than this after the ledger's clock is refused,
+    /// unless its caller allows future times explicitly (clock skew between tills is normal,
+    /// a date in the wrong year is not).
+    public var futureToleranceSeconds = 300
+    /// The ranges `retroClaimDays` and `futureToleranceSeconds` are read within.
+    public static let retroClaimDaysMax = 3_660
+    public static let futureToleranceSecondsMax = 86_400
 
     /// The program a new ledger runs before any rules are published: 1 point per whole currency
     /// unit (rounded down), available at once, expiring 12 months after earning at the end of that
@@ -68,6 +79,7 @@ extension ProgramRules {
     static let fields: Set<String> = [
         "version", "currency", "minorUnitExponent", "timeZone", "earning", "tierMultipliers", "categoryMultipliers",
         "campaigns", "birthdayBonus", "caps", "pendingDays", "expiry", "returnPolicy", "tiers",
+        "retroClaimDays", "futureToleranceSeconds",
     ]
 
     /// Reads a rules document; every error names the field and the value.
@@ -123,6 +135,8 @@ extension ProgramRules {
             returnPolicy = policy
         }
         if let t = try r.optionalObject("tiers") { try readTiers(t) }
+        retroClaimDays = try Self.bounded(r, "retroClaimDays", max: Self.retroClaimDaysMax) ?? retroClaimDays
+        futureToleranceSeconds = try Self.bounded(r, "futureToleranceSeconds", max: Self.futureToleranceSecondsMax) ?? futureToleranceSeconds
         try validate()
     }
 
@@ -154,6 +168,13 @@ extension ProgramRules {
         if case let .rollingDays(d) = tierWindow, d < 1 {
             throw DomainError.invalid(field: "tiers.windowDays", value: "\(d)", reason: "must be at least 1")
         }
+    }
+
+    /// An optional whole number in 0...max.
+    static func bounded(_ r: JSONObjectReader, _ key: String, max: Int) throws -> Int? {
+        guard let n = try r.optionalInt(key) else { return nil }
+        guard n >= 0, n <= Int64(max) else { throw DomainError.invalid(field: key, value: "\(n)", reason: "must be 0 to \(max)") }
+        return Int(n)
     }
 
     static func ratio(_ r: JSONObjectReader, _ key: String) throws -> Ratio? {
@@ -251,6 +272,8 @@ extension ProgramRules {
                 "measure": .string(tierMeasure.rawValue), "window": .string(windowJSON.0), "windowDays": windowJSON.1.map { .int($0) },
                 "levels": .array(tiers.map { .object(["name": .string($0.name), "threshold": .int($0.threshold)]) }),
                 "downgradeGraceDays": .int(tierDowngradeGraceDays)]),
+            "retroClaimDays": retroClaimDays == 0 ? nil : .int(retroClaimDays),
+            "futureToleranceSeconds": futureToleranceSeconds == 300 ? nil : .int(futureToleranceSeconds),
         ])
     }
 }

@@ -42,15 +42,16 @@ public final class Ledger: Sendable {
 
     public func close() { log.close() }
 
-    /// Decides and appends `command` atomically; domain refusals throw `DomainError`.
+    /// Decides and appends `command` atomically; domain refusals throw `DomainError`. The time
+    /// rules are checked against this machine's clock (`allowFuture`: see `DecisionClock`).
     @discardableResult
-    public func execute(_ command: Command) async throws -> CommandOutcome {
+    public func execute(_ command: Command, allowFuture: Bool = false) async throws -> CommandOutcome {
         enum Answer: Sendable {
             case replay(key: String)
             case events([DomainEvent])
         }
         let (answer, result) = try await decideAndAppend { model -> (decided: ModelKeeper.Decided, answer: Answer) in
-            switch try model.decide(command) {
+            switch try model.decide(command, clock: DecisionClock(now: .now(), allowFuture: allowFuture)) {
             case .replay(let key):
                 return (.init(), .replay(key: key))
             case .append(var events):
@@ -71,7 +72,7 @@ public final class Ledger: Sendable {
         case .events(let events):
             var outcome = CommandOutcome(events: Array(zip(result.events.map(\.position), events)), replayed: false, originalPosition: nil)
             if events.count == Self.sliceEventsMax {
-                let rest = try await execute(command)
+                let rest = try await execute(command, allowFuture: allowFuture)
                 outcome.events += rest.events
             }
             return outcome
@@ -98,16 +99,17 @@ public final class Ledger: Sendable {
     /// `executeBatch` in two halves: decides `commands` now and queues their events, then returns.
     /// Batches queued one after another reach the log in that order, so a caller can decide the
     /// next batch while the writer stores this one (`PendingBatch.value()` gives the outcomes).
-    public func submitBatch(_ commands: [Command]) -> PendingBatch {
+    public func submitBatch(_ commands: [Command], allowFuture: Bool = false) -> PendingBatch {
         precondition(!commands.isEmpty && commands.count <= 2_000, "1 to 2,000 commands per batch")
-        let (promise, slot) = queue(Self.batchDecision(commands))
-        return PendingBatch(ledger: self, commands: commands, first: promise, slot: slot)
+        let (promise, slot) = queue(Self.batchDecision(commands, allowFuture: allowFuture))
+        return PendingBatch(ledger: self, commands: commands, allowFuture: allowFuture, first: promise, slot: slot)
     }
 
     /// A batch queued by `submitBatch`.
     public struct PendingBatch: Sendable {
         let ledger: Ledger
         let commands: [Command]
+        let allowFuture: Bool
         let first: Promise<([BatchItem], AppendResult)>
         let slot: ModelKeeper.DecisionSlot<[BatchItem]>
 
@@ -117,20 +119,21 @@ public final class Ledger: Sendable {
             do {
                 return try await first.value.0
             } catch is ModelKeeper.StaleDecision {
-                return try await ledger.decideAndAppend(Ledger.batchDecision(commands)).0
+                return try await ledger.decideAndAppend(Ledger.batchDecision(commands, allowFuture: allowFuture)).0
             }
         }
     }
 
-    static func batchDecision(_ commands: [Command]) -> ModelKeeper.Decide<[BatchItem]> {
+    static func batchDecision(_ commands: [Command], allowFuture: Bool) -> ModelKeeper.Decide<[BatchItem]> {
         { model in
+            let clock = DecisionClock(now: .now(), allowFuture: allowFuture)
             var decided = ModelKeeper.Decided()
             decided.reserveCapacity(commands: commands.count)
             var out: [BatchItem] = []
             out.reserveCapacity(commands.count)
             for command in commands {
                 do {
-                    switch try model.decide(command) {
+                    switch try model.decide(command, clock: clock) {
                     case .replay: out.append(.replayed)
                     case .append(let events):
                         decided.append(events, of: command, applyingTo: &model)
