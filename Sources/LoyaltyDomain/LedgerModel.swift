@@ -44,13 +44,13 @@ public struct LedgerModel: Sendable {
     /// contradicts the state, or would take a total past `FoldLimits`, throws and changes nothing.
     public mutating func apply(_ event: DomainEvent, at: Timestamp) throws(FoldError) {
         let (moved, recorded) = try Self.magnitudes(of: event)
-        let movedAfter = try pointsMoved.adding(moved, field: "points moved")
-        guard movedAfter <= FoldLimits.movedTotalMaxPoints else {
+        let (movedAfter, movedOverflow) = pointsMoved.addingReportingOverflow(moved)
+        guard !movedOverflow, movedAfter <= FoldLimits.movedTotalMaxPoints else {
             throw FoldError(.limitExceeded, "\(event.type) of member '\(event.stream)' carries \(moved) points: the program's total of "
                             + "points moved (\(pointsMoved)) would pass its limit of \(FoldLimits.movedTotalMaxPoints)")
         }
-        let recordedAfter = try moneyRecorded.adding(recorded, field: "money recorded")
-        guard recordedAfter <= FoldLimits.recordedTotalMaxMinorUnits else {
+        let (recordedAfter, recordedOverflow) = moneyRecorded.addingReportingOverflow(recorded)
+        guard !recordedOverflow, recordedAfter <= FoldLimits.recordedTotalMaxMinorUnits else {
             throw FoldError(.limitExceeded, "\(event.type) of member '\(event.stream)' carries \(recorded) minor units: the program's "
                             + "total of money recorded (\(moneyRecorded)) would pass its limit of \(FoldLimits.recordedTotalMaxMinorUnits)")
         }
