@@ -67,25 +67,62 @@ public struct LedgerModel: Sendable {
         moneyRecorded = recordedAfter
     }
 
-    /// Applies the events of one command: all of them, or (throwing) none. The members they
-    /// touch are kept as they were until the last one applied (only for more than one event: a
-    /// single `apply` is atomic by itself).
+    /// Applies the events of one command: all of them, or (throwing) none. For more than one
+    /// event, what they may change is kept first and put back if one fails: the states of the
+    /// members they touch, and the entries of the model's tables under their keys (never a whole
+    /// table: holding one would make the next insertion copy it).
     public mutating func apply(contentsOf events: [DomainEvent], at: Timestamp) throws(FoldError) {
         guard events.count > 1 else {
             if let only = events.first { try apply(only, at: at) }
             return
         }
-        var saved: [String: MemberState?] = [:]
-        for e in events where !e.isProgramEvent && saved[e.stream] == nil { saved[e.stream] = .some(members[e.stream]) }
-        let before = (purchaseOwners, redemptionOwners, holdOwners, returns, rewards, publishedRules.count, eventCount, pointsMoved, moneyRecorded)
+        var saved = Undo()
+        for e in events { saved.keep(e, of: self) }
+        let counts = (publishedRules.count, eventCount, pointsMoved, moneyRecorded)
         do throws(FoldError) {
             for e in events { try apply(e, at: at) }
         } catch {
-            for (id, state) in saved { members[id] = state }
-            (purchaseOwners, redemptionOwners, holdOwners, returns, rewards) = (before.0, before.1, before.2, before.3, before.4)
-            publishedRules.removeLast(publishedRules.count - before.5)
-            (eventCount, pointsMoved, moneyRecorded) = (before.6, before.7, before.8)
+            saved.restore(into: &self)
+            publishedRules.removeLast(publishedRules.count - counts.0)
+            (eventCount, pointsMoved, moneyRecorded) = (counts.1, counts.2, counts.3)
             throw error
+        }
+    }
+
+    /// What the events of one command may change, as it was before them (`apply(contentsOf:)`).
+    private struct Undo {
+        var members: [(String, MemberState?)] = []
+        var purchaseOwners: [(String, String?)] = []
+        var redemptionOwners: [(String, String?)] = []
+        var holdOwners: [(String, String?)] = []
+        var returns: [(String, (purchaseId: String, amount: MinorUnits)?)] = []
+        /// The rewards catalogue (small), when an event may change it.
+        var rewards: [String: Reward]?
+
+        mutating func keep(_ e: DomainEvent, of model: LedgerModel) {
+            switch e {
+            case .programPublished: return
+            case .rewardDefined: if rewards == nil { rewards = model.rewards }; return
+            case .purchaseRecorded(let p): purchaseOwners.append((p.purchaseId, model.purchaseOwners[p.purchaseId]))
+            case .pointsRedeemed(let r):
+                redemptionOwners.append((r.redemptionId, model.redemptionOwners[r.redemptionId]))
+                if rewards == nil { rewards = model.rewards }
+            case .redemptionReversed: if rewards == nil { rewards = model.rewards }
+            case let .pointsHeld(_, holdId, _, _): holdOwners.append((holdId, model.holdOwners[holdId]))
+            case .purchaseReturned(let r): returns.append((r.returnId, model.returns[r.returnId]))
+            default: break
+            }
+            if !members.contains(where: { $0.0 == e.stream }) { members.append((e.stream, model.members[e.stream])) }
+        }
+
+        /// Puts back what was kept (in reverse order: a key kept twice ends with its first value).
+        func restore(into model: inout LedgerModel) {
+            for (id, state) in members.reversed() { model.members[id] = state }
+            for (k, v) in purchaseOwners.reversed() { model.purchaseOwners[k] = v }
+            for (k, v) in redemptionOwners.reversed() { model.redemptionOwners[k] = v }
+            for (k, v) in holdOwners.reversed() { model.holdOwners[k] = v }
+            for (k, v) in returns.reversed() { model.returns[k] = v }
+            if let rewards { model.rewards = rewards }
         }
     }
 

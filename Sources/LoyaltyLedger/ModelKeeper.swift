@@ -168,7 +168,12 @@ final class ModelKeeper: CommitObserver {
                              done: @escaping @Sendable (Result<(T, AppendResult), any Error>) -> Void) -> DecisionSlot<T> {
         let slot = DecisionSlot<T>()
         let reply: AppendReply = { result in
-            done(result.map { (slot.answer.withLock { $0 }!, $0) })
+            // (The answer is set before the drafts reach the writer; without one, nothing
+            // was decided: decide again.)
+            done(result.flatMap { appended in
+                guard let answer = slot.answer.withLock({ $0 }) else { return .failure(StaleDecision()) }
+                return .success((answer, appended))
+            })
         }
         do {
             try model.withLock { m in
