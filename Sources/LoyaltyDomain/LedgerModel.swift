@@ -68,16 +68,16 @@ public struct LedgerModel: Sendable {
     }
 
     /// Applies the events of one command: all of them, or (throwing) none. For more than one
-    /// event, what they may change is kept first and put back if one fails: the states of the
-    /// members they touch, and the entries of the model's tables under their keys (never a whole
-    /// table: holding one would make the next insertion copy it).
+    /// event, what they may change is kept first and put back if one fails: a checkpoint of each
+    /// member they touch, and the entries of the model's tables under their keys (never a whole
+    /// collection: holding one would make the next change copy it).
     public mutating func apply(contentsOf events: [DomainEvent], at: Timestamp) throws(FoldError) {
         guard events.count > 1 else {
             if let only = events.first { try apply(only, at: at) }
             return
         }
         var saved = Undo()
-        for e in events { saved.keep(e, of: self) }
+        for e in events { saved.keep(e, of: self, command: events) }
         let counts = (publishedRules.count, eventCount, pointsMoved, moneyRecorded)
         do throws(FoldError) {
             for e in events { try apply(e, at: at) }
@@ -91,7 +91,8 @@ public struct LedgerModel: Sendable {
 
     /// What the events of one command may change, as it was before them (`apply(contentsOf:)`).
     private struct Undo {
-        var members: [(String, MemberState?)] = []
+        /// Each member the events touch: its checkpoint, or nil when the model did not have it.
+        var members: [(String, MemberState.Checkpoint?)] = []
         var purchaseOwners: [(String, String?)] = []
         var redemptionOwners: [(String, String?)] = []
         var holdOwners: [(String, String?)] = []
@@ -99,7 +100,7 @@ public struct LedgerModel: Sendable {
         /// The rewards catalogue (small), when an event may change it.
         var rewards: [String: Reward]?
 
-        mutating func keep(_ e: DomainEvent, of model: LedgerModel) {
+        mutating func keep(_ e: DomainEvent, of model: LedgerModel, command events: [DomainEvent]) {
             switch e {
             case .programPublished: return
             case .rewardDefined: if rewards == nil { rewards = model.rewards }; return
@@ -112,12 +113,16 @@ public struct LedgerModel: Sendable {
             case .purchaseReturned(let r): returns.append((r.returnId, model.returns[r.returnId]))
             default: break
             }
-            if !members.contains(where: { $0.0 == e.stream }) { members.append((e.stream, model.members[e.stream])) }
+            if !members.contains(where: { $0.0 == e.stream }) {
+                members.append((e.stream, model.members[e.stream].map { $0.checkpoint(for: events) }))
+            }
         }
 
         /// Puts back what was kept (in reverse order: a key kept twice ends with its first value).
         func restore(into model: inout LedgerModel) {
-            for (id, state) in members.reversed() { model.members[id] = state }
+            for (id, checkpoint) in members {
+                if let checkpoint { model.members[id]?.rollBack(to: checkpoint) } else { model.members[id] = nil }
+            }
             for (k, v) in purchaseOwners.reversed() { model.purchaseOwners[k] = v }
             for (k, v) in redemptionOwners.reversed() { model.redemptionOwners[k] = v }
             for (k, v) in holdOwners.reversed() { model.holdOwners[k] = v }

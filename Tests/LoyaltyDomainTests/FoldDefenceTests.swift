@@ -132,6 +132,25 @@ import Testing
         #expect(copy.eventCount == m.eventCount + 3 && copy.balance("M1", at: at)?.available == 5)
     }
 
+    @Test func aTransferWhoseSecondHalfFailsLeavesBothMembersAsTheyWere() throws {
+        var m = try model()
+        try m.apply(.memberEnrolled(.init(member: "M2", brand: "main", store: "S1", channel: "store", birthDate: nil, gender: nil, profile: [:])), at: at)
+        try m.apply(earned("M2", lot: "T:X1:0", points: 1), at: at)
+        let before = m
+        let transfer = DomainEvent.PointsTransfer(from: "M1", to: "M2", transferId: "X1", points: 40,
+                                                  allocations: [LotAllocation(lotId: "P:P1", points: 40)], expiries: [nil])
+        // M2 already has the lot the transfer would create.
+        #expect(throws: FoldError.self) { try m.apply(contentsOf: [.pointsTransferredOut(transfer), .pointsTransferredIn(transfer)], at: at) }
+        expectSame(m, before)
+        #expect(m.members["M1"]?.transferKeys.isEmpty == true && m.balance("M1", at: at)?.available == 100)
+        // A member the command would create is gone again.
+        let toNew = DomainEvent.PointsTransfer(from: "M1", to: "M3", transferId: "X2", points: 40,
+                                               allocations: [LotAllocation(lotId: "P:P1", points: 40)], expiries: [])
+        #expect(throws: FoldError.self) { try m.apply(contentsOf: [.pointsTransferredOut(toNew), .pointsTransferredIn(toNew)], at: at) }
+        expectSame(m, before)
+        #expect(m.members["M3"] == nil)
+    }
+
     @Test func restoredPointsOfAReversalPayTheDebtFirst() throws {
         var m = LedgerModel()
         try run(&m, .publishProgram(try rules(#"{"version": 1, "currency": "EUR", "minorUnitExponent": 2, "returnPolicy": "unlimited"}"#), at: t("2026-01-01T00:00:00Z")))
