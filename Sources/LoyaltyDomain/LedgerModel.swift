@@ -135,14 +135,15 @@ public struct LedgerModel: Sendable {
     /// negative where it cannot be, each sum checked).
     static func magnitudes(of event: DomainEvent) throws(FoldError) -> (points: Points, money: MinorUnits) {
         var points: Points = 0, money: MinorUnits = 0
-        let what = "\(event.type) of member '\(event.stream)'"
+        // (Built only for a message: an apply that succeeds never formats it.)
+        func what() -> String { "\(event.type) of member '\(event.stream)'" }
         func count(_ n: Points, _ field: String) throws(FoldError) {
-            guard n >= 0 else { throw FoldError(.negativeValue, "\(what): \(field) is \(n), below zero") }
-            points = try points.adding(n, field: "\(what): points carried")
+            guard n >= 0 else { throw FoldError(.negativeValue, "\(what()): \(field) is \(n), below zero") }
+            points = try points.adding(n, field: "\(what()): points carried")
         }
         func amount(_ n: MinorUnits, _ field: String) throws(FoldError) {
-            guard n >= 0 else { throw FoldError(.negativeValue, "\(what): \(field) is \(n), below zero") }
-            money = try money.adding(n, field: "\(what): money carried")
+            guard n >= 0 else { throw FoldError(.negativeValue, "\(what()): \(field) is \(n), below zero") }
+            money = try money.adding(n, field: "\(what()): money carried")
         }
         func allocations(_ list: [LotAllocation], _ field: String) throws(FoldError) {
             for a in list { try count(a.points, "\(field) of lot '\(a.lotId)'") }
@@ -175,7 +176,7 @@ public struct LedgerModel: Sendable {
             try allocations(e.expired, "expired")
             try count(e.debtPaid, "debtPaid")
         case .pointsAdjusted(let e):
-            guard e.points != .min else { throw FoldError(.overflow, "\(what): points \(e.points) has no magnitude in Int64") }
+            guard e.points != .min else { throw FoldError(.overflow, "\(what()): points \(e.points) has no magnitude in Int64") }
             try count(abs(e.points), "points")
             try allocations(e.allocations, "allocation")
         case let .pointsExpired(_, _, n):
@@ -277,10 +278,11 @@ public struct LedgerModel: Sendable {
     }
 
     private mutating func applyPurchase(_ e: DomainEvent.PurchaseRecorded, at: Timestamp, state s: inout MemberState) throws(FoldError) {
-        let what = "member '\(s.member)': purchase '\(e.purchaseId)'"
+        let member = s.member
+        func what() -> String { "member '\(member)': purchase '\(e.purchaseId)'" }
         let rules = self.rules(at: at)
-        let qualifyingValue = rules.tierMeasure == .spend ? try e.amount.subtracting(e.paidWithPoints, field: "\(what): qualifying spend") : 0
-        let totalSpend = try s.totalSpend.adding(e.amount, field: "\(what): total spend")
+        let qualifyingValue = rules.tierMeasure == .spend ? try e.amount.subtracting(e.paidWithPoints, field: "\(what()): qualifying spend") : 0
+        let totalSpend = try s.totalSpend.adding(e.amount, field: "\(what()): total spend")
         s.purchases[e.purchaseId] = .init(purchaseId: e.purchaseId, at: at, store: e.store, amount: e.amount, currency: e.currency,
                                           paidWithPoints: e.paidWithPoints, qualifying: qualifyingValue)
         purchaseOwners[e.purchaseId] = s.member
@@ -292,15 +294,16 @@ public struct LedgerModel: Sendable {
     }
 
     private mutating func applyEarned(_ e: DomainEvent.PointsEarned, at: Timestamp, state s: inout MemberState) throws(FoldError) {
-        let what = "member '\(s.member)': lot '\(e.lotId)'"
+        let member = s.member
+        func what() -> String { "member '\(member)': lot '\(e.lotId)'" }
         guard e.debtPaid <= e.points, e.debtPaid <= s.debt else {
-            throw FoldError(.debtBelowZero, "\(what) of \(e.points) points pays \(e.debtPaid) of a debt of \(s.debt)")
+            throw FoldError(.debtBelowZero, "\(what()) of \(e.points) points pays \(e.debtPaid) of a debt of \(s.debt)")
         }
-        let earned = try s.earned.adding(e.points, field: "\(what): earned")
+        let earned = try s.earned.adding(e.points, field: "\(what()): earned")
         var purchase: Dictionary<String, MemberState.Purchase>.Index?
         if case let .purchase(id) = e.source { purchase = s.purchases.index(forKey: id) }
         let purchasePoints = try purchase.map { i throws(FoldError) in
-            try s.purchases.values[i].points.adding(e.points, field: "\(what): the purchase's points")
+            try s.purchases.values[i].points.adding(e.points, field: "\(what()): the purchase's points")
         }
         try s.addLot(Lot(lotId: e.lotId, points: e.points, remaining: e.points - e.debtPaid, earnedAt: at,
                          availableAt: e.availableAt, expiresAt: e.expiresAt, source: e.source))
@@ -319,28 +322,29 @@ public struct LedgerModel: Sendable {
     }
 
     private mutating func applyReturn(_ e: DomainEvent.PurchaseReturned, state s: inout MemberState) throws(FoldError) {
-        let what = "member '\(s.member)': return '\(e.returnId)'"
+        let member = s.member
+        func what() -> String { "member '\(member)': return '\(e.returnId)'" }
         var total = e.debt
-        for a in e.clawedBack { total = try total.adding(a.points, field: "\(what): points clawed back") }
-        let debt = try s.debt.adding(e.debt, field: "\(what): debt")
-        let clawedBack = try s.clawedBack.adding(total, field: "\(what): clawed back")
+        for a in e.clawedBack { total = try total.adding(a.points, field: "\(what()): points clawed back") }
+        let debt = try s.debt.adding(e.debt, field: "\(what()): debt")
+        let clawedBack = try s.clawedBack.adding(total, field: "\(what()): clawed back")
         var purchase = s.purchases[e.purchaseId]
         var totalSpend = s.totalSpend, reversed: Int64 = 0
         if var p = purchase {
-            p.returned = try p.returned.adding(e.amount, field: "\(what): returned")
-            p.clawedBack = try p.clawedBack.adding(try total.adding(e.forgiven, field: "\(what): forgiven"), field: "\(what): clawed back")
+            p.returned = try p.returned.adding(e.amount, field: "\(what()): returned")
+            p.clawedBack = try p.clawedBack.adding(try total.adding(e.forgiven, field: "\(what()): forgiven"), field: "\(what()): clawed back")
             // The tier-qualifying amount is reversed in proportion, at the purchase's own time.
             if rules(at: p.at).tierMeasure == .spend {
                 let share = Int128(p.amount - p.paidWithPoints) * Int128(e.amount) / Int128(max(p.amount, 1))
-                guard let n = Int64(exactly: share) else { throw FoldError(.overflow, "\(what): the qualifying spend reversed is \(share)") }
+                guard let n = Int64(exactly: share) else { throw FoldError(.overflow, "\(what()): the qualifying spend reversed is \(share)") }
                 reversed = n
             } else {
-                reversed = try total.adding(e.forgiven, field: "\(what): qualifying points reversed")
+                reversed = try total.adding(e.forgiven, field: "\(what()): qualifying points reversed")
             }
-            _ = try Int64(0).subtracting(reversed, field: "\(what): qualifying reversed")
-            p.qualifying = try p.qualifying.subtracting(reversed, field: "\(what): qualifying")
+            _ = try Int64(0).subtracting(reversed, field: "\(what()): qualifying reversed")
+            p.qualifying = try p.qualifying.subtracting(reversed, field: "\(what()): qualifying")
             purchase = p
-            totalSpend = try totalSpend.subtracting(e.amount, field: "\(what): total spend")
+            totalSpend = try totalSpend.subtracting(e.amount, field: "\(what()): total spend")
         }
         try s.take(e.clawedBack)
         s.debt = debt
@@ -353,13 +357,14 @@ public struct LedgerModel: Sendable {
     }
 
     private mutating func applyRedeemed(_ e: DomainEvent.PointsRedeemed, state s: inout MemberState) throws(FoldError) {
-        let what = "member '\(s.member)': redemption '\(e.redemptionId)'"
-        try Self.expectSum(e.allocations, equal: e.points, what)
-        let redeemed = try s.redeemed.adding(e.points, field: "\(what): redeemed")
+        let member = s.member
+        func what() -> String { "member '\(member)': redemption '\(e.redemptionId)'" }
+        try Self.expectSum(e.allocations, equal: e.points, what())
+        let redeemed = try s.redeemed.adding(e.points, field: "\(what()): redeemed")
         var reward = e.reward.flatMap { rewards[$0] }
         if var r = reward {
-            r.issued = try r.issued.adding(1, field: "\(what): rewards issued")
-            r.pointsSpent = try r.pointsSpent.adding(e.points, field: "\(what): points spent on the reward")
+            r.issued = try r.issued.adding(1, field: "\(what()): rewards issued")
+            r.pointsSpent = try r.pointsSpent.adding(e.points, field: "\(what()): points spent on the reward")
             reward = r
         }
         try s.take(e.allocations)
@@ -372,27 +377,28 @@ public struct LedgerModel: Sendable {
     /// Restores the redeemed lots; the restored points pay the member's debt first (`debtPaid`,
     /// taken from the allocations in the order listed: `MemberState.lotCredits`).
     private mutating func applyReversal(_ e: DomainEvent.RedemptionReversed, state s: inout MemberState) throws(FoldError) {
-        let what = "member '\(s.member)': reversal of redemption '\(e.redemptionId)'"
+        let member = s.member
+        func what() -> String { "member '\(member)': reversal of redemption '\(e.redemptionId)'" }
         guard let r = s.redemptions[e.redemptionId] else {
-            throw FoldError(.unknownRedemption, "\(what): the member has no such redemption")
+            throw FoldError(.unknownRedemption, "\(what()): the member has no such redemption")
         }
-        guard !r.reversed else { throw FoldError(.redemptionAlreadyReversed, "\(what): it was reversed before") }
+        guard !r.reversed else { throw FoldError(.redemptionAlreadyReversed, "\(what()): it was reversed before") }
         var restored: Points = 0, expired: Points = 0
-        for a in e.restored { restored = try restored.adding(a.points, field: "\(what): restored") }
-        for a in e.expired { expired = try expired.adding(a.points, field: "\(what): expired") }
-        guard try restored.adding(expired, field: "\(what): points back") == r.points else {
-            throw FoldError(.inconsistent, "\(what): \(restored) restored and \(expired) expired, the redemption took \(r.points)")
+        for a in e.restored { restored = try restored.adding(a.points, field: "\(what()): restored") }
+        for a in e.expired { expired = try expired.adding(a.points, field: "\(what()): expired") }
+        guard try restored.adding(expired, field: "\(what()): points back") == r.points else {
+            throw FoldError(.inconsistent, "\(what()): \(restored) restored and \(expired) expired, the redemption took \(r.points)")
         }
         guard e.debtPaid <= restored, e.debtPaid <= s.debt else {
-            throw FoldError(.debtBelowZero, "\(what): \(restored) points restored pay \(e.debtPaid) of a debt of \(s.debt)")
+            throw FoldError(.debtBelowZero, "\(what()): \(restored) points restored pay \(e.debtPaid) of a debt of \(s.debt)")
         }
-        let redeemed = try s.redeemed.subtracting(r.points, field: "\(what): redeemed")
+        let redeemed = try s.redeemed.subtracting(r.points, field: "\(what()): redeemed")
         // Points of lots already past their expiry come back expired: counted, never spendable.
-        let expiredTotal = try s.expired.adding(expired, field: "\(what): expired")
+        let expiredTotal = try s.expired.adding(expired, field: "\(what()): expired")
         var reward = r.reward.flatMap { rewards[$0] }
         if var rw = reward {
-            rw.pointsSpent = try rw.pointsSpent.subtracting(r.points, field: "\(what): points spent on the reward")
-            rw.issued = try rw.issued.subtracting(1, field: "\(what): rewards issued")
+            rw.pointsSpent = try rw.pointsSpent.subtracting(r.points, field: "\(what()): points spent on the reward")
+            rw.issued = try rw.issued.subtracting(1, field: "\(what()): rewards issued")
             reward = rw
         }
         try s.restore(MemberState.lotCredits(e.restored, debtPaid: e.debtPaid))
@@ -404,16 +410,17 @@ public struct LedgerModel: Sendable {
     }
 
     private mutating func applyAdjustment(_ e: DomainEvent.PointsAdjusted, at: Timestamp, state s: inout MemberState) throws(FoldError) {
-        let what = "member '\(s.member)': adjustment '\(e.key)'"
-        let adjusted = try s.adjusted.adding(e.points, field: "\(what): adjusted")
+        let member = s.member
+        func what() -> String { "member '\(member)': adjustment '\(e.key)'" }
+        let adjusted = try s.adjusted.adding(e.points, field: "\(what()): adjusted")
         if e.points > 0 {
-            guard let lotId = e.lotId else { throw FoldError(.inconsistent, "\(what): a credit of \(e.points) points without a lot") }
+            guard let lotId = e.lotId else { throw FoldError(.inconsistent, "\(what()): a credit of \(e.points) points without a lot") }
             let paid = s.debtPaid(by: e.points)
             try s.addLot(Lot(lotId: lotId, points: e.points, remaining: e.points - paid, earnedAt: at, availableAt: at,
                              expiresAt: e.expiresAt, source: .adjustment(e.key)))
             _ = s.payDebt(from: e.points)
         } else {
-            try Self.expectSum(e.allocations, equal: -e.points, what)
+            try Self.expectSum(e.allocations, equal: -e.points, what())
             try s.take(e.allocations)
         }
         s.adjusted = adjusted
@@ -422,12 +429,13 @@ public struct LedgerModel: Sendable {
 
     /// New lots keeping each sent lot's expiry; the points pay the member's debt first.
     private mutating func applyTransferIn(_ e: DomainEvent.PointsTransfer, at: Timestamp, state s: inout MemberState) throws(FoldError) {
-        let what = "member '\(s.member)': transfer '\(e.transferId)' in"
-        try Self.expectSum(e.allocations, equal: e.points, what)
+        let member = s.member
+        func what() -> String { "member '\(member)': transfer '\(e.transferId)' in" }
+        try Self.expectSum(e.allocations, equal: e.points, what())
         guard e.allocations.count == e.expiries.count else {
-            throw FoldError(.inconsistent, "\(what): \(e.allocations.count) allocations but \(e.expiries.count) expiries")
+            throw FoldError(.inconsistent, "\(what()): \(e.allocations.count) allocations but \(e.expiries.count) expiries")
         }
-        let transferredIn = try s.transferredIn.adding(e.points, field: "\(what): transferredIn")
+        let transferredIn = try s.transferredIn.adding(e.points, field: "\(what()): transferredIn")
         let ids = e.allocations.indices.map { "T:\(e.transferId):\($0)" }
         for id in ids where s.lot(id) != nil { throw FoldError(.duplicateLot, "member '\(s.member)' already has lot '\(id)'") }
         let paid = s.debtPaid(by: e.points)
