@@ -19,6 +19,7 @@ public struct FoldError: Error, Hashable, Sendable, CustomStringConvertible {
             case overflow = "overflow"
             case limitExceeded = "limit exceeded"
             case notAMemberEvent = "not a member event"
+            case timeOutOfRange = "time out of range"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -45,6 +46,8 @@ public struct FoldError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let limitExceeded = Code(.limitExceeded)
         /// A program event (rules, rewards) where a member event belongs.
         public static let notAMemberEvent = Code(.notAMemberEvent)
+        /// An event's time is past `FoldLimits.timeMagnitudeMaxMicroseconds`.
+        public static let timeOutOfRange = Code(.timeOutOfRange)
 
         public var description: String { value.rawValue }
     }

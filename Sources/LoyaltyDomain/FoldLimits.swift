@@ -12,4 +12,9 @@ public enum FoldLimits {
     /// Sum of all money ever recorded (purchase amounts, amounts paid with points, line amounts,
     /// returned amounts), in minor units.
     public static let recordedTotalMaxMinorUnits: MinorUnits = Int64.max / 4
+    /// The furthest an event's time (its occurredAt, as the fold receives it) may lie from 1970
+    /// either way, in microseconds (about 73,000 years): calendar arithmetic on it (a local day, a
+    /// window of days before it) cannot overflow. Commands are held to a much narrower range
+    /// where they are validated; this bound protects the fold from stored events.
+    public static let timeMagnitudeMaxMicroseconds: Int64 = Int64.max / 4
 }

@@ -43,6 +43,10 @@ public struct LedgerModel: Sendable {
     /// Applies one event that happened at `at` (the log's occurredAt). Atomic: an event that
     /// contradicts the state, or would take a total past `FoldLimits`, throws and changes nothing.
     public mutating func apply(_ event: DomainEvent, at: Timestamp) throws(FoldError) {
+        guard at.microseconds.magnitude <= UInt64(FoldLimits.timeMagnitudeMaxMicroseconds) else {
+            throw FoldError(.timeOutOfRange, "\(event.type) of member '\(event.stream)' happened at \(at.microseconds) µs from 1970, "
+                            + "past the fold's limit of ±\(FoldLimits.timeMagnitudeMaxMicroseconds)")
+        }
         let (moved, recorded) = try Self.magnitudes(of: event)
         let (movedAfter, movedOverflow) = pointsMoved.addingReportingOverflow(moved)
         guard !movedOverflow, movedAfter <= FoldLimits.movedTotalMaxPoints else {

@@ -95,6 +95,22 @@ import Testing
         #expect(b.identity.credits == b.identity.holdings)
     }
 
+    @Test func anEventAtATimeCalendarArithmeticCannotReachIsRefused() throws {
+        var m = LedgerModel()
+        // In a zone east of UTC, the local day of Int64.max microseconds would overflow.
+        try run(&m, .publishProgram(try rules(#"{"version": 1, "currency": "EUR", "minorUnitExponent": 2, "timeZone": "+14:00"}"#), at: t("2026-01-01T00:00:00Z")))
+        try enroll(&m, "M1")
+        let birthday = DomainEvent.pointsEarned(.init(member: "M1", lotId: "B1", points: 5, source: .bonus("B1"), ruleVersion: 0, rule: "birthday",
+                                                      availableAt: at, expiresAt: nil, birthdayBonus: 5))
+        for far in [Int64.max, Int64.min, FoldLimits.timeMagnitudeMaxMicroseconds + 1] {
+            var copy = m
+            #expect(throws: FoldError.self) { try copy.apply(birthday, at: Timestamp(microseconds: far)) }
+            expectSame(copy, m)
+        }
+        try m.apply(birthday, at: Timestamp(microseconds: FoldLimits.timeMagnitudeMaxMicroseconds))
+        #expect(m.members["M1"]?.lastBirthdayBonusYear != nil)
+    }
+
     @Test func negativeCountsAndDebtPaidBeyondTheDebtAreRefused() throws {
         let m = try model()
         expectRefused(earned("M1", lot: "B1", points: -1), .negativeValue, in: m)
