@@ -74,7 +74,8 @@ public struct AsOfView: Sendable {
 
         private mutating func applyProgram(before position: UInt64) {
             while p < program.count, program[p].position < position {
-                if filter.includesProgramEvent(program[p]) { view.model.apply(program[p].event, at: program[p].occurredAt) }
+                // (A program event the model refuses, past its limits, leaves the view without it.)
+                if filter.includesProgramEvent(program[p]) { try? view.model.apply(program[p].event, at: program[p].occurredAt) }
                 p += 1
             }
         }
@@ -88,7 +89,13 @@ public struct AsOfView: Sendable {
             exclusions.append(exclusion)
             return exclusion
         }
-        model.apply(e.event, at: e.occurredAt)
+        do throws(FoldError) {
+            try model.apply(e.event, at: e.occurredAt)
+        } catch {
+            let exclusion = Exclusion(position: e.position, reason: "cannot be applied in this view: \(error.message)")
+            exclusions.append(exclusion)
+            return exclusion
+        }
         appliedCount += 1
         return nil
     }

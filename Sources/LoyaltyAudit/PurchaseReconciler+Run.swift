@@ -17,7 +17,7 @@ public enum PurchaseReconciler {
         let ledger = try LedgerPurchases.read(log)
         var program = LedgerModel()
         for e in try log.stream(member: DomainEvent.programStream) {
-            if let event = try AuditEvents.decode(e) { program.apply(event, at: Timestamp(microseconds: e.occurredAt)) }
+            if let event = try AuditEvents.decode(e) { try program.apply(event, at: Timestamp(microseconds: e.occurredAt)) }
         }
         var seen: [String: Int] = [:]
         var toCheck: [String: [String: Int]] = [:]  // member -> purchase id -> source line
@@ -88,7 +88,7 @@ extension PurchaseReconciler {
         var model = LedgerModel()
         var p = 0
         for e in events {
-            while p < program.count, program[p].position < e.position { model.apply(program[p].event, at: program[p].occurredAt); p += 1 }
+            while p < program.count, program[p].position < e.position { try model.apply(program[p].event, at: program[p].occurredAt); p += 1 }
             if case .purchaseRecorded(let buy) = e.event, let line = lines[buy.purchaseId] {
                 var probe = model
                 probe.publishedRules = rules
@@ -105,7 +105,7 @@ extension PurchaseReconciler {
                 default: break
                 }
             }
-            model.apply(e.event, at: e.occurredAt)
+            try model.apply(e.event, at: e.occurredAt)
         }
     }
 

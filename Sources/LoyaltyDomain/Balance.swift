@@ -28,12 +28,13 @@ public struct Balance: Hashable, Sendable {
         asOf = t
         held = s.held(at: t)
         available = s.spendableLots(at: t) - held
-        pending = s.lots.reduce(0) { $0 + ($1.isPending(at: t) ? $1.remaining : 0) }
+        // Sums of parts of what the model admitted: within `FoldLimits` (see `boundedAdding`).
+        pending = s.lots.reduce(0) { $0.boundedAdding($1.isPending(at: t) ? $1.remaining : 0) }
         debt = s.debt
         earned = s.earned
         redeemed = s.redeemed
         // Lots past their expiry count as expired even before their expiry event is written.
-        expired = s.expired + s.lots.reduce(0) { $0 + ($1.isExpired(at: t) && !$1.expiryWritten ? $1.remaining : 0) }
+        expired = s.expired.boundedAdding(s.lots.reduce(0) { $0.boundedAdding($1.isExpired(at: t) && !$1.expiryWritten ? $1.remaining : 0) })
         adjusted = s.adjusted
         clawedBack = s.clawedBack
         transferredIn = s.transferredIn
@@ -43,7 +44,12 @@ public struct Balance: Hashable, Sendable {
 
     /// Both sides of the identity; equal for every consistent state.
     public var identity: (credits: Points, holdings: Points) {
-        (earned + transferredIn + adjusted - redeemed - expired - clawedBack - transferredOut, available + pending + held - debt)
+        // Each term is part of the points the model admitted (`FoldLimits`): no sum here can
+        // leave Int64; `boundedAdding` saturates rather than trap should one be built by hand.
+        let credits = earned.boundedAdding(transferredIn).boundedAdding(adjusted).boundedSubtracting(redeemed)
+            .boundedSubtracting(expired).boundedSubtracting(clawedBack).boundedSubtracting(transferredOut)
+        let holdings = available.boundedAdding(pending).boundedAdding(held).boundedSubtracting(debt)
+        return (credits, holdings)
     }
 
     public var json: JSONValue {

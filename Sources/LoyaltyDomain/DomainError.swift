@@ -17,6 +17,9 @@ public enum DomainError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The same idempotency key was used for a different command.
     case idempotencyConflict(key: String)
     case sameMember(String)
+    /// The command's events contradict the state or would pass a limit (`FoldError`): refused,
+    /// nothing applied, nothing written.
+    case cannotApply(FoldError)
 
     public var description: String {
         switch self {
@@ -38,6 +41,7 @@ public enum DomainError: Error, Equatable, Sendable, CustomStringConvertible {
         case .overflow(let what): return "arithmetic overflow in \(what)"
         case .idempotencyConflict(let key): return "key '\(key)' was already used for a different command"
         case .sameMember(let m): return "cannot transfer from member '\(m)' to itself"
+        case .cannotApply(let error): return "its events cannot be applied: \(error.message)"
         }
     }
 }

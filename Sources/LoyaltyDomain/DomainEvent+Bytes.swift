@@ -432,11 +432,13 @@ private enum FastDecoders {
     }
 
     static func redemptionReversed(_ s: inout CanonicalScanner) throws(NotCanonical) -> DomainEvent {
-        var expired: [LotAllocation] = []; var member: String?; var redemptionId: String?; var restored: [LotAllocation] = []
+        var debtPaid: Int64 = 0; var expired: [LotAllocation] = []; var member: String?; var redemptionId: String?; var restored: [LotAllocation] = []
         var seen: UInt32 = 0, first = true
         try s.beginObject()
         while let k = try s.nextKey(first: &first) {
-            if k.is("expired") {
+            if k.is("debtPaid") {
+                try CanonicalScanner.once(&seen, 4); debtPaid = try s.int()
+            } else if k.is("expired") {
                 try CanonicalScanner.once(&seen, 0); expired = try Self.allocations(&s)
             } else if k.is("member") {
                 try CanonicalScanner.once(&seen, 1); member = try s.string()
@@ -449,7 +451,7 @@ private enum FastDecoders {
             }
         }
         guard let member, let redemptionId else { throw NotCanonical() }
-        return .redemptionReversed(.init(member: member, redemptionId: redemptionId, restored: restored, expired: expired))
+        return .redemptionReversed(.init(member: member, redemptionId: redemptionId, restored: restored, expired: expired, debtPaid: debtPaid))
     }
 
     static func pointsAdjusted(_ s: inout CanonicalScanner) throws(NotCanonical) -> DomainEvent {

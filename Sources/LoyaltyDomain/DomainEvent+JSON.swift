@@ -81,7 +81,8 @@ extension DomainEvent {
                             "reward": e.reward.map { .string($0) }, "allocations": .array(e.allocations.map(\.json))])
         case .redemptionReversed(let e):
             return .object(["member": .string(e.member), "redemptionId": .string(e.redemptionId),
-                            "restored": .array(e.restored.map(\.json)), "expired": .array(e.expired.map(\.json))])
+                            "restored": .array(e.restored.map(\.json)), "expired": .array(e.expired.map(\.json)),
+                            "debtPaid": e.debtPaid == 0 ? nil : .int(e.debtPaid)])
         case .pointsAdjusted(let e):
             return .object(["member": .string(e.member), "key": .string(e.key), "points": .int(e.points),
                             "reason": .string(e.reason), "operator": .string(e.operatorId), "lotId": e.lotId.map { .string($0) },
@@ -147,7 +148,8 @@ extension DomainEvent {
         case "redemption.reversed":
             return .redemptionReversed(.init(member: try r.string("member"), redemptionId: try r.string("redemptionId"),
                                              restored: try r.objects("restored").map(LotAllocation.init),
-                                             expired: try r.objects("expired").map(LotAllocation.init)))
+                                             expired: try r.objects("expired").map(LotAllocation.init),
+                                             debtPaid: try r.optionalInt("debtPaid") ?? 0))
         case "points.adjusted":
             return .pointsAdjusted(.init(member: try r.string("member"), key: try r.string("key"), points: try r.int("points"),
                                          reason: try r.string("reason"), operatorId: try r.string("operator"),

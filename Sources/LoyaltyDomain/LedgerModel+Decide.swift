@@ -169,7 +169,7 @@ extension LedgerModel {
         var debt: Points = 0, forgiven: Points = 0
         if need > 0 && rules.returnPolicy != .onlyPending {
             var after = s
-            after.take(taken)
+            try after.take(taken)
             let others = after.lots.filter { !p.lotIds.contains($0.lotId) && !$0.isExpired(at: at) && $0.remaining > 0 }
             for lot in others.sorted(by: Lot.consumptionOrder) where need > 0 {
                 let n = min(need, lot.remaining)
@@ -217,10 +217,18 @@ extension LedgerModel {
         guard let m = redemptionOwners[id], let s = members[m], let r = s.redemptions[id] else { throw DomainError.unknownRedemption(id) }
         if r.reversed { return .replay(key: "reverse:\(id)") }
         var restored: [LotAllocation] = [], expired: [LotAllocation] = []
+        var restoredPoints: Points = 0
         for a in r.allocations {
-            if s.lot(a.lotId)?.isExpired(at: at) == true { expired.append(a) } else { restored.append(a) }
+            if s.lot(a.lotId)?.isExpired(at: at) == true {
+                expired.append(a)
+            } else {
+                restored.append(a)
+                restoredPoints = try add(restoredPoints, a.points, "points restored by reversal '\(id)'")
+            }
         }
-        return .append([.redemptionReversed(.init(member: m, redemptionId: id, restored: restored, expired: expired))])
+        // A credit pays the member's debt first, restored points too.
+        return .append([.redemptionReversed(.init(member: m, redemptionId: id, restored: restored, expired: expired,
+                                                  debtPaid: s.debtPaid(by: restoredPoints)))])
     }
 
     private func decideAdjust(_ m: String, points: Points, reason: String, op: String, key: String, at: Timestamp) throws -> Decision {

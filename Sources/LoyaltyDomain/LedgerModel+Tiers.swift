@@ -3,11 +3,18 @@ extension LedgerModel {
     func tierWindow(at t: Timestamp, rules: ProgramRules) -> (from: Timestamp, to: Timestamp) {
         switch rules.tierWindow {
         case .rollingDays(let d):
-            return (Timestamp(microseconds: t.microseconds - Int64(d) * Timestamp.microsecondsPerDay), t)
+            let span = Self.days(Int64(d))
+            return (Timestamp(microseconds: t.microseconds.boundedSubtracting(span)), t)
         case .calendarYear:
             let (y, _, _) = rules.timeZone.date(t)
             return (rules.timeZone.startOfDay(CivilDate.toDays(year: y, month: 1, day: 1)), t)
         }
+    }
+
+    /// `days` in microseconds, saturating (times out of range are refused where they enter).
+    static func days(_ days: Int64) -> Int64 {
+        let (r, o) = days.multipliedReportingOverflow(by: Timestamp.microsecondsPerDay)
+        return o ? (days > 0 ? .max : .min) : r
     }
 
     /// The highest tier whose threshold `value` reaches (nil: none).
@@ -24,7 +31,8 @@ extension LedgerModel {
     func tierUpgrade(_ s: MemberState, adding value: Int64, at t: Timestamp, rules: ProgramRules) -> DomainEvent.TierChanged? {
         guard !rules.tiers.isEmpty else { return nil }
         let window = tierWindow(at: t, rules: rules)
-        let measure = s.qualifyingValue(from: window.from, to: window.to) + value
+        // Saturating: a purchase past the fold's limits is refused when its events are applied.
+        let measure = s.qualifyingValue(from: window.from, to: window.to).boundedAdding(value)
         let qualified = tier(for: measure, rules: rules)
         guard rank(qualified, rules: rules) > rank(s.tier, rules: rules) else { return nil }
         return .init(member: s.member, from: s.tier, to: qualified, reason: "qualified: \(rules.tierMeasure.rawValue) \(measure) in window",
@@ -39,8 +47,7 @@ extension LedgerModel {
         guard !rules.tiers.isEmpty else { return [] }
         var events: [DomainEvent] = []
         for m in members.keys.sorted() {
-            let s = members[m]!
-            guard s.isEnrolled, !s.closed else { continue }
+            guard let s = members[m], s.isEnrolled, !s.closed else { continue }
             let window = tierWindow(at: t, rules: rules)
             let measure = s.qualifyingValue(from: window.from, to: window.to)
             var target = tier(for: measure, rules: rules)
@@ -51,10 +58,10 @@ extension LedgerModel {
                 let since = s.tierSince ?? t
                 let windowMicros: Int64
                 switch rules.tierWindow {
-                case .rollingDays(let d): windowMicros = Int64(d) * Timestamp.microsecondsPerDay
-                case .calendarYear: windowMicros = 365 * Timestamp.microsecondsPerDay
+                case .rollingDays(let d): windowMicros = Self.days(Int64(d))
+                case .calendarYear: windowMicros = Self.days(365)
                 }
-                let due = since.microseconds + windowMicros + Int64(rules.tierDowngradeGraceDays) * Timestamp.microsecondsPerDay
+                let due = since.microseconds.boundedAdding(windowMicros).boundedAdding(Self.days(Int64(rules.tierDowngradeGraceDays)))
                 guard t.microseconds >= due else { continue }
             }
             events.append(.tierChanged(.init(member: m, from: s.tier, to: target,

@@ -5,9 +5,13 @@ extension MemberState {
     public func figures(at t: Timestamp) -> (available: Points, pending: Points, held: Points, debt: Points) {
         var spendable: Points = 0, pending: Points = 0
         for lot in lots where lot.remaining > 0 {
-            if lot.isSpendable(at: t) { spendable += lot.remaining } else if lot.isPending(at: t) { pending += lot.remaining }
+            if lot.isSpendable(at: t) {
+                spendable = spendable.boundedAdding(lot.remaining)
+            } else if lot.isPending(at: t) {
+                pending = pending.boundedAdding(lot.remaining)
+            }
         }
-        let active = holds.values.reduce(Points(0)) { $0 + ($1.expiresAt > t ? $1.points : 0) }
+        let active = holds.values.reduce(Points(0)) { $0.boundedAdding($1.expiresAt > t ? $1.points : 0) }
         let held = min(active, spendable)
         return (spendable - held, pending, held, debt)
     }
@@ -19,7 +23,12 @@ extension MemberState {
     /// an event of a partial view (as of a business time) that fails this cannot be applied.
     public func canTake(_ allocations: [LotAllocation]) -> Bool {
         var need: [String: Points] = [:]
-        for a in allocations { need[a.lotId, default: 0] += a.points }
+        for a in allocations {
+            guard a.points >= 0 else { return false }
+            let (sum, overflow) = need[a.lotId, default: 0].addingReportingOverflow(a.points)
+            guard !overflow else { return false }
+            need[a.lotId] = sum
+        }
         for (id, points) in need {
             guard let lot = lot(id), lot.remaining >= points else { return false }
         }

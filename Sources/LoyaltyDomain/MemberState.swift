@@ -104,28 +104,102 @@ public struct MemberState: Hashable, Sendable {
 
     func lot(_ id: String) -> Lot? { lotIndex[id].map { lots[$0] } }
 
-    mutating func addLot(_ lot: Lot) {
-        let earlier = lotIndex.updateValue(lots.count, forKey: lot.lotId)  // (one lookup, not two)
-        precondition(earlier == nil, "lot ids are unique per member")
+    /// Adds a credit's lot. Throws (and changes nothing) for a lot id the member already has or
+    /// a remainder outside 0...points.
+    mutating func addLot(_ lot: Lot) throws(FoldError) {
+        guard lot.points >= 0, lot.remaining >= 0, lot.remaining <= lot.points else {
+            throw FoldError(.negativeValue, "member '\(member)': lot '\(lot.lotId)' of \(lot.points) points would keep \(lot.remaining)")
+        }
+        guard lotIndex[lot.lotId] == nil else {
+            throw FoldError(.duplicateLot, "member '\(member)' already has lot '\(lot.lotId)'")
+        }
+        lotIndex[lot.lotId] = lots.count
         lots.append(lot)
     }
 
-    mutating func take(_ allocations: [LotAllocation]) {
+    /// Takes `allocations` from the lots. Throws (and changes nothing) for an allocation from a
+    /// lot the member does not have, a negative allocation, or more than a lot has left (the
+    /// allocations of one lot are added up first).
+    mutating func take(_ allocations: [LotAllocation]) throws(FoldError) {
+        let after = try remainders(after: allocations, sign: -1)
+        for (i, remaining) in after { lots[i].remaining = remaining }
+    }
+
+    /// Gives `allocations` back to their lots (a reversal), never past a lot's points. Throws
+    /// (and changes nothing) like `take`.
+    mutating func restore(_ allocations: [LotAllocation]) throws(FoldError) {
+        let after = try remainders(after: allocations, sign: 1)
+        for (i, remaining) in after { lots[i].remaining = remaining }
+    }
+
+    /// The new remainder of each lot `allocations` touch, in the order first touched; nothing
+    /// changes here.
+    private func remainders(after allocations: [LotAllocation], sign: Int64) throws(FoldError) -> [(Int, Points)] {
+        var out: [(Int, Points)] = []
+        out.reserveCapacity(allocations.count)
+        // Lot index -> its place in `out` (only for more than a few allocations: a scan is cheaper).
+        var place: [Int: Int] = [:]
         for a in allocations {
-            guard let i = lotIndex[a.lotId] else { preconditionFailure("allocation from unknown lot \(a.lotId)") }
-            lots[i].remaining -= a.points
-            precondition(lots[i].remaining >= 0, "a lot never goes below zero")
+            guard a.points >= 0 else {
+                throw FoldError(.negativeValue, "member '\(member)': allocation of \(a.points) points from lot '\(a.lotId)'")
+            }
+            guard let i = lotIndex[a.lotId] else {
+                throw FoldError(.unknownLot, "member '\(member)' has no lot '\(a.lotId)' (allocation of \(a.points) points)")
+            }
+            let k = allocations.count > 8 ? place[i] : out.firstIndex { $0.0 == i }
+            let before = k.map { out[$0].1 } ?? lots[i].remaining
+            let (next, overflow) = before.addingReportingOverflow(sign * a.points)
+            guard !overflow, next >= 0 else {
+                throw FoldError(.lotBelowZero, "member '\(member)': lot '\(a.lotId)' has \(before) points left, \(a.points) taken")
+            }
+            guard next <= lots[i].points else {
+                throw FoldError(.inconsistent, "member '\(member)': lot '\(a.lotId)' of \(lots[i].points) points would hold \(next) after \(a.points) restored")
+            }
+            if let k { out[k].1 = next } else {
+                if allocations.count > 8 { place[i] = out.count }
+                out.append((i, next))
+            }
         }
+        return out
+    }
+
+    /// The debt a credit of `credit` points pays: a credit pays the member's debt first (earnings,
+    /// positive adjustments, transfers in, restored redemptions alike); the rest becomes spendable.
+    public func debtPaid(by credit: Points) -> Points { Self.debtPaid(by: credit, owing: debt) }
+
+    /// The rule of `debtPaid(by:)` for a fold that keeps the debt in a state of its own
+    /// (projections, reconciliation): the credit pays `min(credit, debt)`, never below zero.
+    public static func debtPaid(by credit: Points, owing debt: Points) -> Points { max(0, min(credit, debt)) }
+
+    /// What each lot of a credit spread over `allocations` keeps once `debtPaid` of it paid the
+    /// debt: the debt takes from the allocations in the order listed (a reversal lists the
+    /// redemption's lots in consumption order; a transfer in, the sender's). Same count and order
+    /// as `allocations`; a lot keeps between 0 and its allocation.
+    public static func lotCredits(_ allocations: [LotAllocation], debtPaid: Points) -> [LotAllocation] {
+        var owed = max(debtPaid, 0)
+        return allocations.map { a in
+            let paid = min(max(a.points, 0), owed)
+            owed -= paid
+            return LotAllocation(lotId: a.lotId, points: a.points - paid)
+        }
+    }
+
+    /// Pays debt from a credit of `credit` points and returns what it paid (see `debtPaid(by:)`).
+    mutating func payDebt(from credit: Points) -> Points {
+        let paid = debtPaid(by: credit)
+        debt -= paid  // (0 <= paid <= debt)
+        return paid
     }
 
     /// Active holds at `t`, never more than the spendable lots.
     func held(at t: Timestamp) -> Points {
-        let active = holds.values.filter { $0.expiresAt > t }.reduce(0) { $0 + $1.points }
+        // Each sum is within `FoldLimits.movedTotalMaxPoints`: the model refuses events past it.
+        let active = holds.values.reduce(Points(0)) { $0.boundedAdding($1.expiresAt > t ? $1.points : 0) }
         return min(active, spendableLots(at: t))
     }
 
     func spendableLots(at t: Timestamp) -> Points {
-        lots.reduce(0) { $0 + ($1.isSpendable(at: t) ? $1.remaining : 0) }
+        lots.reduce(0) { $0.boundedAdding($1.isSpendable(at: t) ? $1.remaining : 0) }
     }
 
     /// Points a debit may take at `t`: spendable lots less active holds.
@@ -138,13 +212,14 @@ public struct MemberState: Hashable, Sendable {
         for lot in (candidates ?? lots.filter { $0.isSpendable(at: t) }).sorted(by: Lot.consumptionOrder) where need > 0 && lot.remaining > 0 {
             let take = min(lot.remaining, need)
             out.append(LotAllocation(lotId: lot.lotId, points: take))
-            need -= take
+            need -= take  // (take <= need)
         }
         return need == 0 ? out : nil
     }
 
     /// The qualifying measure in `window` ending at `t`.
     func qualifyingValue(from start: Timestamp, to end: Timestamp) -> Int64 {
-        qualifying.reduce(0) { $0 + ($1.at >= start && $1.at <= end ? $1.value : 0) }
+        // Within ±`FoldLimits.movedTotalMaxPoints` (or the money limit): each value is part of it.
+        qualifying.reduce(0) { $0.boundedAdding($1.at >= start && $1.at <= end ? $1.value : 0) }
     }
 }

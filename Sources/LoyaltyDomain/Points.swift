@@ -17,6 +17,40 @@ func sub(_ a: Int64, _ b: Int64, _ what: @autoclosure () -> String) throws(Domai
     return r
 }
 
+extension Int64 {
+    /// `self + other`, or a `FoldError.overflow` naming `field`: for sums a fold keeps.
+    @inline(__always)
+    func adding(_ other: Int64, field: @autoclosure () -> String) throws(FoldError) -> Int64 {
+        let (r, o) = addingReportingOverflow(other)
+        if o { throw FoldError(.overflow, "\(field()): \(self) + \(other) overflows") }
+        return r
+    }
+
+    /// `self - other`, or a `FoldError.overflow` naming `field`.
+    @inline(__always)
+    func subtracting(_ other: Int64, field: @autoclosure () -> String) throws(FoldError) -> Int64 {
+        let (r, o) = subtractingReportingOverflow(other)
+        if o { throw FoldError(.overflow, "\(field()): \(self) - \(other) overflows") }
+        return r
+    }
+
+    /// `self + other` for a sum the model's `FoldLimits` keep in range (a subset of the points or
+    /// money it admitted), in queries that cannot throw: saturates at the bounds, never wraps or
+    /// traps, should the bound ever not hold.
+    @inline(__always)
+    func boundedAdding(_ other: Int64) -> Int64 {
+        let (r, o) = addingReportingOverflow(other)
+        return o ? (other > 0 ? .max : .min) : r
+    }
+
+    /// `self - other`, saturating like `boundedAdding`.
+    @inline(__always)
+    func boundedSubtracting(_ other: Int64) -> Int64 {
+        let (r, o) = subtractingReportingOverflow(other)
+        return o ? (other < 0 ? .max : .min) : r
+    }
+}
+
 /// How a fractional number of points becomes whole.
 public enum Rounding: String, Sendable, CaseIterable {
     case down, halfUp = "half_up", up

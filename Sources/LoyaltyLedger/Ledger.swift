@@ -31,7 +31,14 @@ public final class Ledger: Sendable {
         options.commitObserver = keeper
         let log = try EventLog.open(path: path, options: options)
         keeper.log = log
-        try keeper.rebuildNow(from: log)
+        do {
+            try keeper.rebuildNow(from: log)
+        } catch {
+            // A stored event the model cannot fold (`StoredEventError`): no command can be
+            // decided; the log's own readers (`events`, `verify`, ...) do not need the model.
+            log.close()
+            throw error
+        }
         return Ledger(log: log, keeper: keeper)
     }
 
@@ -59,7 +66,7 @@ public final class Ledger: Sendable {
                 // (each slice is idempotent; the loop below runs until nothing is left).
                 if events.count > Self.sliceEventsMax { events = Array(events.prefix(Self.sliceEventsMax)) }
                 var decided = ModelKeeper.Decided()
-                decided.append(events, of: command, applyingTo: &model)
+                try decided.append(events, of: command, applyingTo: &model)
                 return (decided, .events(events))
             }
         }
@@ -136,7 +143,7 @@ public final class Ledger: Sendable {
                     switch try model.decide(command, clock: clock) {
                     case .replay: out.append(.replayed)
                     case .append(let events):
-                        decided.append(events, of: command, applyingTo: &model)
+                        try decided.append(events, of: command, applyingTo: &model)
                         out.append(.written(events: events.count))
                     }
                 } catch {

@@ -93,7 +93,13 @@ final class ModelKeeper: CommitObserver {
                     // A domain event appended raw while decisions made ahead wait behind it: they
                     // did not see it. Apply it, and have them decided again.
                     if b.aheadQueued > 0 && DomainEvent.isDomainType(event.type) { b.invalidate() }
-                    Self.apply(event, model: &m, book: &b)
+                    do {
+                        try Self.apply(event, model: &m, book: &b)
+                    } catch {
+                        // The model cannot follow the log: fold it anew, which names the event to
+                        // every decision and read from now on (`StoredEventError`).
+                        b.invalidate()
+                    }
                 }
             }
         }
@@ -136,10 +142,15 @@ final class ModelKeeper: CommitObserver {
             events.reserveCapacity(2 * n)
         }
 
-        /// Records `decided`, the events of `command`, and applies them to `model` (the next
-        /// decision must see them).
-        mutating func append(_ decided: [DomainEvent], of command: Command, applyingTo model: inout LedgerModel) {
-            for e in decided { model.apply(e, at: command.at) }
+        /// Applies `decided`, the events of `command`, to `model` (the next decision must see
+        /// them) and records them. Events that do not apply (a contradiction, a limit passed)
+        /// refuse the command: `model` and this record stay exactly as they were.
+        mutating func append(_ decided: [DomainEvent], of command: Command, applyingTo model: inout LedgerModel) throws(DomainError) {
+            do throws(FoldError) {
+                try model.apply(contentsOf: decided, at: command.at)
+            } catch {
+                throw .cannotApply(error)
+            }
             commands.append(command)
             events.append(contentsOf: decided)
             ends.append(events.count)
@@ -157,7 +168,12 @@ final class ModelKeeper: CommitObserver {
                              done: @escaping @Sendable (Result<(T, AppendResult), any Error>) -> Void) -> DecisionSlot<T> {
         let slot = DecisionSlot<T>()
         let reply: AppendReply = { result in
-            done(result.map { (slot.answer.withLock { $0 }!, $0) })
+            // (The answer is set before the drafts reach the writer; without one, nothing
+            // was decided: decide again.)
+            done(result.flatMap { appended in
+                guard let answer = slot.answer.withLock({ $0 }) else { return .failure(StaleDecision()) }
+                return .success((answer, appended))
+            })
         }
         do {
             try model.withLock { m in
@@ -262,15 +278,25 @@ final class ModelKeeper: CommitObserver {
     /// The bookkeeping, read under its lock.
     func readBook<T: Sendable>(_ body: (Book) -> T) -> T { book.withLock { body($0) } }
 
-    static func apply(_ e: RecordedEvent, model: inout LedgerModel, book b: inout Book) {
-        b.through = max(b.through, e.position)
-        guard DomainEvent.isDomainType(e.type) else { return }  // not a domain event (raw `append`)
-        do {
-            model.apply(try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data),
-                        at: Timestamp(microseconds: e.occurredAt))
-        } catch {
-            preconditionFailure("event \(e.position) (\(e.type)) in the log does not decode: \(error)")
+    /// Applies a stored event; one that does not decode or apply throws `StoredEventError`
+    /// naming it, and leaves `model` as it was.
+    static func apply(_ e: RecordedEvent, model: inout LedgerModel, book b: inout Book) throws(StoredEventError) {
+        guard DomainEvent.isDomainType(e.type) else {  // not a domain event (raw `append`)
+            b.through = max(b.through, e.position)
+            return
         }
+        let event: DomainEvent
+        do {
+            event = try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data)
+        } catch {
+            throw StoredEventError(e, reason: "it does not decode: \(error)")
+        }
+        do throws(FoldError) {
+            try model.apply(event, at: Timestamp(microseconds: e.occurredAt))
+        } catch {
+            throw StoredEventError(e, reason: error.message)
+        }
+        b.through = max(b.through, e.position)
     }
 
     /// Folds the whole committed log anew (at open, or after a failure).
@@ -299,7 +325,7 @@ final class ModelKeeper: CommitObserver {
         while true {
             let batch = try log.events(after: position, limit: 4_096)
             guard let last = batch.last else { break }
-            for i in batch.indices { apply(batch[i], model: &model, book: &book) }
+            for i in batch.indices { try apply(batch[i], model: &model, book: &book) }
             position = last.position
         }
     }

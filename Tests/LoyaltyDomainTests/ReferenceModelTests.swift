@@ -42,6 +42,16 @@ struct ReferenceLedger {
         return out
     }
 
+    /// A credit spread over several lots pays the debt first, from the first lots listed: what
+    /// each lot keeps.
+    mutating func payingDebtFirst(_ m: String, _ credits: [Int64]) -> [Int64] {
+        credits.map { n in
+            let paid = min(n, members[m]!.debt)
+            members[m]!.debt -= paid
+            return n - paid
+        }
+    }
+
     mutating func credit(_ m: String, id: String, points: Int64, at: Int64, expires: Int64) {
         let paid = min(points, members[m]!.debt)
         members[m]!.debt -= paid
@@ -105,10 +115,12 @@ struct ReferenceHistory {
         case 72..<78:
             guard let (id, r) = ref.redemptions.filter({ !$0.value.reversed }).sorted(by: { $0.key < $1.key }).last else { return nil }
             command = .reverseRedemption(redemptionId: id, at: at)
-            for (lot, n) in r.taken {
+            // Points of lots not yet expired come back, paying the debt first.
+            let back = r.taken.compactMap { lot, n -> (Int, Int64)? in
                 let i = ref.members[r.member]!.lots.firstIndex { $0.id == lot }!
-                if ref.members[r.member]!.lots[i].expires > now { ref.members[r.member]!.lots[i].left += n }
+                return ref.members[r.member]!.lots[i].expires > now ? (i, n) : nil
             }
+            for ((i, _), kept) in zip(back, ref.payingDebtFirst(r.member, back.map(\.1))) { ref.members[r.member]!.lots[i].left += kept }
             ref.redemptions[id]!.reversed = true
             refOK = true
         case 78..<86:
@@ -118,7 +130,9 @@ struct ReferenceHistory {
             refOK = ref.spendable(m, now) >= points
             if refOK {
                 let expiries = ref.members[m]!.lots.reduce(into: [String: Int64]()) { $0[$1.id] = $1.expires }
-                for (i, (lot, n)) in ref.take(m, points, now).enumerated() {
+                let taken = ref.take(m, points, now)
+                let kept = ref.payingDebtFirst(to, taken.map(\.1))
+                for (i, ((lot, _), n)) in zip(taken, kept).enumerated() {
                     ref.members[to]!.lots.append(.init(id: "T:T\(step):\(i)", left: n, earned: now, expires: expiries[lot]!))
                 }
             }

@@ -13,7 +13,7 @@ func run(_ model: inout LedgerModel, _ command: Command) throws -> [DomainEvent]
             // Round-trip every event through its JSON form, as the log stores it.
             let decoded = try DomainEvent.decode(type: e.type, schemaVersion: 1, json: try JSONCanonical.parse(String(decoding: JSONCanonical.encode(e.json), as: UTF8.self)))
             precondition(decoded == e, "JSON round trip of \(e.type)")
-            model.apply(decoded, at: command.at)
+            try model.apply(decoded, at: command.at)
         }
         return events
     }
