@@ -94,6 +94,18 @@ public struct SimpleFold: Sendable {
         return r
     }
 
+    /// What each allocation keeps once `debt` points of them paid a debt, in the order listed.
+    static func afterDebt(_ allocations: [LotAllocation], paying debt: Int64) -> [LotAllocation] {
+        var owed = debt
+        var out: [LotAllocation] = []
+        for a in allocations {
+            let paid = a.points > 0 ? min(a.points, owed) : 0
+            owed -= paid
+            out.append(LotAllocation(lotId: a.lotId, points: a.points - paid))
+        }
+        return out
+    }
+
     static func sum(_ allocations: [LotAllocation], _ what: String) throws(Fault) -> Int64 {
         var total: Int64 = 0
         for a in allocations { total = try add(total, a.points, what) }
@@ -115,11 +127,13 @@ public struct SimpleFold: Sendable {
             m.counters = c
             m.redemptions[e.redemptionId] = e.points
         case .redemptionReversed(let e):
-            // TODO(debtPaid): restored points that pay the member's debt first, once
-            // `redemption.reversed` carries `debtPaid` (LoyaltyDomain).
+            // The restored points pay the debt first, taken from the restored lots in the order
+            // the event lists them (written out here again on purpose: this fold is independent).
             guard let points = m.redemptions[e.redemptionId] else { throw Fault(reason: "reversal of unknown redemption \(e.redemptionId)") }
+            guard e.debtPaid >= 0, e.debtPaid <= max(c.debt, 0) else { throw Fault(reason: "a reversal pays \(e.debtPaid) of a debt of \(c.debt)") }
             (c.redeemed, c.expired) = (try sub(c.redeemed, points, "redeemed"), try add(c.expired, try sum(e.expired, "expired"), "expired"))
-            try m.give(e.restored)
+            c.debt -= e.debtPaid
+            try m.give(Self.afterDebt(e.restored, paying: e.debtPaid))
             m.counters = c
         case .purchaseReturned(let e):
             c.clawedBack = try add(c.clawedBack, try add(try sum(e.clawedBack, "clawed back"), e.debt, "clawed back"), "clawed back")
@@ -149,7 +163,9 @@ public struct SimpleFold: Sendable {
             m.counters = c
         case .pointsTransferredIn(let e):
             c.transferredIn = try add(c.transferredIn, e.points, "transferred in")
-            for (i, (a, expiry)) in zip(e.allocations, e.expiries).enumerated() {
+            let paid = max(0, min(e.points, c.debt))
+            c.debt -= paid
+            for (i, (a, expiry)) in zip(Self.afterDebt(e.allocations, paying: paid), e.expiries).enumerated() {
                 m.addLot("T:\(e.transferId):\(i)", a.points, availableAt: at, expiresAt: expiry?.microseconds)
             }
             m.counters = c

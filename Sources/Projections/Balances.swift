@@ -324,10 +324,13 @@ public struct Balances: ProjectionFold {
             r.setRemaining(taken)
             r.redeemed = redeemed
         case .redemptionReversed(let e):
-            // What the redemption took comes back: to its lots, or as expired where they lapsed.
-            // TODO(debtPaid): restored points that pay the member's debt first, once
-            // `redemption.reversed` carries `debtPaid` (LoyaltyDomain).
-            let restored = try r.restoring(e.restored)
+            // What the redemption took comes back: to its lots, or as expired where they lapsed;
+            // the restored points pay the member's debt first (the domain's rule, recorded in
+            // the event as `debtPaid`).
+            guard e.debtPaid >= 0, e.debtPaid <= max(r.debt, 0) else {
+                throw FoldFault("a reversal paying \(e.debtPaid) of a debt of \(r.debt)")
+            }
+            let restored = try r.restoring(MemberState.lotCredits(e.restored, debtPaid: e.debtPaid))
             let back = try Checked.sum(e.restored.map(\.points), "restored")
             let expired = try Checked.sum(e.expired.map(\.points), "expired")
             guard expired >= 0 else { throw FoldFault("\(expired) points come back expired") }
@@ -335,6 +338,7 @@ public struct Balances: ProjectionFold {
             let expiredTotal = try Checked.add(r.expired, expired, "expired")
             r.setRemaining(restored)
             (r.redeemed, r.expired) = (redeemed, expiredTotal)
+            r.debt -= e.debtPaid
         case .pointsAdjusted(let e):
             let adjusted = try Checked.add(r.adjusted, e.points, "adjusted")
             if e.points > 0, let lotId = e.lotId {
@@ -364,10 +368,14 @@ public struct Balances: ProjectionFold {
         case .pointsTransferredIn(let e):
             guard e.allocations.allSatisfy({ $0.points >= 0 }) else { throw FoldFault("a transferred lot of negative points") }
             let into = try Checked.add(r.transferredIn, e.points, "transferred in")
+            // Points coming in pay the member's debt first (the domain's rule).
+            let paid = MemberState.debtPaid(by: e.points, owing: r.debt)
+            let kept = MemberState.lotCredits(e.allocations, debtPaid: paid)
             for (i, (a, expiry)) in zip(e.allocations, e.expiries).enumerated() {
-                r.addLot(Lot(id: "T:\(e.transferId):\(i)", points: a.points, remaining: a.points, earnedAt: at,
+                r.addLot(Lot(id: "T:\(e.transferId):\(i)", points: a.points, remaining: kept[i].points, earnedAt: at,
                              availableAt: at, expiresAt: expiry, source: .transfer(e.transferId)))
             }
+            r.debt -= paid
             r.transferredIn = into
         default:
             break

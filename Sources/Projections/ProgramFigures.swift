@@ -143,9 +143,9 @@ public struct ProgramFigures: ProjectionFold {
         if delta.debtChange != 0 {
             // Only members with debt have this entry: the running debt, for adjustments to repay.
             var d = Figures()
-            if case .figures(let old)? = try state.value("debt/\(member)") { d = old }
+            if case .figures(let old)? = try state.value("debt/\(ProjectionKey.component(member))") { d = old }
             d.debtChange = try Checked.add(d.debtChange, delta.debtChange, "debt")
-            writes.append(("debt/\(member)", d.debtChange == 0 ? nil : .figures(d)))
+            writes.append(("debt/\(ProjectionKey.component(member))", d.debtChange == 0 ? nil : .figures(d)))
         }
         let storeKey = ProjectionKey.component(store)
         if storeKey != store { writes.append(("name/\(storeKey)", .text(store))) }
@@ -187,7 +187,7 @@ public struct ProgramFigures: ProjectionFold {
             let expired = try Checked.sum(r.expired.map(\.points), "expired")
             let back = try Checked.add(restored, expired, "reversed")
             (f.redemptions, f.pointsRedeemed, f.pointsExpired) = (-1, try Checked.sub(0, back, "reversed"), expired)
-            // TODO(debtPaid): restored points that pay debt first, once `redemption.reversed` carries `debtPaid`.
+            f.debtChange = try Checked.sub(0, r.debtPaid, "debt paid")
             if case .text(let id)? = try state.value("redemption/\(ProjectionKey.component(r.redemptionId))") {
                 var x = try reward(id, state)
                 (x.issued, x.pointsSpent) = (try Checked.sub(x.issued, 1, "rewards issued"), try Checked.sub(x.pointsSpent, back, "reward points spent"))
@@ -200,7 +200,12 @@ public struct ProgramFigures: ProjectionFold {
                 f.debtChange = -min(a.points, max(debt.debtChange, 0))
             }
         case let .pointsExpired(_, _, points): f.pointsExpired = points
-        case .pointsTransferredIn(let t): f.pointsTransferredIn = t.points
+        case .pointsTransferredIn(let t):
+            f.pointsTransferredIn = t.points
+            // Points coming in pay the member's debt first (as in the balances fold).
+            if case .figures(let debt)? = try state.value("debt/\(ProjectionKey.component(pe.member))") {
+                f.debtChange = -MemberState.debtPaid(by: t.points, owing: debt.debtChange)
+            }
         case .pointsTransferredOut(let t): f.pointsTransferredOut = t.points
         default: break
         }

@@ -40,7 +40,7 @@ import Testing
         guard case .append(let events) = try model.decide(future, clock: DecisionClock(now: clock.now, allowFuture: true)) else {
             Issue.record("expected events"); return
         }
-        for e in events { model.apply(e, at: future.at) }
+        for e in events { try model.apply(e, at: future.at) }
         #expect(try model.decide(future, clock: clock) == .replay(key: "purchase:P1"))
     }
 
