@@ -19,12 +19,14 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// A small realistic ledger made by the tool itself (program rules, generated commands).
-func makeLedger(_ path: String, commands: Int, members: Int) throws {
+/// `start` is the first business day: expiry runs only as of the past, so a test that needs
+/// lots past their expiry starts its history more than a year ago.
+func makeLedger(_ path: String, commands: Int, members: Int, start: String = "2026-01-05") throws {
     try loyalty(path, ["init"])
     let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("schemas/examples/retail.rules.json").path
-    try loyalty(path, ["program", "publish", rules, "--at", "2026-01-01"])
-    try importGenerated(path, commands: commands, members: members)
+    try loyalty(path, ["program", "publish", rules, "--at", String(start.prefix(4)) + "-01-01"])
+    try importGenerated(path, commands: commands, members: members, start: start)
 }
 
 /// Imports `loyalty generate --commands` output (another seed and start day: more history for
