@@ -50,7 +50,7 @@ public final class Ledger: Sendable {
             case events([DomainEvent])
         }
         let (answer, result) = try await decideAndAppend { model -> (decided: ModelKeeper.Decided, answer: Answer) in
-            switch try model.decide(command) {
+            switch try model.decideChecked(command) {
             case .replay(let key):
                 return (.init(), .replay(key: key))
             case .append(var events):
@@ -130,7 +130,7 @@ public final class Ledger: Sendable {
             out.reserveCapacity(commands.count)
             for command in commands {
                 do {
-                    switch try model.decide(command) {
+                    switch try model.decideChecked(command) {
                     case .replay: out.append(.replayed)
                     case .append(let events):
                         decided.append(events, of: command, applyingTo: &model)
