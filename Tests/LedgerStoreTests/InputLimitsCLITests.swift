@@ -83,7 +83,7 @@ import Testing
     @Test func case3AmountsBeyondTheLimitOrMalformedAreRefused() throws {
         let f = try Fixture()
         for amount in ["92233720368547758.07", "10000000000000.01", "-0", "+1", "1e5", " 1", "1 "] {
-            try f.refused(["purchase", "A", "--id", "P1", "--amount", amount, "--store", "S1"], "field 'amount'")
+            try f.refused(["purchase", "A", "--id", "P1", "--amount=" + amount, "--store", "S1"], "field 'amount'")
         }
         try f.stillWorks()
     }

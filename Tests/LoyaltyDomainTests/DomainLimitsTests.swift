@@ -173,7 +173,10 @@ private func refusedField(_ body: () throws -> Void) -> String? {
         #expect(refusedField { try write(&m, purchase("P1", "10000000000000.01")) } == "amount")
         try write(&m, purchase("P0", "0"))
         try write(&m, purchase("P2", "0.01"))
-        let events = try write(&m, purchase("P3", "10000000000000.00"))  // 10^15 minor units: the largest
+        // 10^15 minor units, the largest amount (paid with points: at 1 point per unit it would
+        // earn 10^13 points, more than one accrual may carry, and be refused for that).
+        let events = try write(&m, .purchase(.init(member: "A", purchaseId: "P3", amount: "10000000000000.00", store: "S1",
+                                                   paidWithPoints: "10000000000000.00", at: t("2026-02-01T10:00:00Z"))))
         guard case .purchaseRecorded(let p)? = events.first else { Issue.record("no purchase"); return }
         #expect(p.amount == DomainLimits.moneyMinorUnitsMax)
         #expect(refusedField {
