@@ -82,6 +82,9 @@ struct Accrual {
             throw .invalid(field: "amount", value: Decimal10.format(p.amount, exponent: rules.minorUnitExponent),
                            reason: "would earn \(points) points, more than the \(DomainLimits.pointsMax) one accrual may carry")
         }
+        if why.utf8.count > DomainLimits.textBytesMax {  // (a thousand campaigns' ids): keep the start and the result
+            why = String(decoding: why.utf8.prefix(DomainLimits.textBytesMax - 64), as: UTF8.self) + " ... = \(points)"
+        }
         return Accrual(points: Points(points), counted: Points(counted), explanation: why,
                        birthday: birthday ? rules.birthdayBonus : nil)
     }

@@ -204,7 +204,7 @@ extension LedgerModel {
             }
             cost = rw.definition.cost
             if let stock = rw.definition.stock, rw.issued >= stock { throw DomainError.rewardOutOfStock(reward) }
-            if let budget = rw.definition.budget, rw.pointsSpent + rw.definition.cost > budget {
+            if let budget = rw.definition.budget, rw.pointsSpent > budget - rw.definition.cost {  // (no sum to overflow)
                 throw DomainError.rewardOverBudget(reward: reward, budgetLeft: budget - rw.pointsSpent, cost: rw.definition.cost)
             }
         }

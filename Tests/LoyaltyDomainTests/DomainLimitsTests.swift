@@ -202,6 +202,17 @@ private func refusedField(_ body: () throws -> Void) -> String? {
         #expect(refusedField { try write(&n, purchase("P1", "10000000000000.00")) } == "amount")
         try write(&n, purchase("P2", "1000000.00"))  // 10^12 points: the largest accrual
     }
+
+    @Test func aLongAccrualExplanationIsShortenedNotRefused() throws {
+        var m = try enrolled("A")
+        let id = String(repeating: "c", count: 120)
+        // x3/2 and x2/3 alternately: 40 campaign ids in the explanation, a product of exactly 1.
+        let campaigns = (0..<40).map { #"{"id":"\#(id)\#($0)","from":"2026-01-01","to":"2026-12-31","multiplier":"\#($0 % 2 == 0 ? "3/2" : "2/3")"}"# }
+        try write(&m, .publishProgram(try rules(#"{"version":2,"campaigns":[\#(campaigns.joined(separator: ","))]}"#), at: t("2026-01-01T00:00:00Z")))
+        let events = try write(&m, purchase("P1", "10.00"))
+        guard case .pointsEarned(let e)? = events.last else { Issue.record("no points earned"); return }
+        #expect(e.points == 10 && e.rule.utf8.count <= DomainLimits.textBytesMax && e.rule.hasSuffix(" ... = 10"), "\(e.rule)")
+    }
 }
 
 @Suite struct IdAndTextLimitsTests {
