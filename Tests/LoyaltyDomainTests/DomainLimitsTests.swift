@@ -56,6 +56,9 @@ private func refusedField(_ body: () throws -> Void) -> String? {
         let event = DomainEvent.pointsHeld(member: "A", holdId: "H1", points: 1, expiresAt: time)
         try event.validate()
         try event.checkRoundTrip()
+        // The fast decoder itself (`decode(type:...)` falls back to the general one when it fails).
+        let fast = try event.canonicalJSON.withUnsafeBufferPointer { try DomainEvent.fastDecode(.pointsHeld, $0) }
+        #expect(fast == event, "\(time.rfc3339)")
         let general = try DomainEvent.decode(type: event.type, schemaVersion: 1, json: try JSONCanonical.parse(String(decoding: event.canonicalJSON, as: UTF8.self)))
         #expect(general == event)
     }
