@@ -45,23 +45,37 @@ EVENTS = {
     "reward.defined": ("A reward defined or updated (stream: $program).", {**req(rewardId=S, name=S, cost=P), **opt(stock=P, budget=P)}),
 }
 
+# Commands carry the bounds of Sources/LoyaltyDomain/DomainLimits.swift (schemas/domain.md, Limits).
+CID = {"type": "string", "pattern": r"^[!-~]{1,128}$", "description": "id: 1 to 128 bytes of printable ASCII, no spaces"}
+CTEXT = {"type": "string", "pattern": r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$", "maxLength": 1024,
+         "description": "free text: UTF-8, no control characters, at most 1,024 bytes"}
+CTEXT1 = {**CTEXT, "minLength": 1}
+CPOINTS = {"type": "integer", "minimum": 1, "maximum": 1000000000000}
+CBUDGET = {"type": "integer", "minimum": 0, "maximum": 1000000000000}
+CSIGNED = {"type": "integer", "minimum": -1000000000000, "maximum": 1000000000000, "not": {"const": 0}}
+CMONEY = {"type": "string", "pattern": r"^\d+(\.\d+)?$",
+          "description": "decimal amount in the program currency, e.g. 12.50: digits and one '.', no sign, no spaces; at most 10^15 minor units"}
+CTIME = {"type": "string", "format": "date-time", "description": "RFC 3339, from 1900-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z"}
+CDATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "YYYY-MM-DD, from 1900-01-01"}
+CDICT = {"type": "object", "maxProperties": 64, "propertyNames": CTEXT1, "additionalProperties": CTEXT}
+
 COMMANDS = {
     "publish-program": req(rules={"$ref": "../program-rules.schema.json"}),
-    "enroll": {**req(member=S, store=S), **opt(brand=S, channel=S, birthDate=DATE, gender=S, profile=DICT)},
-    "update-profile": req(member=S, changes=DICT),
-    "close-member": req(member=S, reason=S),
-    "purchase": {**req(member=S, purchaseId=S, amount=MONEY, store=S), **opt(currency=S, paidWithPoints=MONEY,
-        lines={"type": "array", "items": {"type": "object", "additionalProperties": False, "required": ["category", "amount"], "properties": {"category": {"type": "string"}, "amount": MONEY}}})},
-    "return": {**req(purchaseId=S, returnId=S), **opt(amount=MONEY)},
-    "redeem": {**req(member=S, redemptionId=S), **opt(points=P, reward=S)},
-    "reverse-redemption": req(redemptionId=S),
-    "adjust": {**req(member=S, points=I, reason=S, key=S), **opt(operator=S)},
-    "transfer": req(**{"from": S, "to": S, "points": P, "key": S}),
-    "hold": req(member=S, points=P, holdId=S, expiresAt=T),
-    "release": req(holdId=S),
-    "define-reward": {**req(rewardId=S, cost=P), **opt(name=S, stock=P, budget=P)},
-    "expire": opt(asOf=T),
-    "evaluate-tiers": opt(asOf=T),
+    "enroll": {**req(member=CID, store=CID), **opt(brand=CID, channel=CID, birthDate=CDATE, gender=CTEXT, profile=CDICT)},
+    "update-profile": req(member=CID, changes=CDICT),
+    "close-member": req(member=CID, reason=CTEXT),
+    "purchase": {**req(member=CID, purchaseId=CID, amount=CMONEY, store=CID), **opt(currency={"type": "string", "pattern": "^[A-Z]{3}$"}, paidWithPoints=CMONEY,
+        lines={"type": "array", "maxItems": 1000, "items": {"type": "object", "additionalProperties": False, "required": ["category", "amount"], "properties": {"category": CID, "amount": CMONEY}}})},
+    "return": {**req(purchaseId=CID, returnId=CID), **opt(amount=CMONEY)},
+    "redeem": {**req(member=CID, redemptionId=CID), **opt(points=CPOINTS, reward=CID)},
+    "reverse-redemption": req(redemptionId=CID),
+    "adjust": {**req(member=CID, points=CSIGNED, reason=CTEXT1, key=CID), **opt(operator=CID)},
+    "transfer": req(**{"from": CID, "to": CID, "points": CPOINTS, "key": CID}),
+    "hold": req(member=CID, points=CPOINTS, holdId=CID, expiresAt=CTIME),
+    "release": req(holdId=CID),
+    "define-reward": {**req(rewardId=CID, cost=CPOINTS), **opt(name=CTEXT1, stock=CBUDGET, budget=CBUDGET)},
+    "expire": opt(asOf=CTIME),
+    "evaluate-tiers": opt(asOf=CTIME),
 }
 
 def schema(title, description, fields, extra=None):
@@ -79,6 +93,6 @@ json.dump({"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "
            "$ref": "../program-rules.schema.json"}, open(os.path.join(ROOT, "events", "program.published.schema.json"), "w"), indent=2, sort_keys=True)
 for name, fields in COMMANDS.items():
     s = schema(name, f"The `{name}` command (JSON Lines for `loyalty import`).", fields,
-               {"command": {"const": name}, "occurredAt": T})
+               {"command": {"const": name}, "occurredAt": CTIME})
     json.dump(s, open(os.path.join(ROOT, "commands", name + ".schema.json"), "w"), indent=2, sort_keys=True)
 print(f"wrote {len(EVENTS) + 1} event schemas and {len(COMMANDS)} command schemas")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LedgerStore
+import LoyaltyDomain
 
 struct AppendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,6 +11,8 @@ struct AppendCommand: AsyncParsableCommand {
         One event a line: {"type": "...", "member": "...", "occurredAt": "RFC 3339", "data": {...}}
         with optional "idempotencyKey" and "expectedVersion". Every --batch lines commit atomically.
         A bad line is reported with its line number and field, and nothing of its batch is written.
+        Domain event types (member.enrolled, purchase.recorded, points.earned, ...) are refused:
+        only the domain writes them, from commands (`loyalty import` or the command subcommands).
         """
     )
 
@@ -60,7 +63,9 @@ struct AppendCommand: AsyncParsableCommand {
                     continue
                 }
                 if InputText.isBlank(line) { continue }
-                pending.append(try EventLine.parse(line))
+                let draft = try EventLine.parse(line)
+                if let refusal = Self.domainTypeRefusal(draft.type) { throw CLIError(refusal) }
+                pending.append(draft)
             } catch {
                 throw CLIError("line \(lineNumber): \(error); nothing of lines \(firstLineOfBatch)-\(lineNumber) was written (\(appended) events from earlier batches were)")
             }
@@ -69,6 +74,32 @@ struct AppendCommand: AsyncParsableCommand {
         try await flush()
         let head = try log.head()
         print("appended \(appended) events, \(deduplicated) already present (idempotent replays); head position \(head.position), hash \(head.hash.hex)")
+    }
+
+    /// Why `type` may not be appended raw (nil: it may). Domain events are what the domain decided
+    /// from a command; one appended raw could claim points no purchase earned, spend a lot that
+    /// does not exist, or carry a value no fold can apply.
+    static func domainTypeRefusal(_ type: String) -> String? {
+        guard DomainEvent.isDomainType(type) else { return nil }
+        let command: String
+        switch type {
+        case "member.enrolled": command = #"{"command":"enroll",...} (or `loyalty enroll`)"#
+        case "member.profile_updated": command = #"{"command":"update-profile",...}"#
+        case "member.closed": command = #"{"command":"close-member",...}"#
+        case "purchase.recorded", "points.earned": command = #"{"command":"purchase",...} (or `loyalty purchase`)"#
+        case "purchase.returned": command = #"{"command":"return",...} (or `loyalty return`)"#
+        case "points.redeemed": command = #"{"command":"redeem",...} (or `loyalty redeem`)"#
+        case "redemption.reversed": command = #"{"command":"reverse-redemption",...}"#
+        case "points.adjusted": command = #"{"command":"adjust",...} (or `loyalty adjust`)"#
+        case "points.expired": command = #"{"command":"expire",...} (or `loyalty expire`)"#
+        case "points.held": command = #"{"command":"hold",...} (or `loyalty hold`)"#
+        case "points.hold_released": command = #"{"command":"release",...}"#
+        case "points.transferred_out", "points.transferred_in": command = #"{"command":"transfer",...}"#
+        case "tier.changed": command = #"{"command":"evaluate-tiers",...} (or `loyalty tiers evaluate`)"#
+        case "reward.defined": command = #"{"command":"define-reward",...} (or `loyalty reward define`)"#
+        default: command = #"{"command":"publish-program",...} (or `loyalty program publish`)"#
+        }
+        return "type '\(type)' is a domain event: only the domain writes it, from a command; use `loyalty import` with \(command)"
     }
 
     /// Re-words an error that names an event index in terms of input lines.

@@ -4,11 +4,18 @@ import LedgerStore
 import LoyaltyDomain
 
 /// Deterministic realistic data for demos and benchmarks: a retail chain's members enrolling,
-/// buying at their stores, earning, redeeming and returning, as JSON Lines for `loyalty append`.
+/// buying at their stores, earning, redeeming and returning. Raw, as JSON Lines of `demo.*`
+/// events for `loyalty append` (not domain events: `append` refuses those, only the domain
+/// writes them); with `--commands`, as domain commands for `loyalty import`.
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Print realistic demo events as JSON Lines (deterministic for a seed).")
+        abstract: "Print realistic demo events as JSON Lines (deterministic for a seed).",
+        discussion: """
+        Without --commands: raw log events of non-domain types (demo.member_joined, demo.sale,
+        demo.voucher_used, demo.sale_returned) for `loyalty append`. With --commands: domain commands
+        for `loyalty import`, which decides them into domain events.
+        """)
 
     @Option(help: "Members in the program.") var members: Int = 1_000
     @Option(help: "Events to print.") var count: Int = 10_000
@@ -79,7 +86,7 @@ struct DemoEventGenerator {
         let month = Int.random(in: 1...12, using: &random), day = Int.random(in: 1...28, using: &random)
         let gender = ["female", "male", "unspecified"][Int.random(in: 0..<3, using: &random)]
         let channel = Self.channels[Int.random(in: 0..<3, using: &random)]
-        return #"{"type":"member.enrolled","member":"\#(memberId(enrolled))","occurredAt":"\#(at)","idempotencyKey":"enroll-\#(memberId(enrolled))","data":{"birthDate":"\#(year)-\#(String(format: "%02d", month))-\#(String(format: "%02d", day))","brand":"main","channel":"\#(channel)","enrollmentStore":"\#(storeId(store))","gender":"\#(gender)"}}"#
+        return #"{"type":"demo.member_joined","member":"\#(memberId(enrolled))","occurredAt":"\#(at)","idempotencyKey":"enroll-\#(memberId(enrolled))","data":{"birthDate":"\#(year)-\#(String(format: "%02d", month))-\#(String(format: "%02d", day))","brand":"main","channel":"\#(channel)","enrollmentStore":"\#(storeId(store))","gender":"\#(gender)"}}"#
     }
 
     private mutating func purchase() -> String {
@@ -91,7 +98,7 @@ struct DemoEventGenerator {
         balances[m, default: 0] += amount / 100
         let category = Self.categories[Int.random(in: 0..<Self.categories.count, using: &random)]
         let till = Int.random(in: 1...8, using: &random)
-        return #"{"type":"purchase.recorded","member":"\#(memberId(m))","occurredAt":"\#(at)","idempotencyKey":"till-\#(till)-P\#(id)","data":{"amount":\#(amount),"currency":"EUR","lines":[{"amount":\#(amount),"category":"\#(category)"}],"pointsEarned":\#(amount / 100),"purchaseId":"P\#(id)","store":"\#(storeId(Int.random(in: 1...storeCount, using: &random)))"}}"#
+        return #"{"type":"demo.sale","member":"\#(memberId(m))","occurredAt":"\#(at)","idempotencyKey":"till-\#(till)-P\#(id)","data":{"amount":\#(amount),"currency":"EUR","lines":[{"amount":\#(amount),"category":"\#(category)"}],"pointsEarned":\#(amount / 100),"purchaseId":"P\#(id)","store":"\#(storeId(Int.random(in: 1...storeCount, using: &random)))"}}"#
     }
 
     private mutating func redeem() -> String {
@@ -100,7 +107,7 @@ struct DemoEventGenerator {
         guard balance >= 50 else { return purchase() }
         let points = min(balance, Int64([50, 100, 200, 500][Int.random(in: 0..<4, using: &random)]))
         balances[m] = balance - points
-        return #"{"type":"points.redeemed","member":"\#(memberId(m))","occurredAt":"\#(at)","idempotencyKey":"redeem-R\#(sequence)","data":{"points":\#(points),"redemptionId":"R\#(sequence)","reward":"voucher-\#(points)"}}"#
+        return #"{"type":"demo.voucher_used","member":"\#(memberId(m))","occurredAt":"\#(at)","idempotencyKey":"redeem-R\#(sequence)","data":{"points":\#(points),"redemptionId":"R\#(sequence)","reward":"voucher-\#(points)"}}"#
     }
 
     /// A domain command for `loyalty import`: enrollments, purchases with category lines,
@@ -144,6 +151,6 @@ struct DemoEventGenerator {
     private mutating func returnPurchase() -> String {
         let p = purchases[Int.random(in: 0..<purchases.count, using: &random)]
         let returned = p.amount / Int64.random(in: 1...3, using: &random)
-        return #"{"type":"purchase.returned","member":"\#(memberId(p.member))","occurredAt":"\#(at)","idempotencyKey":"return-\#(sequence)","data":{"amount":\#(returned),"purchaseId":"P\#(p.id)","returnId":"RET\#(sequence)"}}"#
+        return #"{"type":"demo.sale_returned","member":"\#(memberId(p.member))","occurredAt":"\#(at)","idempotencyKey":"return-\#(sequence)","data":{"amount":\#(returned),"purchaseId":"P\#(p.id)","returnId":"RET\#(sequence)"}}"#
     }
 }

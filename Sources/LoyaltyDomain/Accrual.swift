@@ -13,7 +13,19 @@ struct Accrual {
     static func compute(_ p: DomainEvent.PurchaseRecorded, at t: Timestamp, member s: MemberState,
                         rules: ProgramRules) throws(DomainError) -> Accrual {
         guard p.amount > 0 else { return Accrual(points: 0, counted: 0, explanation: "nothing to earn on", birthday: nil) }
-        let eligibleTotal = Int128(p.amount - p.paidWithPoints)
+        let what = "points of purchase \(p.purchaseId)"
+        // Every product and sum below is checked: overflow is a refusal, never a trap or a wrap.
+        func mul(_ a: Int128, _ b: Int128) throws(DomainError) -> Int128 {
+            let (r, o) = a.multipliedReportingOverflow(by: b)
+            if o { throw .overflow(what) }
+            return r
+        }
+        func plus(_ a: Int128, _ b: Int128) throws(DomainError) -> Int128 {
+            let (r, o) = a.addingReportingOverflow(b)
+            if o { throw .overflow(what) }
+            return r
+        }
+        let eligibleTotal = Int128(p.amount) - Int128(p.paidWithPoints)
         let lines = p.lines.isEmpty ? [DomainEvent.PurchaseRecorded.Line(category: "", amount: p.amount)] : p.lines
         let tier = s.tier.flatMap { rules.tierMultipliers[$0] } ?? .one
         let zone = rules.timeZone
@@ -21,43 +33,58 @@ struct Accrual {
             c.from <= t && t <= c.to && (c.stores.isEmpty || c.stores.contains(p.store))
                 && (c.daysOfWeek.isEmpty || c.daysOfWeek.contains(zone.weekday(t)))
         }
-        let campaign = campaigns.reduce(Ratio.one) { acc, c in
-            guard let m = c.multiplier else { return acc }
-            return Ratio(acc.numerator * m.numerator, acc.denominator * m.denominator)
+        var campaignNumerator: Int128 = 1, campaignDenominator: Int128 = 1
+        for c in campaigns {
+            guard let m = c.multiplier else { continue }
+            campaignNumerator = try mul(campaignNumerator, Int128(m.numerator))
+            campaignDenominator = try mul(campaignDenominator, Int128(m.denominator))
         }
+        let campaignRatio = campaignNumerator == 1 && campaignDenominator == 1 ? nil
+            : campaignDenominator == 1 ? "\(campaignNumerator)" : "\(campaignNumerator)/\(campaignDenominator)"
         let unit = Int128(Decimal10.pow10(rules.minorUnitExponent))
         var base: Int128 = 0, multiplied: Int128 = 0
         for line in lines {
-            let eligible = Int128(line.amount) * eligibleTotal / Int128(p.amount)
+            let eligible = try mul(Int128(line.amount), eligibleTotal) / Int128(p.amount)
             let category = rules.categoryMultipliers[line.category] ?? .one
             let rate = rules.pointsPerUnit
-            base += rounded(eligible * Int128(rate.numerator), Int128(rate.denominator) * unit, rules.rounding)
-            let num = eligible * Int128(rate.numerator) * Int128(category.numerator) * Int128(tier.numerator) * Int128(campaign.numerator)
-            let den = Int128(rate.denominator) * unit * Int128(category.denominator) * Int128(tier.denominator) * Int128(campaign.denominator)
-            multiplied += rounded(num, den, rules.rounding)
+            base = try plus(base, rounded(try mul(eligible, Int128(rate.numerator)), try mul(Int128(rate.denominator), unit), rules.rounding))
+            let num = try mul(try mul(try mul(try mul(eligible, Int128(rate.numerator)), Int128(category.numerator)),
+                                      Int128(tier.numerator)), campaignNumerator)
+            let den = try mul(try mul(try mul(try mul(Int128(rate.denominator), unit), Int128(category.denominator)),
+                                      Int128(tier.denominator)), campaignDenominator)
+            multiplied = try plus(multiplied, rounded(num, den, rules.rounding))
         }
-        var bonus = Int128(campaigns.reduce(0) { $0 + $1.bonusPoints })
+        var bonus: Int128 = 0
+        for c in campaigns { bonus = try plus(bonus, Int128(c.bonusPoints)) }
         let birthday = rules.birthdayBonus > 0 && isBirthday(s.birthDate, at: t, zone: zone)
             && s.lastBirthdayBonusYear != zone.date(t).year
-        if birthday { bonus += Int128(rules.birthdayBonus) }
-        guard multiplied + bonus <= Int128(Int64.max) else { throw .overflow("points of purchase \(p.purchaseId)") }
-        let room = capRoom(s, at: t, rules: rules).map { Int128($0) } ?? multiplied + bonus + base
+        if birthday { bonus = try plus(bonus, Int128(rules.birthdayBonus)) }
+        let uncapped = try plus(multiplied, bonus)
+        let capped = try capRoom(s, at: t, rules: rules)
+        let room: Int128
+        if let capped { room = Int128(capped) } else { room = try plus(uncapped, base) }
         var points: Int128, counted: Int128
         var why = "v\(rules.version): base \(base)"
         if tier != .one { why += " x tier \(s.tier ?? "") \(tier)" }
-        if campaign != .one { why += " x campaigns \(campaigns.map(\.id).joined(separator: "+")) \(campaign)" }
+        if let campaignRatio { why += " x campaigns \(campaigns.map(\.id).joined(separator: "+")) \(campaignRatio)" }
         if bonus > 0 { why += " + bonus \(bonus)" + (birthday ? " (birthday)" : "") }
         switch rules.capOrder {
         case .afterMultipliers:
-            points = min(multiplied + bonus, room)
+            points = min(uncapped, room)
             counted = points
         case .beforeMultipliers:
             counted = min(base, room)
-            points = (base == 0 ? 0 : multiplied * counted / base) + bonus
+            points = try plus(base == 0 ? 0 : try mul(multiplied, counted) / base, bonus)
         }
-        if capRoom(s, at: t, rules: rules) != nil { why += ", cap \(rules.capOrder.rawValue) leaves \(room)" }
+        if capped != nil { why += ", cap \(rules.capOrder.rawValue) leaves \(room)" }
         why += " = \(points)"
-        guard points <= Int128(Int64.max) else { throw .overflow("points of purchase \(p.purchaseId)") }
+        guard points <= Int128(DomainLimits.pointsMax) else {
+            throw .invalid(field: "amount", value: Decimal10.format(p.amount, exponent: rules.minorUnitExponent),
+                           reason: "would earn \(points) points, more than the \(DomainLimits.pointsMax) one accrual may carry")
+        }
+        if why.utf8.count > DomainLimits.textBytesMax {  // (a thousand campaigns' ids): keep the start and the result
+            why = String(decoding: why.utf8.prefix(DomainLimits.textBytesMax - 64), as: UTF8.self) + " ... = \(points)"
+        }
         return Accrual(points: Points(points), counted: Points(counted), explanation: why,
                        birthday: birthday ? rules.birthdayBonus : nil)
     }
@@ -70,7 +97,7 @@ struct Accrual {
     }
 
     /// Points still allowed by the day, week and month caps at `t` (nil when uncapped).
-    static func capRoom(_ s: MemberState, at t: Timestamp, rules: ProgramRules) -> Points? {
+    static func capRoom(_ s: MemberState, at t: Timestamp, rules: ProgramRules) throws(DomainError) -> Points? {
         guard rules.capPerDay != nil || rules.capPerWeek != nil || rules.capPerMonth != nil else { return nil }
         let zone = rules.timeZone
         let day = zone.day(t)
@@ -80,19 +107,24 @@ struct Accrual {
         var room = Points.max
         for (cap, from) in [(rules.capPerDay, day), (rules.capPerWeek, weekStart), (rules.capPerMonth, monthStart)] {
             guard let cap else { continue }
-            let used = s.accruals.reduce(Points(0)) { acc, a in
+            var used: Int128 = 0  // (a member's accruals are each at most `pointsMax`: no Int128 overflow)
+            for a in s.accruals {
                 let d = zone.day(a.at)
-                return acc + (d >= from && d <= day ? a.points : 0)
+                if d >= from && d <= day { used += Int128(a.points) }
             }
-            room = min(room, max(0, cap - used))
+            room = min(room, Points(max(0, Int128(cap) - used)))
         }
         return room
     }
 
-    /// When points earned at `availableAt` expire under the rules (nil: they do not, by date).
+    /// When points earned at `availableAt` expire under the rules (nil: they do not, by date),
+    /// clamped to `DomainLimits.timeMax` (a lot that would expire after year 9999 expires at its
+    /// last microsecond). Months and times are bounded (`DomainLimits`): no overflow.
     static func expiry(availableAt: Timestamp, rules: ProgramRules) -> Timestamp? {
         guard case let .monthsAfterAvailability(months, roundTo) = rules.expiry else { return nil }
+        guard availableAt < DomainLimits.timeMax, (0...DomainLimits.expiryMonthsMax).contains(months) else { return DomainLimits.timeMax }
         let t = rules.timeZone.adding(months: months, to: availableAt)
-        return roundTo == .month ? rules.timeZone.endOfMonth(t) : rules.timeZone.endOfDay(t)
+        guard t < DomainLimits.timeMax else { return DomainLimits.timeMax }
+        return DomainLimits.clamped(roundTo == .month ? rules.timeZone.endOfMonth(t) : rules.timeZone.endOfDay(t))
     }
 }

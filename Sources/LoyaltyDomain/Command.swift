@@ -162,3 +162,81 @@ extension Command {
         }
     }
 }
+
+extension Command {
+    /// Checks every field against `DomainLimits` (ids, texts, times, points, counts); a refusal
+    /// names the field and the value. Money strings are checked where the program's currency
+    /// exponent is known (`LedgerModel.money`).
+    public func validate() throws(DomainError) {
+        try Check.time(at, self.timeField)
+        switch self {
+        case let .publishProgram(rules, _): try rules.validate()
+        case let .enroll(m, store, brand, channel, birthDate, gender, profile, _):
+            try Check.id(m, "member"); try Check.id(store, "store"); try Check.id(brand, "brand"); try Check.id(channel, "channel")
+            if let b = birthDate { try Self.checkDate(b, "birthDate") }
+            if let g = gender { try Check.text(g, "gender") }
+            try Self.checkProfile(profile, "profile")
+        case let .updateProfile(m, changes, _):
+            try Check.id(m, "member")
+            try Self.checkProfile(changes, "changes")
+        case let .closeMember(m, reason, _): try Check.id(m, "member"); try Check.text(reason, "reason")
+        case .purchase(let p):
+            try Check.id(p.member, "member"); try Check.id(p.purchaseId, "purchaseId"); try Check.id(p.store, "store")
+            if let c = p.currency { try Self.checkCurrency(c, "currency") }
+            try Check.count(p.lines.count, max: DomainLimits.purchaseLinesMax, "lines")
+            for (i, line) in p.lines.enumerated() { try Check.id(line.category, "lines[\(i)].category") }
+        case let .returnPurchase(purchaseId, returnId, _, _): try Check.id(purchaseId, "purchaseId"); try Check.id(returnId, "returnId")
+        case let .redeem(m, points, id, reward, _):
+            try Check.id(m, "member"); try Check.id(id, "redemptionId")
+            if let points { try Check.points(points, "points") }
+            if let reward { try Check.id(reward, "reward") }
+        case let .reverseRedemption(id, _): try Check.id(id, "redemptionId")
+        case let .adjust(m, points, reason, op, key, _):
+            try Check.id(m, "member"); try Check.id(key, "key"); try Check.id(op, "operator")
+            try Check.range(points, -DomainLimits.pointsMax...DomainLimits.pointsMax, "points")
+            try Check.text(reason, "reason", allowEmpty: false)
+        case let .transfer(from, to, points, key, _):
+            try Check.id(from, "from"); try Check.id(to, "to"); try Check.id(key, "key"); try Check.points(points, "points")
+        case let .hold(m, points, id, expiresAt, _):
+            try Check.id(m, "member"); try Check.id(id, "holdId"); try Check.points(points, "points")
+            try Check.time(expiresAt, "expiresAt")
+        case let .release(id, _): try Check.id(id, "holdId")
+        case let .defineReward(id, name, cost, stock, budget, _):
+            try Check.id(id, "rewardId"); try Check.text(name, "name", allowEmpty: false); try Check.points(cost, "cost")
+            if let stock { try Check.range(stock, 0...DomainLimits.stockMax, "stock") }
+            if let budget { try Check.pointsOrZero(budget, "budget") }
+        case .expire, .evaluateTiers: break
+        }
+    }
+
+    /// The name of the field `at` comes from.
+    var timeField: String {
+        switch self {
+        case .expire, .evaluateTiers: return "asOf"
+        default: return "occurredAt"
+        }
+    }
+
+    static func checkProfile(_ entries: [String: String], _ field: String) throws(DomainError) {
+        try Check.count(entries.count, max: DomainLimits.profileEntriesMax, field)
+        for (key, value) in entries.sorted(by: { $0.key < $1.key }) {
+            try Check.text(key, "\(field) key", allowEmpty: false)
+            try Check.text(value, "\(field).\(key)")
+        }
+    }
+
+    /// A date `YYYY-MM-DD` from 1900-01-01 to 9999-12-31.
+    static func checkDate(_ text: String, _ field: String) throws(DomainError) {
+        guard text.utf8.count == 10, let t = Timestamp(rfc3339: text) else {
+            throw .invalid(field: field, value: DomainLimits.shown(text), reason: "is not a date (YYYY-MM-DD)")
+        }
+        try Check.time(t, field)
+    }
+
+    /// Three uppercase ASCII letters (ISO 4217).
+    static func checkCurrency(_ text: String, _ field: String) throws(DomainError) {
+        guard text.utf8.count == 3, text.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) else {
+            throw .invalid(field: field, value: DomainLimits.shown(text), reason: "must be three uppercase ASCII letters (ISO 4217)")
+        }
+    }
+}

@@ -73,17 +73,17 @@ extension LedgerModel {
         guard n > 0 else { throw .invalid(field: field, value: "\(n)", reason: "must be a positive whole number") }
     }
 
-    /// Ids (members, purchases, redemptions, keys, rewards) are 1 to 128 printable ASCII
-    /// characters: the log compares them as bytes, and ASCII has one form only.
-    func checkId(_ id: String, field: String) throws(DomainError) {
-        guard !id.isEmpty, id.utf8.count <= 128, id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw .invalid(field: field, value: id, reason: "must be 1 to 128 printable ASCII characters without spaces")
-        }
-    }
+    /// Ids (members, purchases, redemptions, keys, rewards) are 1 to `DomainLimits.idBytesMax`
+    /// bytes of printable ASCII: the log compares them as bytes, and ASCII has one form only.
+    func checkId(_ id: String, field: String) throws(DomainError) { try Check.id(id, field) }
 
     func money(_ text: String, field: String, rules: ProgramRules) throws(DomainError) -> MinorUnits {
         guard let v = Decimal10.minorUnits(text, exponent: rules.minorUnitExponent) else {
-            throw .invalid(field: field, value: text, reason: "is not a non-negative amount with at most \(rules.minorUnitExponent) decimals")
+            throw .invalid(field: field, value: DomainLimits.shown(text),
+                           reason: "is not a non-negative amount with at most \(rules.minorUnitExponent) decimals")
+        }
+        guard v <= DomainLimits.moneyMinorUnitsMax else {
+            throw .invalid(field: field, value: text, reason: "exceeds the largest amount, \(DomainLimits.moneyMinorUnitsMax) minor units")
         }
         return v
     }
@@ -93,8 +93,13 @@ extension LedgerModel {
             guard same.rules == rules else { throw DomainError.idempotencyConflict(key: "program:v\(rules.version)") }
             return .replay(key: "program:v\(rules.version)")
         }
-        if let latest = publishedRules.map(\.rules.version).max(), rules.version < latest {
+        let latest = publishedRules.map(\.rules.version).max() ?? 0
+        if rules.version < latest {
             throw DomainError.invalid(field: "version", value: "\(rules.version)", reason: "must be above the latest published version \(latest)")
+        }
+        guard rules.version - latest <= DomainLimits.ruleVersionStepMax else {
+            throw DomainError.invalid(field: "version", value: "\(rules.version)",
+                                      reason: "may be at most \(DomainLimits.ruleVersionStepMax) above the latest published version \(latest)")
         }
         return .append([.programPublished(rules)])
     }
@@ -126,7 +131,7 @@ extension LedgerModel {
         var events: [DomainEvent] = [.purchaseRecorded(event)]
         let accrual = try Accrual.compute(event, at: c.at, member: s, rules: rules)
         if accrual.points > 0 {
-            let availableAt = Timestamp(microseconds: c.at.microseconds + Int64(rules.pendingDays) * Timestamp.microsecondsPerDay)
+            let availableAt = DomainLimits.adding(days: rules.pendingDays, to: c.at)
             events.append(.pointsEarned(.init(member: c.member, lotId: "P:" + c.purchaseId, points: accrual.points,
                                               source: .purchase(c.purchaseId), ruleVersion: rules.version,
                                               rule: accrual.explanation, availableAt: availableAt,
@@ -200,7 +205,7 @@ extension LedgerModel {
             }
             cost = rw.definition.cost
             if let stock = rw.definition.stock, rw.issued >= stock { throw DomainError.rewardOutOfStock(reward) }
-            if let budget = rw.definition.budget, rw.pointsSpent + rw.definition.cost > budget {
+            if let budget = rw.definition.budget, rw.pointsSpent > budget - rw.definition.cost {  // (no sum to overflow)
                 throw DomainError.rewardOverBudget(reward: reward, budgetLeft: budget - rw.pointsSpent, cost: rw.definition.cost)
             }
         }
@@ -241,6 +246,7 @@ extension LedgerModel {
         }
         let s = try activeMember(m)
         guard points != 0 else { throw DomainError.invalid(field: "points", value: "0", reason: "an adjustment must change the balance") }
+        try Check.range(points, -DomainLimits.pointsMax...DomainLimits.pointsMax, "points")  // (so `-points` below cannot overflow)
         guard !reason.isEmpty else { throw DomainError.invalid(field: "reason", value: "", reason: "is required") }
         let rules = self.rules(at: at)
         if points > 0 {

@@ -131,9 +131,11 @@ public enum Decimal10 {
         }
     }
 
-    /// "12.50" -> 1250 for exponent 2; nil if malformed, negative, or more digits than the exponent.
+    /// "12.50" -> 1250 for exponent 2; nil if malformed, signed (also "-0" and "+1"), or more
+    /// digits than the exponent. Only ASCII digits and one "."; no spaces, no exponent.
     public static func minorUnits(_ text: String, exponent: Int) -> MinorUnits? {
-        guard let (value, scale) = parse(text, maxFractionDigits: exponent), value >= 0 else { return nil }
+        guard text.utf8.first != UInt8(ascii: "-"), let (value, scale) = parse(text, maxFractionDigits: exponent), value >= 0
+        else { return nil }
         var factor: Int64 = 1
         var s = scale
         while s < pow10(exponent) { s *= 10; factor *= 10 }

@@ -157,17 +157,71 @@ extension ProgramRules {
         tierDowngradeGraceDays = Int(try t.optionalInt("downgradeGraceDays") ?? 0)
     }
 
-    private func validate() throws {
-        for (field, value) in [("birthdayBonus", birthdayBonus), ("pendingDays", Int64(pendingDays)),
-                               ("tiers.downgradeGraceDays", Int64(tierDowngradeGraceDays))] where value < 0 {
-            throw DomainError.invalid(field: field, value: "\(value)", reason: "must not be negative")
+    /// Checks every field against `DomainLimits`; the error names the field and the value.
+    /// (Also run on rules built in code, by `Command.validate()` and `DomainEvent.validate()`.)
+    func validate() throws(DomainError) {
+        try Check.range(version, 1...DomainLimits.ruleVersionMax, "version")
+        try Command.checkCurrency(currency, "currency")
+        try Check.range(Int64(minorUnitExponent), 0...4, "minorUnitExponent")
+        try Self.checkRatio(pointsPerUnit, "earning.pointsPerUnit")
+        for (field, map) in [("tierMultipliers", tierMultipliers), ("categoryMultipliers", categoryMultipliers)] {
+            try Check.count(map.count, max: DomainLimits.ruleEntriesMax, field)
+            for (key, ratio) in map.sorted(by: { $0.key < $1.key }) {
+                try Check.id(key, "\(field) key")
+                try Self.checkRatio(ratio, "\(field).\(key)")
+            }
         }
+        try Check.count(campaigns.count, max: DomainLimits.ruleEntriesMax, "campaigns")
+        for (i, c) in campaigns.enumerated() { try Self.checkCampaign(c, "campaigns[\(i)]") }
+        try Check.pointsOrZero(birthdayBonus, "birthdayBonus")
         for (field, cap) in [("caps.perDay", capPerDay), ("caps.perWeek", capPerWeek), ("caps.perMonth", capPerMonth)] {
-            if let cap, cap < 0 { throw DomainError.invalid(field: field, value: "\(cap)", reason: "must not be negative") }
+            if let cap { try Check.pointsOrZero(cap, field) }
         }
-        if case let .rollingDays(d) = tierWindow, d < 1 {
-            throw DomainError.invalid(field: "tiers.windowDays", value: "\(d)", reason: "must be at least 1")
+        let days = Int64(DomainLimits.ruleDaysMax)
+        try Check.range(Int64(pendingDays), 0...days, "pendingDays")
+        switch expiry {
+        case .never: break
+        case .monthsAfterAvailability(let months, _): try Check.range(Int64(months), 1...Int64(DomainLimits.expiryMonthsMax), "expiry.months")
+        case .idleDays(let d): try Check.range(Int64(d), 1...days, "expiry.idleDays")
         }
+        if case let .rollingDays(d) = tierWindow { try Check.range(Int64(d), 1...days, "tiers.windowDays") }
+        try Check.range(Int64(tierDowngradeGraceDays), 0...days, "tiers.downgradeGraceDays")
+        try Check.count(tiers.count, max: DomainLimits.ruleEntriesMax, "tiers.levels")
+        var names: Set<String> = []
+        for (i, tier) in tiers.enumerated() {
+            try Check.id(tier.name, "tiers.levels[\(i)].name")
+            guard names.insert(tier.name).inserted else {
+                throw .invalid(field: "tiers.levels[\(i)].name", value: tier.name, reason: "is used by two levels")
+            }
+            try Check.range(tier.threshold, 0...DomainLimits.tierThresholdMax, "tiers.levels[\(i)].threshold")
+            if i > 0, tiers[i - 1].threshold >= tier.threshold {
+                throw .invalid(field: "tiers.levels[\(i)].threshold", value: "\(tier.threshold)",
+                               reason: "must be above the threshold of the level below (\(tiers[i - 1].threshold))")
+            }
+        }
+    }
+
+    /// Positive, numerator and denominator 1 ... `ratioTermMax`.
+    static func checkRatio(_ r: Ratio, _ field: String) throws(DomainError) {
+        let terms = 1...DomainLimits.ratioTermMax
+        guard terms.contains(r.numerator), terms.contains(r.denominator) else {
+            throw .invalid(field: field, value: r.description,
+                           reason: "must be positive, numerator and denominator 1 to \(DomainLimits.ratioTermMax)")
+        }
+    }
+
+    static func checkCampaign(_ c: Campaign, _ field: String) throws(DomainError) {
+        try Check.id(c.id, "\(field).id")
+        try Check.time(c.from, "\(field).from")
+        try Check.time(c.to, "\(field).to")
+        guard c.from < c.to else {
+            throw .invalid(field: "\(field).to", value: c.to.rfc3339, reason: "must be after from (\(c.from.rfc3339))")
+        }
+        try Check.count(c.stores.count, max: DomainLimits.ruleEntriesMax, "\(field).stores")
+        for (i, store) in c.stores.enumerated() { try Check.id(store, "\(field).stores[\(i)]") }
+        for d in c.daysOfWeek { try Check.range(Int64(d), 0...6, "\(field).daysOfWeek") }
+        if let m = c.multiplier { try checkRatio(m, "\(field).multiplier") }
+        try Check.pointsOrZero(c.bonusPoints, "\(field).bonusPoints")
     }
 
     /// An optional whole number in 0...max.

@@ -58,7 +58,7 @@ public final class Ledger: Sendable {
             case events([DomainEvent])
         }
         let (answer, result) = try await decideAndAppend { model -> (decided: ModelKeeper.Decided, answer: Answer) in
-            switch try model.decide(command, clock: DecisionClock(now: .now(), allowFuture: allowFuture)) {
+            switch try model.decideChecked(command, clock: DecisionClock(now: .now(), allowFuture: allowFuture)) {
             case .replay(let key):
                 return (.init(), .replay(key: key))
             case .append(var events):
@@ -140,7 +140,7 @@ public final class Ledger: Sendable {
             out.reserveCapacity(commands.count)
             for command in commands {
                 do {
-                    switch try model.decide(command, clock: clock) {
+                    switch try model.decideChecked(command, clock: clock) {
                     case .replay: out.append(.replayed)
                     case .append(let events):
                         try decided.append(events, of: command, applyingTo: &model)

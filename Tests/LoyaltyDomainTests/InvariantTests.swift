@@ -185,9 +185,13 @@ import Testing
 
     @Test func overflowIsAnErrorNeverAWrap() throws {
         var m = LedgerModel()
-        try run(&m, .publishProgram(try rules(#"{"version":2,"earning":{"pointsPerUnit":"1000000000000"}}"#), at: t("2026-01-01T00:00:00Z")))
+        try run(&m, .publishProgram(try rules(#"{"version":2,"earning":{"pointsPerUnit":"1000000"}}"#), at: t("2026-01-01T00:00:00Z")))
         try enroll(&m, "M1")
-        #expect(throws: DomainError.overflow("points of purchase P1")) { try buy(&m, "M1", "P1", "90000000000", at: "2026-02-10T10:00:00Z") }
+        // 10^19 points: past Int64, computed in 128 bits and refused (DomainLimits.pointsMax).
+        #expect(throws: DomainError.invalid(field: "amount", value: "10000000000000.00",
+                                            reason: "would earn 10000000000000000000 points, more than the 1000000000000 one accrual may carry")) {
+            try buy(&m, "M1", "P1", "10000000000000", at: "2026-02-10T10:00:00Z")
+        }
     }
 
     @Test func rewardsHaveStockAndBudget() throws {
