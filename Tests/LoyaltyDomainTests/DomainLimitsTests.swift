@@ -245,7 +245,7 @@ private func refusedField(_ body: () throws -> Void) -> String? {
     }
 
     @Test func textsAreBoundedUTF8WithoutControlCharacters() throws {
-        let at = t("2026-01-01T00:00:00Z")
+        let at = t("2026-01-02T00:00:00Z")
         var m = try enrolled("A")
         func close(_ reason: String) -> String? { var copy = m; return refusedField { try write(&copy, .closeMember(member: "A", reason: reason, at: at)) } }
         #expect(close(String(repeating: "é", count: 512)) == nil)  // 1024 bytes

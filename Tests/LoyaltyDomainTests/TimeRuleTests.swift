@@ -6,7 +6,7 @@ import Testing
 @Suite struct TimeRuleTests {
     private func modelWithALot(expiringAt expiry: String) throws -> LedgerModel {
         var model = LedgerModel()
-        try run(&model, .publishProgram(try rules(#"{"version":1,"expiry":{"policy":"months_after_availability","months":0,"roundTo":"end_of_day"}}"#), at: t("2026-01-01")))
+        try run(&model, .publishProgram(try rules(#"{"version":1,"expiry":{"policy":"months_after_availability","months":1,"roundTo":"end_of_day"}}"#), at: t("2026-01-01")))
         try enroll(&model, "M1", at: "2026-03-01T08:00:00Z")
         try buy(&model, "M1", "P1", "100", at: "2026-03-01T09:00:00Z")
         #expect(model.members["M1"]?.lots.first?.expiresAt == t(expiry))
@@ -14,21 +14,21 @@ import Testing
     }
 
     @Test func expireWithinTheToleranceNeverTakesALotBeforeItsExpiry() throws {
-        let model = try modelWithALot(expiringAt: "2026-03-01T23:59:59.999999Z")
+        let model = try modelWithALot(expiringAt: "2026-04-01T23:59:59.999999Z")
         // The clock is 2 minutes before the lot expires; as-of 4 minutes later is within the
         // 5-minute tolerance, yet the lot is not expired: an expiry applies at once.
-        let clock = DecisionClock(now: t("2026-03-01T23:58:00Z"))
-        #expect(try model.decide(.expire(asOf: t("2026-03-02T00:02:00Z")), clock: clock) == .append([]))
+        let clock = DecisionClock(now: t("2026-04-01T23:58:00Z"))
+        #expect(try model.decide(.expire(asOf: t("2026-04-02T00:02:00Z")), clock: clock) == .append([]))
         // Without a clock (a pure fold), as-of is taken as it is.
-        #expect(try model.decide(.expire(asOf: t("2026-03-02T00:02:00Z"))) == .append([.pointsExpired(member: "M1", lotId: "P:P1", points: 100)]))
+        #expect(try model.decide(.expire(asOf: t("2026-04-02T00:02:00Z"))) == .append([.pointsExpired(member: "M1", lotId: "P:P1", points: 100)]))
         // Past the tolerance: refused, with or without allowFuture.
         for allow in [false, true] {
             #expect(throws: DomainError.self) {
-                try model.decide(.expire(asOf: t("2026-03-02T00:04:00Z")), clock: DecisionClock(now: t("2026-03-01T23:58:00Z"), allowFuture: allow))
+                try model.decide(.expire(asOf: t("2026-04-02T00:04:00Z")), clock: DecisionClock(now: t("2026-04-01T23:58:00Z"), allowFuture: allow))
             }
         }
-        let after = DecisionClock(now: t("2026-03-02T00:00:00Z"))
-        #expect(try model.decide(.expire(asOf: t("2026-03-02T00:00:00Z")), clock: after) == .append([.pointsExpired(member: "M1", lotId: "P:P1", points: 100)]))
+        let after = DecisionClock(now: t("2026-04-02T00:00:00Z"))
+        #expect(try model.decide(.expire(asOf: t("2026-04-02T00:00:00Z")), clock: after) == .append([.pointsExpired(member: "M1", lotId: "P:P1", points: 100)]))
     }
 
     @Test func aReplayIsAnsweredBeforeTheTimeRules() throws {
