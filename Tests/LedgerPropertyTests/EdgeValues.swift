@@ -89,7 +89,7 @@ struct EdgeValues {
         case 60..<65:
             return object("reverse-redemption", ["redemptionId": .s(id("R")), "occurredAt": .s(at)])
         case 65..<75:
-            return object("adjust", ["member": .s(member()), "points": .i(chance(60) ? points() : -points()),
+            return object("adjust", ["member": .s(member()), "points": .i(chance(60) ? points() : 0 &- points()),  // wrapping: -Int64.min is itself an edge
                                      "reason": .s(chance(90) ? "goodwill" : pick(["", "r\u{1}", String(repeating: "r", count: 5000)])),
                                      "key": .s(id("K")), "occurredAt": .s(at)])
         case 75..<80:
