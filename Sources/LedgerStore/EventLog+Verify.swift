@@ -65,6 +65,7 @@ extension EventLog {
     }
 
     private func verifyIndex(walk: inout LogWalk, report: inout VerificationReport, problemsMax: Int) throws {
+        if let indexProblem { report.problems.append(.init(position: nil, what: indexProblem)) }
         guard let index else { return }
         let (format, owner) = try index.env.read { txn in
             (try txn.value(index.state, key: Array("format".utf8)), try txn.value(index.state, key: Array("ledgerId".utf8)))
@@ -120,7 +121,20 @@ extension EventLog {
 
     private func checkKeyIndex(itxn: LMDBTransaction, txn: LMDBTransaction, through: UInt64, walk: LogWalk,
                                report: inout VerificationReport) throws {
-        guard let index, let table = index.keys else { return }
+        guard let index, index.keys != nil else { return }
+        // The table as the file holds it now (opened after `through` was read): it holds every key
+        // up to `through`, however often a writer grew (replaced) the file since this log opened.
+        let table: KeyTable
+        do {
+            guard let current = try index.currentKeyTable(logHead: try headPosition().multipliedReportingOverflow(by: 2).partialValue) else {
+                report.problems.append(.init(position: nil, what: "index/keys.table is missing: a writer rebuilds the index at open"))
+                return
+            }
+            table = current
+        } catch {
+            report.problems.append(.init(position: nil, what: "\(error): delete index/, it is rebuilt from the log"))
+            return
+        }
         // Every entry points at an event whose key has its fingerprint, reachable from its home.
         let visibleHead = try store.headPosition(txn: txn)
         var currentHead: UInt64?  // read once, when the first entry past the snapshot turns up
