@@ -25,7 +25,8 @@ extension EventLog {
     /// with the log up to its `indexedThrough`. Reads in short transactions; safe beside a writer.
     public func verify(problemsMax: Int = 100) throws -> VerificationReport {
         var walk = LogWalk()
-        var report = VerificationReport(head: try head())
+        // The head's position only: the walk computes its hash, and names a damaged last event.
+        var report = VerificationReport(head: LogHead(position: try headPosition(), hash: .genesis, recordedAt: 0))
         try walk.advance(to: report.head.position, log: self, report: &report, problemsMax: problemsMax)
         if report.isValid { try verifyChainKeys(walk: walk, report: &report) }
         if report.isValid { try verifyIndex(walk: &walk, report: &report, problemsMax: problemsMax) }
@@ -137,13 +138,14 @@ extension EventLog {
         }
         // Every entry points at an event whose key has its fingerprint, reachable from its home.
         let visibleHead = try store.headPosition(txn: txn)
-        var currentHead: UInt64?  // read once, when the first entry past the snapshot turns up
+        var currentHead = visibleHead  // re-read when an entry past it turns up
         try table.forEachEntry { slot, position, fingerprint in
-            // A live writer adds each commit's keys right after it: an entry past this snapshot is
-            // a problem only if the log has not reached it now either.
+            // A live writer adds each commit's keys right after the commit, while this scan runs:
+            // an entry past this snapshot is a problem only if the log has not reached it now
+            // either (the commit is visible before its keys are in the table).
             if position > visibleHead {
-                if currentHead == nil { currentHead = try headPosition() }
-                if let currentHead, position <= currentHead { return }
+                if position > currentHead { currentHead = try headPosition() }
+                if position <= currentHead { return }
             }
             guard position >= 1, position <= visibleHead else {
                 report.problems.append(.init(position: position, what: "idempotency table slot \(slot) points past the log head"))

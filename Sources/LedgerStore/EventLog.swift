@@ -80,7 +80,13 @@ public final class EventLog: Sendable {
         let store = try LogStore(env: env, create: options.writable)
         self.store = store
         ledgerId = try store.checkFormat(path: path, create: options.create && options.writable)
-        let head = try env.read { txn in try store.head(txn: txn) }
+        // The writer continues the chain and `recordedAt` from the last event, so it needs that
+        // event whole; a reader only the position (a damaged last event is then for `verify` or
+        // the read that reaches it to name).
+        let head = try env.read { txn in
+            options.writable ? try store.head(txn: txn)
+                : LogHead(position: try store.headPosition(txn: txn), hash: .genesis, recordedAt: 0)
+        }
         signal = CommitSignal(head: head.position)
 
         let indexPath = path + "/index"

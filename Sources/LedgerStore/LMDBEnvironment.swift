@@ -120,6 +120,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
             try check(mdb_env_set_maxreaders(env, options.maxReaders), "mdb_env_set_maxreaders")
             try check(mdb_env_set_maxdbs(env, options.maxDatabases), "mdb_env_set_maxdbs")
             try check(mdb_env_set_mapsize(env, options.mapSizeBytes), "mdb_env_set_mapsize")
+            try check(mdb_env_set_assert(env, reportLMDBAssertion), "mdb_env_set_assert")
             // Files owner-only, like their directory.
             try check(mdb_env_open(env, path, flags, 0o600), "mdb_env_open(\(path))")
         } catch {
@@ -271,6 +272,30 @@ public final class LMDBEnvironment: @unchecked Sendable {
     public func copyCompacting(to directory: String) throws {
         try check(mdb_env_copy2(handle, directory, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2(\(directory))")
     }
+}
+
+/// What happens when LMDB's own consistency checks fail (a damaged page it noticed, e.g. a branch
+/// page where a leaf belongs): LMDB then calls `abort()`. The message names the environment and
+/// what LMDB found; with a non-zero `LMDBDamage.exitCode` (the `loyalty` tool sets one) the process
+/// ends with that code instead of SIGABRT. A commit is atomic: nothing of the transaction that was
+/// open is written either way.
+public enum LMDBDamage {
+    static let exitCode = Atomic<Int32>(0)
+
+    /// Makes a failed LMDB consistency check end the process with `code` (0: SIGABRT, LMDB's way).
+    public static func exitOnDamage(code: Int32) { exitCode.store(code, ordering: .relaxed) }
+}
+
+/// `MDB_assert_func`: runs on the failing thread just before LMDB aborts; only async-signal-safe
+/// calls after formatting (the process is going down).
+private func reportLMDBAssertion(_ env: OpaquePointer?, _ message: UnsafePointer<CChar>?) {
+    var path: UnsafePointer<CChar>?
+    if let env { _ = mdb_env_get_path(env, &path) }
+    let text = "LMDB found a damaged page in \(path.map { String(cString: $0) } ?? "an environment") (\(message.map { String(cString: $0) } ?? "assertion")): "
+        + "run `loyalty verify`; restore data.mdb from a backup, or delete a damaged index/, merkle/ or projections/ folder (they are rebuilt from the log)\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+    let code = LMDBDamage.exitCode.load(ordering: .relaxed)
+    if code != 0 { _exit(code) }
 }
 
 private struct WeakEnvironment {

@@ -39,6 +39,7 @@ enum MemoryFaultReport {
     nonisolated(unsafe) private static var textBytes = 0
 
     static func install() {
+        LMDBDamage.exitOnDamage(code: exitCode)
         let message = "loyalty: memory fault reading the ledger's files (a damaged LMDB page): the command did not finish. "
             + "Run `loyalty verify`; restore data.mdb from a backup, or delete a damaged index/, merkle/ or projections/ folder "
             + "(they are rebuilt from the log).\n"
