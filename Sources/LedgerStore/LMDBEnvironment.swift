@@ -196,13 +196,24 @@ public final class LMDBEnvironment: @unchecked Sendable {
                     mdb_txn_abort(txn)
                 } else {
                     // mdb_txn_commit frees the transaction whether it succeeds or not.
-                    try check(mdb_txn_commit(txn), "mdb_txn_commit")
+                    let rc = mdb_txn_commit(txn)
+                    // LMDB reports a short write as EIO; on a full disk, say so.
+                    if rc == EIO && isDiskFull() {
+                        throw LMDBError(code: ENOSPC, operation: "mdb_txn_commit(\(path)): a short write, nothing committed")
+                    }
+                    try check(rc, "mdb_txn_commit")
                 }
                 return value
             }
             if let result { return result }
             try adoptResizedMap()
         }
+    }
+
+    /// True when the file system holding the environment has no block left for this user.
+    private func isDiskFull() -> Bool {
+        var fs = statvfs()
+        return statvfs(path, &fs) == 0 && fs.f_bavail == 0
     }
 
     /// Another process grew the map: adopt its size (`mdb_env_set_mapsize(0)`).
