@@ -282,6 +282,10 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// Copies the environment to `directory`, compacting (omits free pages). `directory` must exist and be empty.
     public func copyCompacting(to directory: String) throws {
         try check(mdb_env_copy2(handle, directory, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2(\(directory))")
+        // LMDB creates the copy 0666 less the umask; a copy holds what the ledger holds.
+        guard chmod(directory + "/data.mdb", 0o600) == 0, chmod(directory, 0o700) == 0 else {
+            throw LMDBError(code: errno, operation: "chmod(\(directory))")
+        }
     }
 }
 
