@@ -9,7 +9,7 @@ import Testing
     static let commandSecondsMax = 60.0
 
     @Test(.timeLimit(.minutes(2)))
-    func commandsOnAMissingLedgerNameThePathAndCreateNothing() throws {
+    func commandsOnAMissingLedgerNameThePathAndCreateNothing() async throws {
         let dir = TemporaryDirectory()
         let typo = dir.path + "/legder"
         let commands: [[String]] = [
@@ -17,37 +17,37 @@ import Testing
             ["append"], ["events"], ["tail"], ["verify"], ["stats"], ["balance", "M1"], ["projections", "rebuild"],
         ]
         for command in commands {
-            let run = try runBounded(command + ["--ledger", typo])
+            let run = try await runBounded(command + ["--ledger", typo])
             #expect(run.exitCode == 1, "\(command): \(run)")
             #expect(run.err.contains("no ledger at \(typo): create one with `loyalty init --ledger \(typo)`"), "\(command): \(run.err)")
             #expect(!FileManager.default.fileExists(atPath: typo), "\(command) created \(typo)")
         }
-        #expect(try runBounded(["init", "--ledger", typo]).exitCode == 0)
-        #expect(try runBounded(["enroll", "M1", "--store", "S1", "--ledger", typo]).exitCode == 0)
+        #expect(try await runBounded(["init", "--ledger", typo]).exitCode == 0)
+        #expect(try await runBounded(["enroll", "M1", "--store", "S1", "--ledger", typo]).exitCode == 0)
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func eventsAfterTheHeadPrintNothing() throws {
+    func eventsAfterTheHeadPrintNothing() async throws {
         let dir = TemporaryDirectory()
-        try makeSmallLedger(dir.ledger)
+        try await makeSmallLedger(dir.ledger)
         for command in [["events", "--after", "3"], ["events", "--after", "1000000"], ["tail", "--after", "99"]] {
-            let run = try runBounded(command + ["--ledger", dir.ledger])
+            let run = try await runBounded(command + ["--ledger", dir.ledger])
             #expect(run.exitCode == 0 && run.out.isEmpty && run.err.isEmpty, "\(command): \(run)")
         }
-        let all = try runBounded(["events", "--after", "1", "--ledger", dir.ledger])
+        let all = try await runBounded(["events", "--after", "1", "--ledger", dir.ledger])
         #expect(all.exitCode == 0 && all.out.split(separator: "\n").count == 1, "\(all)")
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func aTruncatedLogFileIsNamedNotASignal() throws {
+    func aTruncatedLogFileIsNamedNotASignal() async throws {
         let dir = TemporaryDirectory()
-        try makeSmallLedger(dir.ledger, purchases: 2_000)
+        try await makeSmallLedger(dir.ledger, purchases: 2_000)
         let data = dir.ledger + "/data.mdb"
         let size = try fileSize(data)
         for keep in [size / 2, 8192 + 100, 5000, 100] {
             #expect(truncate(data, off_t(keep)) == 0)
             for command in [["events"], ["verify"], ["stats"], ["enroll", "M9", "--store", "S1"], ["balance", "M1"]] {
-                let run = try runBounded(command + ["--ledger", dir.ledger])
+                let run = try await runBounded(command + ["--ledger", dir.ledger])
                 #expect(run.exitCode == 1, "\(command) on \(keep) bytes: \(run)")
                 #expect(run.err.contains("data.mdb is damaged"), "\(command) on \(keep) bytes: \(run.err)")
             }
@@ -57,10 +57,10 @@ import Testing
     /// Flips bytes across the whole log file (page headers and contents): each command ends with
     /// an exit code, never a signal or a hang, and says why when it fails.
     @Test(.timeLimit(.minutes(10)))
-    func flippedBytesInTheLogFileNeverEndInASignal() throws {
+    func flippedBytesInTheLogFileNeverEndInASignal() async throws {
         let dir = TemporaryDirectory()
         let original = dir.path + "/original"
-        try makeSmallLedger(original, purchases: 1_000)
+        try await makeSmallLedger(original, purchases: 1_000)
         let size = try fileSize(original + "/data.mdb")
         let pages = size / 4096
         var random = SystemRandomNumberGenerator()
@@ -79,7 +79,7 @@ import Testing
             // domain decoder's case (LoyaltyDomain), so the writer runs on page-header flips only.
             let header = offset % 4096 < 16
             for command in [["verify"], ["events"], ["stats"]] + (header ? [["enroll", "M9", "--store", "S1"]] : []) {
-                let run = try runBounded(command + ["--ledger", copy])
+                let run = try await runBounded(command + ["--ledger", copy])
                 #expect(run.signal == nil && !run.timedOut, "\(command) with byte \(offset) flipped: \(run)")
                 if run.exitCode != 0 {
                     failures += 1
@@ -91,9 +91,9 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func aFullKeyTableIsDamageNotAHang() throws {
+    func aFullKeyTableIsDamageNotAHang() async throws {
         let dir = TemporaryDirectory()
-        try makeSmallLedger(dir.ledger)
+        try await makeSmallLedger(dir.ledger)
         let table = dir.ledger + "/index/keys.table"
         // Every slot used: a lookup that probes to an empty slot never ends.
         var bytes = [UInt8](repeating: 0, count: 4096 + 8 << 16)
@@ -101,20 +101,20 @@ import Testing
         bytes[8] = 16
         for i in stride(from: 4096, to: bytes.count, by: 8) { bytes[i] = 0x01; bytes[i + 3] = 0x01 }
         try Data(bytes).write(to: URL(fileURLWithPath: table))
-        let verify = try runBounded(["verify", "--ledger", dir.ledger])
+        let verify = try await runBounded(["verify", "--ledger", dir.ledger])
         #expect(verify.exitCode == 1 && verify.err.contains("keys.table is damaged") && verify.err.contains("delete it, it is rebuilt from the log"), "\(verify)")
-        #expect(try runBounded(["events", "--ledger", dir.ledger]).exitCode == 0)
+        #expect(try await runBounded(["events", "--ledger", dir.ledger]).exitCode == 0)
         // A writer rebuilds the index from the log.
-        let enroll = try runBounded(["enroll", "M2", "--store", "S1", "--ledger", dir.ledger])
+        let enroll = try await runBounded(["enroll", "M2", "--store", "S1", "--ledger", dir.ledger])
         #expect(enroll.exitCode == 0, "\(enroll)")
-        let again = try runBounded(["verify", "--ledger", dir.ledger])
+        let again = try await runBounded(["verify", "--ledger", dir.ledger])
         #expect(again.exitCode == 0 && again.out.hasPrefix("ok:"), "\(again)")
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func aKeyTableHeaderClaimingAbsurdSizesIsDamageNotAHang() throws {
+    func aKeyTableHeaderClaimingAbsurdSizesIsDamageNotAHang() async throws {
         let dir = TemporaryDirectory()
-        try makeSmallLedger(dir.ledger)
+        try await makeSmallLedger(dir.ledger)
         let table = dir.ledger + "/index/keys.table"
         // 2^36 slots, and a (sparse) file of exactly that size, so only the header's plausibility
         // against the log can tell.
@@ -126,41 +126,41 @@ import Testing
         close(fd)
         if !sparse { print("skipped the sparse 512 GiB file: ftruncate failed (\(String(cString: strerror(errno))))") }
         for command in [["verify"], ["stats"], ["events"]] {
-            let run = try runBounded(command + ["--ledger", dir.ledger], seconds: 20)
+            let run = try await runBounded(command + ["--ledger", dir.ledger], seconds: 20)
             #expect(run.signal == nil && !run.timedOut, "\(command): \(run)")
             if command == ["verify"] {
                 #expect(run.exitCode == 1 && run.err.contains("header claims 2^36 slots"), "\(run)")
             }
         }
-        let enroll = try runBounded(["enroll", "M2", "--store", "S1", "--ledger", dir.ledger], seconds: 20)
+        let enroll = try await runBounded(["enroll", "M2", "--store", "S1", "--ledger", dir.ledger], seconds: 20)
         #expect(enroll.exitCode == 0, "\(enroll)")
         #expect(try fileSize(table) < 1 << 24, "the writer rebuilt the table")
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func damagedDerivedFoldersAreRebuiltOrNamed() throws {
+    func damagedDerivedFoldersAreRebuiltOrNamed() async throws {
         let dir = TemporaryDirectory()
-        try makeSmallLedger(dir.ledger)
-        #expect(try runBounded(["balance", "M1", "--ledger", dir.ledger]).exitCode == 0)
+        try await makeSmallLedger(dir.ledger)
+        #expect(try await runBounded(["balance", "M1", "--ledger", dir.ledger]).exitCode == 0)
         for folder in ["index", "projections"] {
             // Zeroed meta pages: not an LMDB file any more.
             try Data(repeating: 0, count: 8192).write(to: URL(fileURLWithPath: dir.ledger + "/\(folder)/data.mdb"))
         }
-        let verify = try runBounded(["verify", "--ledger", dir.ledger])
+        let verify = try await runBounded(["verify", "--ledger", dir.ledger])
         #expect(verify.exitCode == 1 && verify.err.contains("index") && verify.err.contains("delete it, it is rebuilt from the log"), "\(verify)")
-        let balance = try runBounded(["balance", "M1", "--ledger", dir.ledger])
+        let balance = try await runBounded(["balance", "M1", "--ledger", dir.ledger])
         #expect(balance.exitCode == 0, "projections/ rebuilt: \(balance)")
-        let enroll = try runBounded(["enroll", "M2", "--store", "S1", "--ledger", dir.ledger])
+        let enroll = try await runBounded(["enroll", "M2", "--store", "S1", "--ledger", dir.ledger])
         #expect(enroll.exitCode == 0, "index/ rebuilt: \(enroll)")
-        let again = try runBounded(["verify", "--ledger", dir.ledger])
+        let again = try await runBounded(["verify", "--ledger", dir.ledger])
         #expect(again.exitCode == 0, "\(again)")
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func ledgerFilesAreOwnerOnly() throws {
+    func ledgerFilesAreOwnerOnly() async throws {
         let dir = TemporaryDirectory()
-        try makeSmallLedger(dir.ledger)
-        #expect(try runBounded(["balance", "M1", "--ledger", dir.ledger]).exitCode == 0)
+        try await makeSmallLedger(dir.ledger)
+        #expect(try await runBounded(["balance", "M1", "--ledger", dir.ledger]).exitCode == 0)
         let l = dir.ledger
         for path in [l, l + "/index", l + "/projections"] { #expect(try mode(path) == 0o700, "\(path)") }
         for path in [l + "/data.mdb", l + "/lock.mdb", l + "/writer.lock", l + "/index/data.mdb", l + "/index/lock.mdb",
@@ -170,10 +170,10 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func readersWorkOnAReadOnlyLedger() throws {
+    func readersWorkOnAReadOnlyLedger() async throws {
         let dir = TemporaryDirectory()
-        try makeSmallLedger(dir.ledger)
-        #expect(try runBounded(["enroll", "M2", "--store", "S1", "--ledger", dir.ledger]).exitCode == 0)
+        try await makeSmallLedger(dir.ledger)
+        #expect(try await runBounded(["enroll", "M2", "--store", "S1", "--ledger", dir.ledger]).exitCode == 0)
         let readOnly: String
         var unmount: String?
         if getuid() == 0 {
@@ -194,19 +194,19 @@ import Testing
             if let unmount { _ = try? shell("umount '\(unmount)'") } else { _ = try? shell("chmod -R u+w '\(readOnly)'") }
         }
         let before = try snapshot(readOnly)
-        let events = try runBounded(["events", "--ledger", readOnly])
+        let events = try await runBounded(["events", "--ledger", readOnly])
         #expect(events.exitCode == 0 && events.out.split(separator: "\n").count == 3, "\(events)")
-        let verify = try runBounded(["verify", "--ledger", readOnly])
+        let verify = try await runBounded(["verify", "--ledger", readOnly])
         #expect(verify.exitCode == 0 && verify.out.hasPrefix("ok: 3 events"), "\(verify)")
-        #expect(try runBounded(["stats", "--ledger", readOnly]).exitCode == 0)
-        #expect(try runBounded(["tail", "--ledger", readOnly]).exitCode == 0)
-        let write = try runBounded(["enroll", "M3", "--store", "S1", "--ledger", readOnly])
+        #expect(try await runBounded(["stats", "--ledger", readOnly]).exitCode == 0)
+        #expect(try await runBounded(["tail", "--ledger", readOnly]).exitCode == 0)
+        let write = try await runBounded(["enroll", "M3", "--store", "S1", "--ledger", readOnly])
         #expect(write.exitCode == 1 && !write.err.isEmpty, "\(write)")
         #expect(try snapshot(readOnly) == before, "readers changed no file")
     }
 
     @Test(.timeLimit(.minutes(5)))
-    func aFullDiskIsAnErrorNotASignal() throws {
+    func aFullDiskIsAnErrorNotASignal() async throws {
         guard getuid() == 0 else {
             print("skipped: mounting a small tmpfs needs root")
             return
@@ -220,73 +220,73 @@ import Testing
         }
         defer { _ = try? shell("umount '\(mountPoint)'") }
         let ledger = mountPoint + "/ledger"
-        try makeSmallLedger(ledger)
-        let commands = try generatedCommands(dir.path, count: 60_000, members: 2_000)
-        let run = try runBounded(["import", commands, "--ledger", ledger], seconds: 240)
+        try await makeSmallLedger(ledger)
+        let commands = try await generatedCommands(dir.path, count: 60_000, members: 2_000)
+        let run = try await runBounded(["import", commands, "--ledger", ledger], seconds: 240)
         #expect(run.signal == nil && !run.timedOut, "\(run.summary)")
         #expect(run.exitCode != 0 && run.err.contains("No space left on device"), "\(run.summary)")
         // What was acknowledged reads back whole.
-        let verify = try runBounded(["verify", "--ledger", ledger])
+        let verify = try await runBounded(["verify", "--ledger", ledger])
         #expect(verify.exitCode == 0 && verify.out.hasPrefix("ok:"), "\(verify)")
     }
 
     /// `verify` in another process while `import` appends (and grows the key table several times)
     /// reports no problem.
     @Test(.timeLimit(.minutes(15)))
-    func verifyBesideALargeImportFindsNoFalseProblems() throws {
+    func verifyBesideALargeImportFindsNoFalseProblems() async throws {
         let dir = TemporaryDirectory()
-        try makeSmallLedger(dir.ledger)
-        let commands = try generatedCommands(dir.path, count: 200_000, members: 5_000)
+        try await makeSmallLedger(dir.ledger)
+        let commands = try await generatedCommands(dir.path, count: 200_000, members: 5_000)
         let importer = try BoundedProcess(["import", commands, "--ledger", dir.ledger])
         var verified = 0
         while importer.isRunning {
-            let verify = try runBounded(["verify", "--ledger", dir.ledger], seconds: 300)
+            let verify = try await runBounded(["verify", "--ledger", dir.ledger], seconds: 300)
             #expect(verify.exitCode == 0 && verify.out.hasPrefix("ok:"), "verify beside import: \(verify.summary)")
             if verify.exitCode == 0 { verified += 1 }
         }
-        let imported = importer.finish(seconds: 600)
+        let imported = await importer.finish(seconds: 600)
         #expect(imported.signal == nil && !imported.timedOut, "\(imported.summary)")
         #expect(verified >= 2, "verify ran during the import")
-        let last = try runBounded(["verify", "--ledger", dir.ledger], seconds: 300)
+        let last = try await runBounded(["verify", "--ledger", dir.ledger], seconds: 300)
         #expect(last.exitCode == 0, "\(last.summary)")
     }
 
     @Test(.timeLimit(.minutes(10)))
-    func twoRebuildsAtOnceNeitherCrashes() throws {
+    func twoRebuildsAtOnceNeitherCrashes() async throws {
         let dir = TemporaryDirectory()
-        try makeSmallLedger(dir.ledger)
-        let commands = try generatedCommands(dir.path, count: 30_000, members: 1_000)
-        _ = try runBounded(["import", commands, "--ledger", dir.ledger], seconds: 300)
+        try await makeSmallLedger(dir.ledger)
+        let commands = try await generatedCommands(dir.path, count: 30_000, members: 1_000)
+        _ = try await runBounded(["import", commands, "--ledger", dir.ledger], seconds: 300)
         for _ in 0..<2 {
             let first = try BoundedProcess(["projections", "rebuild", "--ledger", dir.ledger])
             let second = try BoundedProcess(["projections", "rebuild", "--ledger", dir.ledger])
-            for run in [first.finish(seconds: 300), second.finish(seconds: 300)] {
+            for run in [await first.finish(seconds: 300), await second.finish(seconds: 300)] {
                 #expect(run.signal == nil && !run.timedOut, "\(run.summary)")
                 #expect(run.exitCode == 0 || run.err.contains("another process is using the projections"), "\(run.summary)")
             }
         }
-        let check = try runBounded(["projections", "check", "--ledger", dir.ledger], seconds: 300)
+        let check = try await runBounded(["projections", "check", "--ledger", dir.ledger], seconds: 300)
         #expect(check.exitCode == 0, "\(check.summary)")
     }
 
     // MARK: Helpers
 
-    private func makeSmallLedger(_ path: String, purchases: Int = 0) throws {
-        #expect(try runBounded(["init", "--ledger", path]).exitCode == 0)
+    private func makeSmallLedger(_ path: String, purchases: Int = 0) async throws {
+        #expect(try await runBounded(["init", "--ledger", path]).exitCode == 0)
         let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("schemas/examples/retail.rules.json").path
-        #expect(try runBounded(["program", "publish", rules, "--at", "2026-01-01", "--ledger", path]).exitCode == 0)
-        #expect(try runBounded(["enroll", "M1", "--store", "S1", "--at", "2026-02-01", "--ledger", path]).exitCode == 0)
+        #expect(try await runBounded(["program", "publish", rules, "--at", "2026-01-01", "--ledger", path]).exitCode == 0)
+        #expect(try await runBounded(["enroll", "M1", "--store", "S1", "--at", "2026-02-01", "--ledger", path]).exitCode == 0)
         if purchases > 0 {
-            let commands = try generatedCommands(path + "-generated", count: purchases, members: 50)
-            let imported = try runBounded(["import", commands, "--enroll-unknown", "--ledger", path], seconds: 300)
+            let commands = try await generatedCommands(path + "-generated", count: purchases, members: 50)
+            let imported = try await runBounded(["import", commands, "--enroll-unknown", "--ledger", path], seconds: 300)
             #expect(imported.signal == nil && !imported.timedOut, "\(imported.summary)")
         }
     }
 
-    private func generatedCommands(_ dir: String, count: Int, members: Int) throws -> String {
+    private func generatedCommands(_ dir: String, count: Int, members: Int) async throws -> String {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let gen = try runBounded(["generate", "--commands", "--count", String(count), "--members", String(members)], seconds: 300)
+        let gen = try await runBounded(["generate", "--commands", "--count", String(count), "--members", String(members)], seconds: 300)
         let file = dir + "/commands.jsonl"
         try gen.out.write(toFile: file, atomically: true, encoding: .utf8)
         return file
@@ -332,7 +332,8 @@ final class BoundedProcess: @unchecked Sendable {
 
     var isRunning: Bool { process.isRunning }
 
-    func finish(seconds: Double) -> BoundedRun {
+    /// Waits (without blocking a thread of the cooperative pool) for the exit or the deadline.
+    func finish(seconds: Double) async -> BoundedRun {
         let deadline = Date().addingTimeInterval(seconds)
         var timedOut = false
         while process.isRunning {
@@ -341,7 +342,7 @@ final class BoundedProcess: @unchecked Sendable {
                 kill(process.processIdentifier, SIGKILL)
                 break
             }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         process.waitUntilExit()
         outDone.wait()
@@ -353,8 +354,8 @@ final class BoundedProcess: @unchecked Sendable {
     }
 }
 
-func runBounded(_ arguments: [String], seconds: Double = DamagedFilesTests.commandSecondsMax) throws -> BoundedRun {
-    try BoundedProcess(arguments).finish(seconds: seconds)
+func runBounded(_ arguments: [String], seconds: Double = DamagedFilesTests.commandSecondsMax) async throws -> BoundedRun {
+    await (try BoundedProcess(arguments)).finish(seconds: seconds)
 }
 
 private func fileSize(_ path: String) throws -> Int {
