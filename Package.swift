@@ -118,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerStoreTests",
-            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyCLI", "LedgerTorture", "LedgerTestSupport"],
+            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyCLI", "LoyaltyDomain", "LedgerTorture", "LedgerTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -32,9 +32,15 @@ public final class MerkleTree: Sendable {
     /// Opens (creating) a tree at `path` for the ledger `ledgerId` (tests use this directly).
     public init(path: String, ledgerId: [UInt8]) throws {
         precondition(ledgerId.count == 16, "a ledger id has 16 bytes")
-        env = try LMDBEnvironment.open(path: path)
-        nodes = try env.database("nodes", create: true)
-        state = try env.database("state", create: true)
+        do {
+            env = try LMDBEnvironment.open(path: path)
+            nodes = try env.database("nodes", create: true)
+            state = try env.database("state", create: true)
+        } catch {
+            // Derived data, but readers (prove, checkpoint) open it side by side: name it rather
+            // than delete it under another process.
+            throw LedgerError.damaged(path: path, reason: "\(error); delete it, it is rebuilt from the log")
+        }
         self.ledgerId = ledgerId
         try adopt()
     }

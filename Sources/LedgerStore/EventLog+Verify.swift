@@ -25,7 +25,8 @@ extension EventLog {
     /// with the log up to its `indexedThrough`. Reads in short transactions; safe beside a writer.
     public func verify(problemsMax: Int = 100) throws -> VerificationReport {
         var walk = LogWalk()
-        var report = VerificationReport(head: try head())
+        // The head's position only: the walk computes its hash, and names a damaged last event.
+        var report = VerificationReport(head: LogHead(position: try headPosition(), hash: .genesis, recordedAt: 0))
         try walk.advance(to: report.head.position, log: self, report: &report, problemsMax: problemsMax)
         if report.isValid { try verifyChainKeys(walk: walk, report: &report) }
         if report.isValid { try verifyIndex(walk: &walk, report: &report, problemsMax: problemsMax) }
@@ -65,6 +66,7 @@ extension EventLog {
     }
 
     private func verifyIndex(walk: inout LogWalk, report: inout VerificationReport, problemsMax: Int) throws {
+        if let indexProblem { report.problems.append(.init(position: nil, what: indexProblem)) }
         guard let index else { return }
         let (format, owner) = try index.env.read { txn in
             (try txn.value(index.state, key: Array("format".utf8)), try txn.value(index.state, key: Array("ledgerId".utf8)))
@@ -120,16 +122,30 @@ extension EventLog {
 
     private func checkKeyIndex(itxn: LMDBTransaction, txn: LMDBTransaction, through: UInt64, walk: LogWalk,
                                report: inout VerificationReport) throws {
-        guard let index, let table = index.keys else { return }
+        guard let index, index.keys != nil else { return }
+        // The table as the file holds it now (opened after `through` was read): it holds every key
+        // up to `through`, however often a writer grew (replaced) the file since this log opened.
+        let table: KeyTable
+        do {
+            guard let current = try index.currentKeyTable(logHead: try headPosition().multipliedReportingOverflow(by: 2).partialValue) else {
+                report.problems.append(.init(position: nil, what: "index/keys.table is missing: a writer rebuilds the index at open"))
+                return
+            }
+            table = current
+        } catch {
+            report.problems.append(.init(position: nil, what: "\(error): delete index/, it is rebuilt from the log"))
+            return
+        }
         // Every entry points at an event whose key has its fingerprint, reachable from its home.
         let visibleHead = try store.headPosition(txn: txn)
-        var currentHead: UInt64?  // read once, when the first entry past the snapshot turns up
+        var currentHead = visibleHead  // re-read when an entry past it turns up
         try table.forEachEntry { slot, position, fingerprint in
-            // A live writer adds each commit's keys right after it: an entry past this snapshot is
-            // a problem only if the log has not reached it now either.
+            // A live writer adds each commit's keys right after the commit, while this scan runs:
+            // an entry past this snapshot is a problem only if the log has not reached it now
+            // either (the commit is visible before its keys are in the table).
             if position > visibleHead {
-                if currentHead == nil { currentHead = try headPosition() }
-                if let currentHead, position <= currentHead { return }
+                if position > currentHead { currentHead = try headPosition() }
+                if position <= currentHead { return }
             }
             guard position >= 1, position <= visibleHead else {
                 report.problems.append(.init(position: position, what: "idempotency table slot \(slot) points past the log head"))

@@ -38,6 +38,8 @@ public final class EventLog: Sendable {
     public let path: String
     let store: LogStore
     let index: LogIndex?
+    /// Why a read-only open left the index aside (see `verify`).
+    let indexProblem: String?
     let writer: LogWriter?
     private let lock: WriterLock?
     let signal: CommitSignal
@@ -58,40 +60,88 @@ public final class EventLog: Sendable {
     private init(path: String, options: EventLogOptions) throws {
         self.path = path
         self.options = options
+        // Only `create` makes a ledger: a mistyped path is an error, not a new empty ledger.
         if !options.create && !FileManager.default.fileExists(atPath: path + "/data.mdb") {
-            throw LedgerError.notALedger(path: path, reason: "no ledger here (run `loyalty init`)")
+            throw LedgerError.noLedger(path: path)
         }
         if options.writable {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            // Owner only: a ledger holds members' personal data (birth dates).
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
             lock = try WriterLock(path: path + "/writer.lock", waitMilliseconds: options.writerLockWaitMilliseconds)
         } else {
             lock = nil
         }
-        let env = try LMDBEnvironment.open(path: path, options: options.lmdb)
+        // Readers open every environment read-only: they work on read-only media and never
+        // write a file of the ledger.
+        var lmdb = options.lmdb
+        lmdb.readOnly = lmdb.readOnly || !options.writable
+        let env = try LMDBEnvironment.open(path: path, options: lmdb)
         let store = try LogStore(env: env, create: options.writable)
         self.store = store
         ledgerId = try store.checkFormat(path: path, create: options.create && options.writable)
-        let head = try env.read { txn in try store.head(txn: txn) }
+        // The writer continues the chain and `recordedAt` from the last event, so it needs that
+        // event whole; a reader only the position (a damaged last event is then for `verify` or
+        // the read that reaches it to name).
+        let head = try env.read { txn in
+            options.writable ? try store.head(txn: txn)
+                : LogHead(position: try store.headPosition(txn: txn), hash: .genesis, recordedAt: 0)
+        }
         signal = CommitSignal(head: head.position)
 
         let indexPath = path + "/index"
-        if options.writable || FileManager.default.fileExists(atPath: indexPath + "/data.mdb") {
-            let env = try LMDBEnvironment.open(path: indexPath, options: options.lmdb)
-            let index = try LogIndex(env: env, create: options.writable)
+        if options.writable {
+            let index = try Self.openIndexRebuildingDamage(path: indexPath, lmdb: lmdb, logHead: head.position,
+                                                           logger: options.logger)
             self.index = index
-            if options.writable {
-                try index.adopt(ledgerId: ledgerId, logHead: head.position)
-                try Self.catchUp(index: index, store: store, head: head.position, logger: options.logger)
-                let writer = LogWriter(store: store, index: index, head: head, signal: signal, options: options,
-                                       logger: options.logger, observer: options.commitObserver)
-                writer.start()
-                self.writer = writer
-            } else {
-                writer = nil
+            indexProblem = nil
+            try index.adopt(ledgerId: ledgerId, logHead: head.position)
+            try Self.catchUp(index: index, store: store, head: head.position, logger: options.logger)
+            let writer = LogWriter(store: store, index: index, head: head, signal: signal, options: options,
+                                   logger: options.logger, observer: options.commitObserver)
+            writer.start()
+            self.writer = writer
+        } else if FileManager.default.fileExists(atPath: indexPath + "/data.mdb") {
+            // The index only speeds readers up: one that fails to open is left aside (reads
+            // scan the log instead) and `verify` reports it.
+            do {
+                let env = try LMDBEnvironment.open(path: indexPath, options: lmdb)
+                index = try LogIndex(env: env, create: false, logHead: head.position.multipliedReportingOverflow(by: 2).partialValue)
+                indexProblem = nil
+            } catch {
+                index = nil
+                indexProblem = "\(indexPath): \(error): delete it, it is rebuilt from the log"
             }
+            writer = nil
         } else {
             index = nil
+            indexProblem = nil
             writer = nil
+        }
+    }
+
+    /// Opens the index for the writer; an index that fails to open (damaged files) is deleted and
+    /// rebuilt from the log, which it is derived from. The writer lock is held, so no other
+    /// process writes it meanwhile.
+    private static func openIndexRebuildingDamage(path: String, lmdb: LMDBOptions, logHead: UInt64,
+                                                  logger: Logger) throws -> LogIndex {
+        func open() throws -> LogIndex {
+            try LogIndex(env: try LMDBEnvironment.open(path: path, options: lmdb), create: true, logHead: logHead)
+        }
+        do {
+            return try open()
+        } catch {
+            logger.info("index/ failed to open; rebuilding it from the log", metadata: ["error": "\(error)"])
+            do {
+                try FileManager.default.removeItem(atPath: path)
+            } catch {
+                throw LedgerError.damaged(path: path, reason: "\(error); delete it, it is rebuilt from the log")
+            }
+            do {
+                return try open()
+            } catch {
+                throw LedgerError.damaged(path: path, reason: "\(error); delete it, it is rebuilt from the log")
+            }
         }
     }
 
@@ -190,6 +240,8 @@ public final class EventLog: Sendable {
     public func events(after position: UInt64, limit: Int, withHashes: Bool = false) throws -> [RecordedEvent] {
         precondition(limit >= 0, "limit must not be negative")
         return try read { txn in
+            // Nothing after the head (there is no chain hash to start from past it either).
+            guard position < (try store.headPosition(txn: txn)) else { return [] }
             let start = withHashes ? try store.chainHash(at: position, txn: txn) : nil
             return try store.events(after: position, limit: min(limit, LogLimits.readBatchEventsMax), hashFrom: start, txn: txn)
         }
@@ -198,6 +250,7 @@ public final class EventLog: Sendable {
     /// Events after `position`, continuing a read whose last chain hash was `previousHash`.
     public func events(after position: UInt64, limit: Int, previousHash: ChainHash?) throws -> [RecordedEvent] {
         try read { txn in
+            guard position < (try store.headPosition(txn: txn)) else { return [] }
             let start = try previousHash ?? store.chainHash(at: position, txn: txn)
             return try store.events(after: position, limit: min(limit, LogLimits.readBatchEventsMax), hashFrom: start, txn: txn)
         }

@@ -51,26 +51,39 @@ final class KeyTable: @unchecked Sendable {
     /// True when this open created the file (so it holds nothing the index may claim).
     private(set) var wasCreated = false
 
+    /// The most slots a table for a log of `head` events can need: the writer doubles the table
+    /// when an insert would pass a load of 3/4, and a log holds at most one key per event, so a
+    /// table never needs more than 4 slots per event (and never fewer than the initial size).
+    static func slotBitsMax(logHead: UInt64) -> Int {
+        var bits = slotBitsInitial
+        while bits < slotBitsMax, UInt64(1) << UInt64(bits) < logHead.multipliedReportingOverflow(by: 4).partialValue { bits += 1 }
+        return bits
+    }
+
     /// Opens the table, creating an empty one when `writable` and absent. Returns nil when
-    /// read-only and absent.
-    static func open(path: String, writable: Bool) throws -> KeyTable? {
+    /// read-only and absent. A header claiming more slots than a log of `logHead` events can need,
+    /// a size that disagrees with the header, or a load past 3/4 is damage: `LedgerError.damaged`.
+    static func open(path: String, writable: Bool, logHead: UInt64) throws -> KeyTable? {
         var created = false
         if !FileManager.default.fileExists(atPath: path) {
             guard writable else { return nil }
             try create(path: path, slotBits: slotBitsInitial)
             created = true
         }
-        let table = try KeyTable(path: path, writable: writable)
+        let table = try KeyTable(path: path, writable: writable, slotBitsLimit: slotBitsMax(logHead: logHead))
         table.wasCreated = created
         return table
     }
 
-    private init(path: String, writable: Bool) throws {
+    private init(path: String, writable: Bool, slotBitsLimit: Int = KeyTable.slotBitsMax) throws {
         self.path = path
         self.writable = writable
-        (fd, map, mapBytes, slotBits) = try Self.mapFile(path: path, writable: writable)
+        (fd, map, mapBytes, slotBits) = try Self.mapFile(path: path, writable: writable, slotBitsLimit: slotBitsLimit)
         entryCount = 0
         (entryCount, highestPosition) = countEntries()
+        guard entryCount * 4 <= 3 * slotCount else {
+            throw LedgerError.damaged(path: path, reason: "\(entryCount) of \(slotCount) slots used, more than the 3/4 the writer allows")
+        }
     }
 
     deinit {
@@ -79,29 +92,43 @@ final class KeyTable: @unchecked Sendable {
     }
 
     private static func create(path: String, slotBits: Int) throws {
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LedgerError.io(operation: "open(\(path))", errno: errno) }
         defer { close(fd) }
         var header = [UInt8](repeating: 0, count: headerBytes)
         header.replaceSubrange(0..<8, with: magic)
         header[8] = UInt8(slotBits)
-        guard ftruncate(fd, off_t(headerBytes + (8 << slotBits))) == 0,
-              header.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == headerBytes,
+        // Every block is allocated now: the table is written through a shared mapping, where a
+        // full disk would be a SIGBUS at the first store into a hole; here it is ENOSPC.
+        let allocated = posix_fallocate(fd, 0, off_t(headerBytes + (8 << slotBits)))
+        guard allocated == 0 else {
+            unlink(path)
+            throw LedgerError.io(operation: "posix_fallocate(\(path), \(headerBytes + (8 << slotBits)) bytes)", errno: allocated)
+        }
+        guard header.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == headerBytes,
               fsync(fd) == 0
         else { throw LedgerError.io(operation: "create(\(path))", errno: errno) }
     }
 
-    private static func mapFile(path: String, writable: Bool) throws -> (Int32, UnsafeMutableRawPointer, Int, Int) {
+    private static func mapFile(path: String, writable: Bool, slotBitsLimit: Int) throws -> (Int32, UnsafeMutableRawPointer, Int, Int) {
         let fd = Glibc.open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)
         guard fd >= 0 else { throw LedgerError.io(operation: "open(\(path))", errno: errno) }
         var header = [UInt8](repeating: 0, count: 16)
         var st = stat()
         guard header.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 16, 0) }) == 16, fstat(fd, &st) == 0,
-              Array(header[0..<8]) == magic, Int(header[8]) >= slotBitsInitial, Int(header[8]) <= slotBitsMax,
-              Int(st.st_size) == headerBytes + (8 << Int(header[8]))
+              Array(header[0..<8]) == magic
         else {
             close(fd)
-            throw LedgerError.notALedger(path: path, reason: "not a key table of this format (delete index/ to rebuild it)")
+            throw LedgerError.damaged(path: path, reason: "not a key table of this format")
+        }
+        let bits = Int(header[8])
+        guard bits >= slotBitsInitial, bits <= slotBitsLimit else {
+            close(fd)
+            throw LedgerError.damaged(path: path, reason: "header claims 2^\(bits) slots; a table for this log has 2^\(slotBitsInitial) to 2^\(slotBitsLimit)")
+        }
+        guard Int64(st.st_size) == Int64(headerBytes + (8 << bits)) else {
+            close(fd)
+            throw LedgerError.damaged(path: path, reason: "\(st.st_size) bytes, the header's 2^\(bits) slots need \(headerBytes + (8 << bits))")
         }
         let bytes = Int(st.st_size)
         let prot = writable ? (PROT_READ | PROT_WRITE) : PROT_READ
@@ -142,7 +169,8 @@ final class KeyTable: @unchecked Sendable {
             let fp = Self.fingerprint(hash)
             let mask = slotCount - 1
             var i = Self.home(fp, slotBits: slotBits)
-            while true {
+            // At most every slot once: the load never passes 3/4, but a damaged file may be full.
+            for _ in 0..<slotCount {
                 let s = slot(i)
                 if s == 0 { return }
                 if s & 0xFF_FFFF == fp { out.append(s >> 24) }
@@ -159,10 +187,10 @@ final class KeyTable: @unchecked Sendable {
         if needed > slotBits { try grow(to: needed) }
         // In chunks, so that the writer's lookups wait at most one chunk.
         for chunk in stride(from: 0, to: entries.count, by: 4096) {
-            lock.withWriteLock {
+            try lock.withWriteLock { () throws(LedgerError) in
                 for e in entries[chunk..<min(chunk + 4096, entries.count)] {
                     precondition(e.position >= 1 && e.position <= Self.positionMax, "position \(e.position) out of the key table's range")
-                    if place(e.position << 24 | Self.fingerprint(e.hash)) { entryCount += 1 }
+                    if try place(e.position << 24 | Self.fingerprint(e.hash)) { entryCount += 1 }
                     highestPosition = max(highestPosition, e.position)
                 }
             }
@@ -170,10 +198,10 @@ final class KeyTable: @unchecked Sendable {
     }
 
     /// Puts `value` at the first empty slot from its home; false when it is already there.
-    private func place(_ value: UInt64) -> Bool {
+    private func place(_ value: UInt64) throws(LedgerError) -> Bool {
         let mask = slotCount - 1
         var i = Self.home(value & 0xFF_FFFF, slotBits: slotBits)
-        while true {
+        for _ in 0..<slotCount {
             let s = slot(i)
             if s == value { return false }
             if s == 0 {
@@ -182,6 +210,8 @@ final class KeyTable: @unchecked Sendable {
             }
             i = (i + 1) & mask
         }
+        // `insert` grows the table before its load passes 3/4, and `open` refuses a fuller file.
+        throw LedgerError.damaged(path: path, reason: "no empty slot among \(slotCount)")
     }
 
     /// Rehashes into a table of 2^bits slots (a new file, renamed over the old one).
@@ -194,7 +224,7 @@ final class KeyTable: @unchecked Sendable {
         let grown = try KeyTable(path: next, writable: true)
         var moved = 0
         for i in 0..<slotCount where slot(i) != 0 {
-            if grown.place(slot(i)) { moved += 1 }
+            if try grown.place(slot(i)) { moved += 1 }
         }
         grown.entryCount = moved
         grown.highestPosition = highestPosition
@@ -264,11 +294,12 @@ final class KeyTable: @unchecked Sendable {
         lock.withReadLock {
             let mask = slotCount - 1
             var i = Self.home(fingerprint, slotBits: slotBits)
-            while i != index {
+            for _ in 0..<slotCount {
+                if i == index { return true }
                 if slot(i) == 0 { return false }
                 i = (i + 1) & mask
             }
-            return true
+            return false
         }
     }
 }

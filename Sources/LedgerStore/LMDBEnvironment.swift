@@ -52,7 +52,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
     /// Opens (creating the directory if needed) or returns the environment already open at `path`.
     public static func open(path: String, options: LMDBOptions = LMDBOptions()) throws -> LMDBEnvironment {
-        if !options.readOnly { mkdir(path, 0o755) }
+        // Owner only: a ledger holds members' personal data (birth dates).
+        if !options.readOnly { mkdir(path, 0o700) }
         guard let real = realpath(path, nil) else { throw LMDBError(code: errno, operation: "realpath(\(path))") }
         let canonical = String(cString: real)
         free(real)
@@ -62,6 +63,10 @@ public final class LMDBEnvironment: @unchecked Sendable {
             // The same files: hand back the open environment (LMDB forbids a second one). Files
             // replaced since (a deleted and recreated directory) get a new environment.
             if let existing = open[canonical], let env = existing.environment, existing.inode == inode, inode != 0 {
+                // A read-write environment serves readers too; a read-only one cannot serve a writer.
+                guard options.readOnly || !env.options.readOnly else {
+                    throw LMDBError(code: EBUSY, operation: "mdb_env_open(\(canonical)): already open read-only in this process")
+                }
                 return env
             }
             let env = try LMDBEnvironment(canonicalPath: canonical, options: options)
@@ -74,17 +79,23 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private init(canonicalPath: String, options: LMDBOptions) throws {
         precondition(options.mapSizeBytes > 0 && options.mapSizeMaxBytes >= options.mapSizeBytes,
                      "map size must be positive and at most its ceiling")
-        var env: OpaquePointer?
-        try check(mdb_env_create(&env), "mdb_env_create")
-        guard let env else { throw LMDBError(code: ENOMEM, operation: "mdb_env_create") }
+        // LMDB maps data.mdb trusting its meta pages: check them first (a truncated or damaged
+        // file is then an error naming it, not a SIGBUS).
+        let dataFile = canonicalPath + "/data.mdb"
+        if access(dataFile, F_OK) == 0 { try LMDBFileCheck.validate(dataFile: dataFile) }
+        var flags = UInt32(MDB_NOTLS)
+        if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+        if options.durability == .relaxed { flags |= UInt32(MDB_NOMETASYNC) }
+        let env: OpaquePointer
         do {
-            try check(mdb_env_set_maxreaders(env, options.maxReaders), "mdb_env_set_maxreaders")
-            try check(mdb_env_set_maxdbs(env, options.maxDatabases), "mdb_env_set_maxdbs")
-            try check(mdb_env_set_mapsize(env, options.mapSizeBytes), "mdb_env_set_mapsize")
-            var flags = UInt32(MDB_NOTLS)
-            if options.readOnly { flags |= UInt32(MDB_RDONLY) }
-            if options.durability == .relaxed { flags |= UInt32(MDB_NOMETASYNC) }
-            try check(mdb_env_open(env, canonicalPath, flags, 0o644), "mdb_env_open(\(canonicalPath))")
+            env = try Self.openHandle(canonicalPath, options: options, flags: flags)
+        } catch let error as LMDBError where options.readOnly && (error.code == EACCES || error.code == EROFS) {
+            // A reader without write access to lock.mdb (a read-only copy): read without the lock
+            // table. Safe when no writer runs on these files, which a writer could not do either
+            // without write access; see schemas/ledger-format.md, "Opening".
+            env = try Self.openHandle(canonicalPath, options: options, flags: flags | UInt32(MDB_NOLOCK))
+        }
+        do {
             // Reader slots of processes that died (SIGKILL) would pin pages forever.
             var dead: Int32 = 0
             try check(mdb_reader_check(env, &dead), "mdb_reader_check")
@@ -98,6 +109,25 @@ public final class LMDBEnvironment: @unchecked Sendable {
         self.handle = env
         self.path = canonicalPath
         self.options = options
+    }
+
+    /// A new handle with every option set, opened with `flags`; closed again when opening fails.
+    private static func openHandle(_ path: String, options: LMDBOptions, flags: UInt32) throws -> OpaquePointer {
+        var env: OpaquePointer?
+        try check(mdb_env_create(&env), "mdb_env_create")
+        guard let env else { throw LMDBError(code: ENOMEM, operation: "mdb_env_create") }
+        do {
+            try check(mdb_env_set_maxreaders(env, options.maxReaders), "mdb_env_set_maxreaders")
+            try check(mdb_env_set_maxdbs(env, options.maxDatabases), "mdb_env_set_maxdbs")
+            try check(mdb_env_set_mapsize(env, options.mapSizeBytes), "mdb_env_set_mapsize")
+            try check(mdb_env_set_assert(env, reportLMDBAssertion), "mdb_env_set_assert")
+            // Files owner-only, like their directory.
+            try check(mdb_env_open(env, path, flags, 0o600), "mdb_env_open(\(path))")
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        return env
     }
 
     deinit {
@@ -166,13 +196,24 @@ public final class LMDBEnvironment: @unchecked Sendable {
                     mdb_txn_abort(txn)
                 } else {
                     // mdb_txn_commit frees the transaction whether it succeeds or not.
-                    try check(mdb_txn_commit(txn), "mdb_txn_commit")
+                    let rc = mdb_txn_commit(txn)
+                    // LMDB reports a short write as EIO; on a full disk, say so.
+                    if rc == EIO && isDiskFull() {
+                        throw LMDBError(code: ENOSPC, operation: "mdb_txn_commit(\(path)): a short write, nothing committed")
+                    }
+                    try check(rc, "mdb_txn_commit")
                 }
                 return value
             }
             if let result { return result }
             try adoptResizedMap()
         }
+    }
+
+    /// True when the file system holding the environment has no block left for this user.
+    private func isDiskFull() -> Bool {
+        var fs = statvfs()
+        return statvfs(path, &fs) == 0 && fs.f_bavail == 0
     }
 
     /// Another process grew the map: adopt its size (`mdb_env_set_mapsize(0)`).
@@ -241,7 +282,35 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// Copies the environment to `directory`, compacting (omits free pages). `directory` must exist and be empty.
     public func copyCompacting(to directory: String) throws {
         try check(mdb_env_copy2(handle, directory, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2(\(directory))")
+        // LMDB creates the copy 0666 less the umask; a copy holds what the ledger holds.
+        guard chmod(directory + "/data.mdb", 0o600) == 0, chmod(directory, 0o700) == 0 else {
+            throw LMDBError(code: errno, operation: "chmod(\(directory))")
+        }
     }
+}
+
+/// What happens when LMDB's own consistency checks fail (a damaged page it noticed, e.g. a branch
+/// page where a leaf belongs): LMDB then calls `abort()`. The message names the environment and
+/// what LMDB found; with a non-zero `LMDBDamage.exitCode` (the `loyalty` tool sets one) the process
+/// ends with that code instead of SIGABRT. A commit is atomic: nothing of the transaction that was
+/// open is written either way.
+public enum LMDBDamage {
+    static let exitCode = Atomic<Int32>(0)
+
+    /// Makes a failed LMDB consistency check end the process with `code` (0: SIGABRT, LMDB's way).
+    public static func exitOnDamage(code: Int32) { exitCode.store(code, ordering: .relaxed) }
+}
+
+/// `MDB_assert_func`: runs on the failing thread just before LMDB aborts; only async-signal-safe
+/// calls after formatting (the process is going down).
+private func reportLMDBAssertion(_ env: OpaquePointer?, _ message: UnsafePointer<CChar>?) {
+    var path: UnsafePointer<CChar>?
+    if let env { _ = mdb_env_get_path(env, &path) }
+    let text = "LMDB found a damaged page in \(path.map { String(cString: $0) } ?? "an environment") (\(message.map { String(cString: $0) } ?? "assertion")): "
+        + "run `loyalty verify`; restore data.mdb from a backup, or delete a damaged index/, merkle/ or projections/ folder (they are rebuilt from the log)\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+    let code = LMDBDamage.exitCode.load(ordering: .relaxed)
+    if code != 0 { _exit(code) }
 }
 
 private struct WeakEnvironment {

@@ -20,6 +20,12 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     case inUse(path: String, pid: Int32)
     /// The directory holds no ledger, or one of another format.
     case notALedger(path: String, reason: String)
+    /// No ledger at `path` (only `loyalty init` creates one).
+    case noLedger(path: String)
+    /// A file of the ledger is damaged or not what it should be (`path` names the file or folder).
+    case damaged(path: String, reason: String)
+    /// Another process holds the lock at `lockPath` for `what`.
+    case busy(what: String, pid: Int32, lockPath: String)
     /// A stored event failed to decode or to verify.
     case corrupt(position: UInt64, reason: String)
     /// The log was opened read-only, or is closed.
@@ -44,6 +50,12 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
             return "ledger in use by process \(pid) (writer lock \(path)); readers still work, writers wait or retry"
         case let .notALedger(path, reason):
             return "\(path) is not a usable ledger: \(reason)"
+        case let .noLedger(path):
+            return "no ledger at \(path): create one with `loyalty init --ledger \(path)`"
+        case let .damaged(path, reason):
+            return "\(path) is damaged: \(reason)"
+        case let .busy(what, pid, lockPath):
+            return "another process is \(what) (pid \(pid), lock \(lockPath)); try again when it is done"
         case let .corrupt(position, reason):
             return "corrupt event at position \(position): \(reason)"
         case let .notWritable(reason):

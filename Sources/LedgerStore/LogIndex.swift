@@ -110,11 +110,19 @@ final class LogIndex: Sendable {
 
     static let format = "loyalty-index/2"
 
-    init(env: LMDBEnvironment, create: Bool) throws {
+    /// `logHead` bounds the key table's size (see `KeyTable.open`).
+    init(env: LMDBEnvironment, create: Bool, logHead: UInt64) throws {
         self.env = env
         state = try env.database("state", create: create)
         members = try env.database("members", create: create)
-        keys = try KeyTable.open(path: env.path + "/keys.table", writable: create)
+        keys = try KeyTable.open(path: env.path + "/keys.table", writable: create, logHead: logHead)
+    }
+
+    /// The key table as the file holds it now, mapped afresh for reading: a writer in another
+    /// process replaces the file when it grows the table, so a mapping made earlier can lack
+    /// entries the index already counts as written (`verify` reads through this).
+    func currentKeyTable(logHead: UInt64) throws -> KeyTable? {
+        try KeyTable.open(path: env.path + "/keys.table", writable: false, logHead: logHead)
     }
 
     /// Makes the index belong to `ledgerId` and lie within the log; otherwise empties it.

@@ -28,7 +28,7 @@ final class LogStore: Sendable {
             }
             return id
         }
-        guard create else { throw LedgerError.notALedger(path: path, reason: "no ledger here (run `loyalty init`)") }
+        guard create else { throw LedgerError.noLedger(path: path) }
         var id = [UInt8](repeating: 0, count: 16)
         var generator = SystemRandomNumberGenerator()
         for i in id.indices { id[i] = UInt8.random(in: 0...255, using: &generator) }

@@ -14,7 +14,7 @@ final class WriterLock: @unchecked Sendable {
     private var fd: Int32
 
     init(path: String, waitMilliseconds: Int) throws(LedgerError) {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LedgerError.io(operation: "open(\(path))", errno: errno) }
         var waited = 0
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {

@@ -24,10 +24,10 @@ struct DomainOptions: ParsableArguments {
         return t
     }
 
+    /// Opens an existing ledger: only `loyalty init` creates one, so a mistyped `--ledger` fails
+    /// naming the path instead of starting an empty ledger there.
     func open(writable: Bool = true) throws -> Ledger {
-        var create = false
-        if writable && !FileManager.default.fileExists(atPath: ledger.path + "/data.mdb") { create = true }
-        return try Ledger.open(path: ledger.path, create: create, writable: writable) { o in
+        try Ledger.open(path: ledger.path, create: false, writable: writable) { o in
             o.writerLockWaitMilliseconds = ledger.waitForWriter * 1000
         }
     }

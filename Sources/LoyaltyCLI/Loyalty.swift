@@ -18,6 +18,44 @@ struct Loyalty: AsyncParsableCommand {
             HistoryCommand.self, ExplainCommand.self, ReconcileCommand.self,
         ]
     )
+
+    static func main() async {
+        MemoryFaultReport.install()
+        await main(nil)
+    }
+}
+
+/// The last resort for a damaged page inside an LMDB file: LMDB 0.9 follows page numbers from its
+/// pages without bounds checks, so a damaged branch or leaf page can make it read outside the map
+/// (SIGSEGV) or past the end of the file (SIGBUS). What can be checked before mapping is checked
+/// (`LMDBFileCheck`: meta pages, file size); what cannot ends here, with a message saying what
+/// to do and exit code 74 (EX_IOERR) instead of a signal. A commit is atomic, so a command that
+/// ends here has written nothing of the transaction it was in. See schemas/ledger-format.md,
+/// "Damaged files".
+enum MemoryFaultReport {
+    static let exitCode: Int32 = 74
+    /// Written by `install` before the handlers are set, then only read (from the handler).
+    nonisolated(unsafe) private static var text: UnsafeMutablePointer<CChar>?
+    nonisolated(unsafe) private static var textBytes = 0
+
+    static func install() {
+        LMDBDamage.exitOnDamage(code: exitCode)
+        let message = "loyalty: memory fault reading the ledger's files (a damaged LMDB page): the command did not finish. "
+            + "Run `loyalty verify`; restore data.mdb from a backup, or delete a damaged index/, merkle/ or projections/ folder "
+            + "(they are rebuilt from the log).\n"
+        text = strdup(message)
+        textBytes = message.utf8.count
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in
+            // Async-signal-safe calls only.
+            if let text = MemoryFaultReport.text { _ = write(2, text, MemoryFaultReport.textBytes) }
+            _exit(MemoryFaultReport.exitCode)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGSEGV, &action, nil)
+        sigaction(SIGBUS, &action, nil)
+    }
 }
 
 /// `--ledger PATH`, shared by every command (default `./ledger`, or `LOYALTY_LEDGER`).
@@ -36,6 +74,8 @@ struct LedgerOptions: ParsableArguments {
         ledger ?? ProcessInfo.processInfo.environment["LOYALTY_LEDGER"] ?? "./ledger"
     }
 
+    /// Opens the ledger at `path`; only `init` passes `create` (any other command on a missing
+    /// ledger fails naming the path). Readers open it read-only (see `EventLog.open`).
     func open(writable: Bool, create: Bool = false) throws -> EventLog {
         var options = EventLogOptions()
         options.writable = writable

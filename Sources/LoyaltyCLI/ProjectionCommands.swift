@@ -44,7 +44,7 @@ struct ReadModelOptions: ParsableArguments {
 /// Opens the log for reading and the projections beside it, and catches them up.
 func openProjections(_ options: LedgerOptions, names: [String]? = nil) throws -> LedgerProjections {
     guard FileManager.default.fileExists(atPath: options.path + "/data.mdb") else {
-        throw CLIError("no ledger at \(options.path) (run `loyalty init`, or pass --ledger)")
+        throw CLIError("no ledger at \(options.path): create one with `loyalty init --ledger \(options.path)`")
     }
     let projections = try LedgerProjections(log: try options.open(writable: false))
     let started = ContinuousClock.now

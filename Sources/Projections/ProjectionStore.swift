@@ -63,21 +63,46 @@ public final class ProjectionStore: Sendable {
     /// Entries read per read transaction by scans (exports, digests): short readers, bounded.
     static let scanBatchEntriesMax = 2_048
 
-    public init(ledgerPath: String, names: [String]) throws {
+    /// Held while this store is open: one process at a time folds into the projections (two
+    /// rebuilds or catch-ups at once would apply the same events twice). Beside the folder, not in
+    /// it, so that it outlives a damaged folder being deleted and rebuilt.
+    private let processLock: ProcessLock
+    /// How long an open waits for another process's `projections.lock` before it is refused.
+    public static let lockWaitMillisecondsDefault = 120_000
+
+    public init(ledgerPath: String, names: [String], lockWaitMilliseconds: Int = ProjectionStore.lockWaitMillisecondsDefault) throws {
+        processLock = try ProcessLock(path: ledgerPath + "/projections.lock", waitMilliseconds: lockWaitMilliseconds,
+                                      what: "using the projections (a catch-up or rebuild)")
         var options = LMDBOptions()
         // Derived data: atomicity is needed (state and checkpoint together), durability is not
         // (a lost commit is re-applied from the log). One sync per commit instead of two.
         options.durability = .relaxed
         options.maxDatabases = UInt32(1 + 2 * names.count + 4)
         options.mapSizeBytes = 64 << 20
-        let env = try LMDBEnvironment.open(path: ledgerPath + "/projections", options: options)
-        self.env = env
-        meta = try env.database("meta", create: true)
+        let path = ledgerPath + "/projections"
+        do {
+            (env, meta, tables) = try Self.openEnvironment(path: path, options: options, names: names)
+        } catch {
+            // Derived from the log: a folder that fails to open (damaged files) is deleted and
+            // rebuilt by the next catch-up. The lock is held, so no other process uses it.
+            do {
+                try FileManager.default.removeItem(atPath: path)
+                (env, meta, tables) = try Self.openEnvironment(path: path, options: options, names: names)
+            } catch let second {
+                throw LedgerError.damaged(path: path, reason: "\(error) (then \(second)); delete it, it is rebuilt from the log")
+            }
+        }
+    }
+
+    private static func openEnvironment(path: String, options: LMDBOptions, names: [String]) throws
+        -> (LMDBEnvironment, LMDBDatabase, [String: [LMDBDatabase]]) {
+        let env = try LMDBEnvironment.open(path: path, options: options)
+        let meta = try env.database("meta", create: true)
         var tables: [String: [LMDBDatabase]] = [:]
         for name in names {
             tables[name] = [try env.database("\(name).0", create: true), try env.database("\(name).1", create: true)]
         }
-        self.tables = tables
+        return (env, meta, tables)
     }
 
     func table(_ name: String, slot: Int) -> LMDBDatabase {

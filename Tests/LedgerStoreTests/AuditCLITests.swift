@@ -8,6 +8,7 @@ import Testing
     func disputeAndReconcileCommandsAnswerAndRefuseWithOneLine() throws {
         let dir = TemporaryDirectory()
         let l = ["--ledger", dir.ledger]
+        #expect(try runTool("loyalty", ["init"] + l).status == 0)  // only init creates a ledger
         #expect(try runTool("loyalty", ["enroll", "M1", "--store", "S1", "--at", "2026-02-01T09:00:00Z"] + l).status == 0)
         #expect(try runTool("loyalty", ["purchase", "M1", "--id", "P1", "--amount", "42.50", "--store", "S1", "--at", "2026-02-10T10:00:00Z"] + l).status == 0)
         #expect(try runTool("loyalty", ["purchase", "M1", "--id", "P0", "--amount", "10.00", "--store", "S1", "--at", "2026-02-05T10:00:00Z"] + l).status == 0)
@@ -37,6 +38,7 @@ import Testing
     func reconcilePurchasesExitsNonZeroNamingLinesAndKinds() throws {
         let dir = TemporaryDirectory()
         let l = ["--ledger", dir.ledger]
+        #expect(try runTool("loyalty", ["init"] + l).status == 0)  // only init creates a ledger
         #expect(try runTool("loyalty", ["enroll", "M1", "--store", "S1", "--at", "2026-02-01T09:00:00Z"] + l).status == 0)
         #expect(try runTool("loyalty", ["purchase", "M1", "--id", "P1", "--amount", "42.50", "--store", "S1", "--at", "2026-02-10T10:00:00Z"] + l).status == 0)
         let csv = dir.path + "/till.csv"

@@ -6,6 +6,7 @@ import Testing
     @Test func commandsRefuseWithAOneLineReasonAndExitNonZero() throws {
         let dir = TemporaryDirectory()
         let l = ["--ledger", dir.ledger]
+        #expect(try runTool("loyalty", ["init"] + l).status == 0)  // only init creates a ledger
         #expect(try runTool("loyalty", ["enroll", "M1", "--store", "S1", "--at", "2026-02-01T09:00:00Z"] + l).status == 0)
         let bought = try runTool("loyalty", ["purchase", "M1", "--id", "P1", "--amount", "42.50", "--store", "S1", "--at", "2026-02-01T10:00:00Z"] + l)
         #expect(bought.status == 0 && bought.out.contains("points.earned"))
@@ -35,6 +36,7 @@ import Testing
 
         """.write(toFile: csv, atomically: true, encoding: .utf8)
         let l = ["--ledger", dir.ledger]
+        #expect(try runTool("loyalty", ["init"] + l).status == 0)  // only init creates a ledger
         let strict = try runTool("loyalty", ["import", csv] + l)
         #expect(strict.status != 0)
         #expect(strict.err.contains("line 2: unknown member 'C1'"))

@@ -30,7 +30,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(2)))
     func case11ARedemptionReversalPaysTheDebtFirstInTheModel() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = try debtThenReversal(dir)
         // The model (as-of view, and what the next decision sees): nothing spendable, no debt.
         let asOf = try runTool("loyalty", ["balance", "M1", "--as-of", "2026-01-07T00:00:00Z", "--format", "json"] + l)
@@ -43,7 +43,7 @@ import Testing
     /// reversal's `debtPaid` (`MemberState.lotCredits`) as the model does.
     @Test(.timeLimit(.minutes(2)))
     func case11ARedemptionReversalPaysTheDebtFirstInTheBalance() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = try debtThenReversal(dir)
         let balance = try runTool("loyalty", ["balance", "M1", "--at", "2026-01-07T00:00:00Z", "--format", "json"] + l)
         #expect(balance.status == 0 && balance.out.contains(#""available":0"#) && balance.out.contains(#""debt":0"#), "\(balance.out)\(balance.err)")
@@ -51,7 +51,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(2)))
     func aStoredEventTheModelCannotFoldIsNamedByWriteCommandsAndReadsOfTheLogGoOn() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
         #expect(try runTool("loyalty", ["enroll", "M1", "--store", "S1", "--at", "2026-01-02T00:00:00Z"] + l).status == 0)
         #expect(try runTool("loyalty", ["purchase", "M1", "--id", "P1", "--amount", "10", "--store", "S1", "--at", "2026-01-03T00:00:00Z"] + l).status == 0)

@@ -12,6 +12,7 @@ import Testing
         var l: [String] { ["--ledger", dir.ledger] }
 
         init() throws {
+            #expect(try runTool("loyalty", ["init", "--ledger", dir.ledger]).status == 0)
             let enrolled = try runTool("loyalty", ["enroll", "A", "--store", "S1", "--at", "2026-01-05T09:00:00Z", "--ledger", dir.ledger])
             #expect(enrolled.status == 0, "\(enrolled.err)")
         }

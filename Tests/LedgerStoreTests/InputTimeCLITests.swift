@@ -41,7 +41,7 @@ import Testing
     // MARK: case 7: invalid UTF-8
 
     @Test func invalidUTF8InAJSONLImportIsRefusedByLineAndField() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
         #expect(try runTool("loyalty", ["enroll", "M1", "--store", "S1", "--at", "2026-02-01"] + l).status == 0)
         // Two adjustment keys that differ only in an invalid byte: repaired, both become "K\u{FFFD}"
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func invalidUTF8InACSVImportNamesTheField() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let file = dir.path + "/m.csv"
         try write(Array("member_id,enrolled_at,store_id,birth_date,gender\n".utf8) + Array("M".utf8) + [0xC3, 0x28] + Array(",2026-02-01,S1,,\nM2,2026-02-01,S1,,\n".utf8), file)
         let r = try runTool("loyalty", ["import", file, "--ledger", dir.ledger])
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func reconcileReadsAnExcelExportAndReportsInvalidUTF8ByLine() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
         #expect(try runTool("loyalty", ["enroll", "M1", "--store", "S1", "--at", "2026-02-01"] + l).status == 0)
         #expect(try runTool("loyalty", ["purchase", "M1", "--id", "P1", "--amount", "100", "--store", "S1", "--at", "2026-02-02"] + l).status == 0)
@@ -82,17 +82,16 @@ import Testing
     }
 
     @Test func invalidUTF8InAppendIsRefusedWithItsLine() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let file = dir.path + "/e.jsonl"
         try write(Array(#"{"type":"t","member":"m"#.utf8) + [0xFF] + Array(#"","occurredAt":"2026-02-01T00:00:00Z","data":{}}"#.utf8) + [0x0A], file)
-        #expect(try runTool("loyalty", ["init", "--ledger", dir.ledger]).status == 0)
         let r = try runTool("loyalty", ["append", file, "--ledger", dir.ledger])
         #expect(r.status != 0 && r.err.contains(#"line 1: malformed JSON at column 22: the value of "member" is not valid UTF-8"#), "\(r.err)")
         #expect(try eventCount(["--ledger", dir.ledger]) == 0)
     }
 
     @Test func invalidUTF8InACommandLineArgumentIsRefused() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let r = try shell(#"$LOYALTY enroll "M${BAD}1" --store S1 --ledger '\#(dir.ledger)'"#)
         #expect(r.status != 0 && r.err.contains("command-line argument 2 is not valid UTF-8 (bad byte 0xFF at byte 2)"), "\(r.err)")
         let key = try shell(#"$LOYALTY enroll M1 --store S1 --at 2026-02-01 --ledger '\#(dir.ledger)' && $LOYALTY adjust M1 --points 5 --reason r --id "K${BAD}" --ledger '\#(dir.ledger)'"#)
@@ -103,7 +102,7 @@ import Testing
     // MARK: case 16: BOM, CRLF, long lines, CSV exports
 
     @Test func aBOMAndCRLFAreAcceptedInCSVAndJSONL() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
         let csv = dir.path + "/m.csv"
         try write([0xEF, 0xBB, 0xBF] + Array("member_id,enrolled_at,store_id,birth_date,gender\r\nM1,2026-02-01,S1,,\r\nM2,2026-02-01,S1,,\r\n".utf8), csv)
@@ -116,7 +115,7 @@ import Testing
     }
 
     @Test func anOverLongLineIsReportedByNumberAndTheImportGoesOn() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let file = dir.path + "/c.jsonl"
         let enroll = { (m: String) in Array(#"{"command":"enroll","member":"\#(m)","store":"S1","occurredAt":"2026-02-01"}"#.utf8) + [0x0A] }
         let long = Array(#"{"command":"enroll","member":"X","store":""#.utf8) + [UInt8](repeating: 0x41, count: 10 << 20) + Array(#""}"#.utf8) + [0x0A]
@@ -130,7 +129,7 @@ import Testing
     /// `-0` in JSON is refused by the parser, and in `--points` by the option parser; a `-0`
     /// amount string (CSV, JSONL, `--amount`) is the domain's money parser's to refuse.
     @Test func aMinusZeroIntegerIsRefused() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
         #expect(try runTool("loyalty", ["enroll", "M1", "--store", "S1", "--at", "2026-02-01"] + l).status == 0)
         let json = dir.path + "/p.jsonl"
@@ -142,7 +141,7 @@ import Testing
     }
 
     @Test func csvExportsNeutraliseFormulasAndKeepNegativeNumbers() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
         #expect(try runTool("loyalty", ["enroll", "M1", "--store", "=HYPERLINK(\"http://x\",\"y\")", "--at", "2026-02-01"] + l).status == 0)
         #expect(try runTool("loyalty", ["enroll", "M2", "--store=-2+3", "--at", "2026-02-01"] + l).status == 0)
@@ -162,7 +161,7 @@ import Testing
     // MARK: case 9: expire never ahead of time
 
     @Test func expireRefusesAFutureAsOfAndNeverExpiresALotEarly() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
         let rules = dir.path + "/rules.json"
         try #"{"version":1,"expiry":{"policy":"months_after_availability","months":1,"roundTo":"end_of_month"}}"#.write(toFile: rules, atomically: true, encoding: .utf8)
@@ -185,7 +184,7 @@ import Testing
     // MARK: case 10: enrollment, the future, remembered refusals
 
     @Test func commandsDatedBeforeEnrollmentAreRefusedExceptARetroClaimInTheWindow() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
         #expect(try runTool("loyalty", ["enroll", "M1", "--store", "S1", "--at", "2026-03-10T12:00:00Z"] + l).status == 0)
         let adjust = try runTool("loyalty", ["adjust", "M1", "--points", "25", "--reason", "goodwill", "--id", "A1", "--at", "2026-03-01"] + l)
@@ -202,7 +201,7 @@ import Testing
     }
 
     @Test func aFutureBusinessTimeNeedsAllowFuture() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
         #expect(try runTool("loyalty", ["enroll", "M1", "--store", "S1", "--at", "2026-01-01"] + l).status == 0)
         let tomorrow = rfc3339(Date().addingTimeInterval(86_400)), soon = rfc3339(Date().addingTimeInterval(60))
@@ -219,7 +218,7 @@ import Testing
     }
 
     @Test func reRunningAnImportWritesNothingWhateverWasRefused() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
         // Line 2 is refused (no points yet, in file order); line 3 brings points dated before it,
         // so deciding line 2 again would accept it.
@@ -245,7 +244,7 @@ import Testing
     }
 
     @Test func reImportingTheDemoDataWritesNothing() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
         #expect(try runTool("loyalty", ["program", "publish", "schemas/examples/retail.rules.json".fromPackageRoot, "--at", "2026-01-01"] + l).status == 0)
         let generated = try runTool("loyalty", ["generate", "--commands", "--count", "4000", "--members", "200"])

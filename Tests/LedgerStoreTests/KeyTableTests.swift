@@ -5,7 +5,7 @@ import Testing
 @Suite struct KeyTableTests {
     @Test func growsAndFindsEveryEntryAndReinsertIsANoOp() throws {
         let dir = TemporaryDirectory()
-        let table = try #require(try KeyTable.open(path: dir.path + "/keys.table", writable: true))
+        let table = try #require(try KeyTable.open(path: dir.path + "/keys.table", writable: true, logHead: 200_000))
         #expect(table.slotCount == 1 << KeyTable.slotBitsInitial)
         let entries = (1...200_000).map { (hash: KeyHash.of("key-\($0)"), position: UInt64($0)) }
         for chunk in stride(from: 0, to: entries.count, by: 50_000) {
@@ -24,7 +24,7 @@ import Testing
         table.candidates(hash: KeyHash.of("never-inserted"), into: &none)
         #expect(none.allSatisfy { entries[Int($0) - 1].hash >> 40 == KeyHash.of("never-inserted") >> 40 })
         // Survives reopen with the same content.
-        let again = try #require(try KeyTable.open(path: dir.path + "/keys.table", writable: false))
+        let again = try #require(try KeyTable.open(path: dir.path + "/keys.table", writable: false, logHead: 200_000))
         #expect(again.entryCount == 200_000 && again.slotCount == table.slotCount)
     }
 
@@ -58,7 +58,7 @@ import Testing
         }
         // As if positions 51...60 had been committed, keyed, and then lost with the log's tail.
         do {
-            let table = try #require(try KeyTable.open(path: dir.ledger + "/index/keys.table", writable: true))
+            let table = try #require(try KeyTable.open(path: dir.ledger + "/index/keys.table", writable: true, logHead: 60))
             try table.insert((51...60).map { (hash: KeyHash.of("lost-\($0)"), position: UInt64($0)) })
             try table.sync()
             #expect(table.highestPosition == 60)

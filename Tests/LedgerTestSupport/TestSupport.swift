@@ -14,7 +14,18 @@ public struct TemporaryDirectory: ~Copyable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     public var ledger: String { path + "/ledger" }
+
+    /// A fresh directory holding an empty ledger at `ledger`, made by `loyalty init` (the only
+    /// command that creates one).
+    public static func withLedger() throws -> TemporaryDirectory {
+        let dir = TemporaryDirectory()
+        let made = try runTool("loyalty", ["init", "--ledger", dir.ledger])
+        guard made.status == 0 else { throw TestSupportError.initFailed(made.err) }
+        return dir
+    }
 }
+
+public enum TestSupportError: Error { case initFailed(String) }
 
 /// A built executable of this package (`loyalty`, `ledger-torture`), next to the test bundle.
 public func builtExecutable(_ name: String) -> String {
