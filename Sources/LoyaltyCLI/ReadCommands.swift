@@ -65,8 +65,11 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let log = try options.open(writable: false)
-        let report = try log.verify()
+        var report = try log.verify()
+        let neutralisations = try log.verifyNeutralisations()
+        report.problems += neutralisations.problems
         if report.isValid {
+            for n in neutralisations.neutralisations { print(NeutraliseText.line(n)) }
             print("ok: \(report.eventCount) events, \(report.memberCount) members, \(report.keyedEventCount) idempotency keys, \(report.chainCheckpointCount) chain checkpoints, index through \(report.indexedThrough); head \(report.head.position) \(report.head.hash.hex)")
             return
         }
