@@ -303,8 +303,9 @@ import sys
 sys.path.insert(0, sys.argv[3])
 import lmdb, verify_ledger as v
 env = lmdb.open(sys.argv[1], max_dbs=16)
+neutralised = env.open_db(b"neutralised")
 with env.begin(write=True) as txn:
-    assert txn.delete(v.u64be(int(sys.argv[2])), db=env.open_db(b"neutralised"))
+    assert txn.delete(v.u64be(int(sys.argv[2])), db=neutralised)
 env.close()
 EOF2
 run_both "$NL"
