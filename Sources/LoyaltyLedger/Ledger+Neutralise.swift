@@ -90,7 +90,7 @@ extension Ledger {
             }
             after = last.position
         }
-        throw NeutraliseRefusal("position \(position) applies cleanly in every fold: neutralising is only for an event that cannot be applied (correct valid business with an adjustment)")
+        throw NeutraliseRefusal("position \(position) applies cleanly in the domain model: neutralising is only for an event that cannot be applied (correct valid business with an adjustment)")
     }
 
     /// Why an operator or reason text is refused, or nil.
