@@ -256,6 +256,65 @@ for spec in nonminimal-varint:300 trailing-byte:900 unknown-flag:1200 wrong-vers
   printf '  %-20s both name position %s\n' "$case" "$SB"
 done
 
+# A neutralisation (format section 5.6): a domain event no fold can apply, written past the
+# domain with plain LMDB, then neutralised with the CLI; both verifiers check the `neutralised`
+# table and print the same line, and both name the correcting event once its entry is gone.
+step "a neutralised event: both verifiers check the neutralised table"
+NL=$WORK/ledger-neutralise
+"$LOYALTY" init --ledger "$NL" >/dev/null
+"$LOYALTY" enroll M1 --store S1 --at 2026-01-02T00:00:00Z --ledger "$NL" >/dev/null
+"$LOYALTY" purchase M1 --id P1 --amount 10 --store S1 --at 2026-01-03T00:00:00Z --ledger "$NL" >/dev/null
+BAD=$(python3 - "$NL" "$ROOT/tools" <<'EOF2'
+import json, sys
+sys.path.insert(0, sys.argv[2])
+import lmdb, verify_ledger as v
+def varint(n):
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n: return bytes(out)
+lp = lambda b: varint(len(b)) + b
+env = lmdb.open(sys.argv[1], max_dbs=16)
+events = env.open_db(b"events")
+with env.begin(write=True) as txn:
+    decoded = [v.decode_record(v.read_u64be(k), val) for k, val in txn.cursor(db=events)]
+    head = len(decoded)
+    mine = [p for p, e in enumerate(decoded, start=1) if e["member"] == b"M1"]
+    data = json.dumps({"allocations": [{"lotId": "P:nope", "points": 5}], "member": "M1", "points": 5,
+                       "redemptionId": "R1"}, separators=(",", ":")).encode()
+    record = (bytes([1, 0]) + varint(1) + v.u64be(decoded[-1]["recordedAt"]) + v.u64be(1_767_398_400_000_000)
+              + varint(len(mine) + 1) + varint(head + 1 - mine[-1]) + lp(b"points.redeemed") + lp(b"M1") + lp(data))
+    txn.put(v.u64be(head + 1), record, db=events, append=True)
+env.close()
+print(head + 1)
+EOF2
+)
+! "$LOYALTY" purchase M1 --id P2 --amount 10 --store S1 --ledger "$NL" >/dev/null 2>"$WORK/refused.err" || fail "a purchase was decided on a log the model cannot fold"
+grep -q "event at position $BAD (points.redeemed, member M1) cannot be applied" "$WORK/refused.err" || { cat "$WORK/refused.err"; fail "the refusal does not name position $BAD"; }
+"$LOYALTY" neutralise --position "$BAD" --reason "a redemption from a lot that never existed" --operator check-format --ledger "$NL" >/dev/null
+"$LOYALTY" purchase M1 --id P2 --amount 10 --store S1 --ledger "$NL" >/dev/null || fail "a purchase was refused after the neutralisation"
+expect_same_head "$NL" >/dev/null
+grep -q "^position $BAD neutralised by position" "$WORK/swift.out" || { show; fail "loyalty verify does not print the neutralisation"; }
+[[ $(grep neutralised "$WORK/swift.out") == "$(grep neutralised "$WORK/py.out")" ]] || { show; fail "the verifiers print the neutralisation differently"; }
+echo "  both: $(grep neutralised "$WORK/py.out")"
+CORRECTING=$(sed -nE 's/.*neutralised by position ([0-9]+) .*/\1/p' "$WORK/py.out")
+python3 - "$NL" "$BAD" "$ROOT/tools" <<'EOF2'
+import sys
+sys.path.insert(0, sys.argv[3])
+import lmdb, verify_ledger as v
+env = lmdb.open(sys.argv[1], max_dbs=16)
+neutralised = env.open_db(b"neutralised")
+with env.begin(write=True) as txn:
+    assert txn.delete(v.u64be(int(sys.argv[2])), db=neutralised)
+env.close()
+EOF2
+run_both "$NL"
+[[ $(cat "$WORK/swift.rc") == 1 && $(cat "$WORK/py.rc") == 1 ]] || { show; fail "a correcting event without its entry: both verifiers must fail"; }
+SB=$(first_bad_of "$WORK/swift.err"); PB=$(first_bad_of "$WORK/py.err")
+[[ $SB == "$PB" && $SB == "$CORRECTING" ]] || { show; fail "entry removed: first bad position loyalty '$SB', verify_ledger.py '$PB', expected $CORRECTING"; }
+echo "  the entry removed: both name the correcting event at position $SB"
+
 # The index is derived: deleting it is safe, a writer's open rebuilds it from the log.
 step "deleting index/ and letting a writer rebuild it"
 rm -rf "$WORK/ledger-noindex/index"

@@ -27,6 +27,9 @@ What it checks (format sections in brackets):
     member's last event at or before indexedThrough, and no member is missing; every
     slot of index/keys.table names an event whose key has the slot's fingerprint and
     is reachable from its home slot; every keyed event up to indexedThrough is found   [6]
+  - if `neutralised` exists: every entry N -> M has 1 <= N < M <= head, event M is a
+    `ledger.neutralised` event whose data names N, and every such event has its entry;
+    each neutralisation is printed before the "ok" line                               [5.6]
 
 On success it prints one line ("ok: ... head POSITION HASH", the same shape as `loyalty verify`)
 and exits 0. Otherwise it prints every problem ("bad: position P: ...") on standard error, then
@@ -57,6 +60,18 @@ READ_BATCH = 4096
 TYPE_MAX, MEMBER_MAX, KEY_MAX, DATA_MAX = 128, 256, 256, 1 << 20
 U64 = (1 << 64) - 1
 GENESIS = bytes(32)
+NEUTRALISED_TYPE = b"ledger.neutralised"
+
+
+def neutralisation_line(n, m, data):
+    """The line both verifiers print for a neutralisation (the same text as `loyalty verify`)."""
+    try:
+        fields = json.loads(data)
+    except ValueError:
+        fields = {}
+    text = lambda k: fields.get(k) if isinstance(fields.get(k), str) else "?"
+    return (f"position {n} neutralised by position {m} (operator {text('operator')}, reason: {text('reason')}; "
+            f"type {text('type')}, fault: {text('fault')})")
 
 
 class Corrupt(Exception):
@@ -272,6 +287,8 @@ class Verifier:
         self.checkpoints = 0
         self.indexed_through = 0
         self.walk_stopped = False
+        self.correcting = {}        # position of a ledger.neutralised event -> the position its data names
+        self.neutralisations = []   # (N, M, data of M), checked
 
     def problem(self, position, text):
         self.problems.append((position, text))
@@ -361,6 +378,12 @@ class Verifier:
                             f"{event['previousPosition'] or 'none'}, expected version {want_version} "
                             f"linked to {want_link or 'none'}")
         self.members[member] = [prev[0] if prev else p, event["version"], p]
+        if event["type"] == NEUTRALISED_TYPE:
+            try:
+                named = json.loads(event["data"]).get("position")
+            except (ValueError, AttributeError):
+                named = None
+            self.correcting[p] = (named if isinstance(named, int) and not isinstance(named, bool) else None, event["data"])
         key = event["idempotencyKey"]
         if key is not None:
             if key in self.keys:
@@ -562,7 +585,39 @@ class Verifier:
             self.check_chain_keys()
         if not self.problems:
             self.verify_index()
+        if not self.problems:
+            self.check_neutralised()
         self.env.close()
+
+    def check_neutralised(self):
+        """The `neutralised` database (section 5.6) against the walked log."""
+        try:
+            db = self.env.open_db(b"neutralised", create=False)
+        except lmdb.NotFoundError:
+            db = None
+        table = {}
+        if db is not None:
+            with begin(self.env) as txn:
+                for key, value in txn.cursor(db=db):
+                    if len(key) != 8 or len(value) != 8:
+                        self.problem(None, f"neutralised holds an entry of {len(key)}/{len(value)} bytes (8/8 expected)")
+                        return
+                    table[read_u64be(key)] = read_u64be(value)
+        for n, m in sorted(table.items()):
+            if not (1 <= n < m <= self.position):
+                self.problem(n, f"neutralised by position {m}, which is not after it and at most the head {self.position}")
+            elif m not in self.correcting:
+                self.problem(m, f"neutralises position {n} but is not a '{NEUTRALISED_TYPE.decode()}' event")
+            elif self.correcting[m][0] != n:
+                self.problem(m, f"its data does not name position {n}, which the table says it neutralises")
+            else:
+                self.neutralisations.append((n, m, self.correcting[m][1]))
+        for m, (n, _) in sorted(self.correcting.items()):
+            if n is None:
+                self.problem(m, f"a '{NEUTRALISED_TYPE.decode()}' event whose data names no position")
+            elif table.get(n) != m:
+                self.problem(m, f"neutralises position {n} but neutralised has "
+                                f"{'position ' + str(table[n]) if n in table else 'no entry'} for it")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -828,6 +883,8 @@ def main(argv=None):
     if args.json:
         sys.stdout.flush()
     if not v.problems:
+        for n, m, data in v.neutralisations:
+            print(neutralisation_line(n, m, data), file=summary)
         print(f"ok: {v.position} events, {len(v.members)} members, {len(v.keys)} idempotency keys, "
               f"{v.checkpoints} chain checkpoints, index through {v.indexed_through}; "
               f"head {v.position} {v.hash.hex()}", file=summary)

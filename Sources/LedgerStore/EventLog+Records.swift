@@ -18,9 +18,16 @@ extension EventLog {
     @discardableResult
     public func forEachRecord(after position: UInt64, limit: Int,
                               _ body: (UInt64, UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        try forEachRecord(after: position, limit: limit) { at, bytes, _ in try body(at, bytes) }
+    }
+
+    /// `forEachRecord`, also passing the `neutralised` table as of the same read transaction.
+    func forEachRecord(after position: UInt64, limit: Int,
+                       _ body: (UInt64, UnsafeRawBufferPointer, [UInt64: UInt64]) throws -> Void) throws -> Int {
         precondition(limit >= 0, "limit must not be negative")
         let limit = min(limit, LogLimits.readBatchEventsMax)
         return try read { txn in
+            let neutralised = try store.neutralisedTable(txn: txn)
             var count = 0
             try txn.withCursor(store.events) { cursor in
                 try ByteCoding.positionKey(position + 1).withUnsafeBytes { k in
@@ -30,7 +37,7 @@ extension EventLog {
                         guard ByteCoding.readUInt64BE(e.key) == expected else {
                             throw LedgerError.corrupt(position: expected, reason: "gap in positions")
                         }
-                        try body(expected, e.value)
+                        try body(expected, e.value, neutralised)
                         count += 1
                         entry = count < limit ? try cursor.next() : nil
                     }

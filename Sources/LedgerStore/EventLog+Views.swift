@@ -10,6 +10,8 @@ public struct EventView {
     public let type: UnsafeRawBufferPointer
     public let member: UnsafeRawBufferPointer
     public let data: UnsafeRawBufferPointer
+    /// The position of the event that neutralises this one (every fold skips it), or nil.
+    public internal(set) var neutralisedBy: UInt64? = nil
 }
 
 extension EventLog {
@@ -20,7 +22,11 @@ extension EventLog {
     /// Throws `corrupt` naming the position on a gap or a bad record.
     @discardableResult
     public func forEachEvent(after position: UInt64, limit: Int, _ body: (EventView) throws -> Void) throws -> Int {
-        try forEachRecord(after: position, limit: limit) { at, bytes in try body(try EventRecord.checkedView(position: at, bytes)) }
+        try forEachRecord(after: position, limit: limit) { at, bytes, neutralised in
+            var view = try EventRecord.checkedView(position: at, bytes)
+            view.neutralisedBy = neutralised[at]
+            try body(view)
+        }
     }
 
     /// `forEachEvent` for a reader that wants only some members' events (a partitioned
@@ -32,14 +38,15 @@ extension EventLog {
     public func forEachEvent(after position: UInt64, limit: Int, where wanted: (_ member: UnsafeRawBufferPointer) -> Bool,
                              _ body: (EventView) throws -> Void) throws -> (count: Int, lastRecordedAt: Int64) {
         var lastRecordedAt: Int64 = 0
-        let count = try forEachRecord(after: position, limit: limit) { at, bytes in
+        let count = try forEachRecord(after: position, limit: limit) { at, bytes, neutralised in
             let peeked = EventRecord.peek(bytes)
             if let (recordedAt, member) = peeked {
                 lastRecordedAt = recordedAt
                 guard wanted(member) else { return }
             }
             // A record the lean read could not follow is read in full, which says what is wrong.
-            let view = try EventRecord.checkedView(position: at, bytes)
+            var view = try EventRecord.checkedView(position: at, bytes)
+            view.neutralisedBy = neutralised[at]
             lastRecordedAt = view.recordedAt
             if peeked == nil { guard wanted(view.member) else { return } }
             try body(view)

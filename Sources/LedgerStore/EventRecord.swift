@@ -49,6 +49,9 @@ public struct RecordedEvent: Sendable, Hashable {
     public var data: [UInt8]
     /// Chain hash after this event, when it was read in log order (see `ChainHash`).
     public var hash: ChainHash?
+    /// The position of the `ledger.neutralised` event that neutralises this one (every fold
+    /// skips it), as of the read that returned it; nil when it is not neutralised.
+    public var neutralisedBy: UInt64? = nil
 
     /// True when `draft` is the same request as this event (the idempotency comparison). Text
     /// fields are NFC (validated), so String equality is byte equality.

@@ -7,6 +7,8 @@ final class LogStore: Sendable {
     let meta: LMDBDatabase
     let events: LMDBDatabase
     let chain: LMDBDatabase
+    /// Neutralised positions (EventLog+Neutralise.swift); nil in a read-only open of a ledger without one.
+    let neutralised: LMDBDatabase?
 
     static let format = "loyalty-ledger/1"
 
@@ -15,6 +17,7 @@ final class LogStore: Sendable {
         meta = try env.database("meta", create: create)
         events = try env.database("events", create: create)
         chain = try env.database("chain", create: create)
+        neutralised = try Self.openNeutralised(env: env, create: create)
     }
 
     /// Checks (or, for a new ledger, writes) the format and ledger id; returns the ledger id.
@@ -41,7 +44,9 @@ final class LogStore: Sendable {
     }
 
     func event(at position: UInt64, txn: LMDBTransaction) throws -> RecordedEvent {
-        try record(at: position, txn: txn) { (bytes) throws(RecordDecodingError) in try EventRecord.decode(position: position, bytes) }
+        var event = try record(at: position, txn: txn) { (bytes) throws(RecordDecodingError) in try EventRecord.decode(position: position, bytes) }
+        event.neutralisedBy = try neutralisedBy(position, txn: txn)
+        return event
     }
 
     /// The event among `candidates` (positions whose key fingerprint matched) that carries `key`,
@@ -130,6 +135,7 @@ final class LogStore: Sendable {
         var out: [RecordedEvent] = []
         out.reserveCapacity(min(limit, 1024))
         var hash = hashFrom
+        let neutralisedTable = try neutralisedTable(txn: txn)
         try txn.withCursor(events) { cursor in
             try ByteCoding.positionKey(position + 1).withUnsafeBytes { k in
                 var entry = try cursor.seek(atLeast: k)
@@ -144,6 +150,7 @@ final class LogStore: Sendable {
                     } catch {
                         throw LedgerError.corrupt(position: expected, reason: "\(error)")
                     }
+                    event.neutralisedBy = neutralisedTable[expected]
                     if let h = hash {
                         let next = h.next(position: expected, record: e.value)
                         event.hash = next

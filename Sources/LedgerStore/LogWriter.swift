@@ -15,6 +15,8 @@ final class LogWriter: @unchecked Sendable {
     enum Work {
         case events([EventDraft])
         case decide(AppendDecision)
+        /// One `ledger.neutralised` event and its `neutralised` entry (EventLog+Neutralise.swift).
+        case neutralise(EventDraft, position: UInt64)
     }
 
     struct Request {
@@ -48,7 +50,7 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
-    private let store: LogStore
+    let store: LogStore
     private let index: LogIndex
     let overlay: IndexOverlay
     private let signal: CommitSignal
@@ -270,6 +272,9 @@ final class LogWriter: @unchecked Sendable {
                 return .failure(error)  // the decision's own (domain) error, nothing staged
             }
             if drafts.isEmpty { return .success(AppendResult(events: [], headPosition: staged.position)) }
+        case let .neutralise(draft, n):
+            if let refusal = try neutralisationRefusal(n, txn: txn, staged: staged) { return .failure(refusal) }
+            drafts = [draft]
         }
         guard (1...LogLimits.batchEventsMax).contains(drafts.count) else {
             return .failure(LedgerError.invalidBatchSize(count: drafts.count, max: LogLimits.batchEventsMax))
@@ -310,6 +315,9 @@ final class LogWriter: @unchecked Sendable {
             try writePipelined(plan, drafts: drafts, txn: txn, staged: &staged, laterRequests: laterRequests)
         } else {
             try write(plan, drafts: drafts, txn: txn, staged: &staged, laterRequests: laterRequests)
+        }
+        if case let .neutralise(_, n) = work, let written = plan.newEvents.first, let neutralised = store.neutralised {
+            try txn.put(neutralised, key: ByteCoding.positionKey(n), value: ByteCoding.positionKey(written.position))
         }
         if let observer, !plan.newEvents.isEmpty {
             observer.staged(StagedEvents(drafts: drafts, planned: plan.newEvents, recordedAt: staged.recordedAt))

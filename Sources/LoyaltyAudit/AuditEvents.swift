@@ -19,9 +19,10 @@ public struct LoggedEvent: Sendable {
 public enum AuditEvents {
     /// Decodes one stored event with the domain's public decode entry point (the one place audits
     /// decode, so a faster decoder is picked up here). Nil for raw events that are not domain
-    /// events (written with `loyalty append`); a domain event that does not decode is a fault.
+    /// events (written with `loyalty append`) and for neutralised events (every fold skips
+    /// them); a domain event that does not decode is a fault.
     public static func decode(_ e: RecordedEvent) throws(AuditError) -> DomainEvent? {
-        guard DomainEvent.isDomainType(e.type) else { return nil }
+        guard DomainEvent.isDomainType(e.type), e.neutralisedBy == nil else { return nil }
         do {
             return try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data)
         } catch {

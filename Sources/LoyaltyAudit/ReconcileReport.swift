@@ -32,6 +32,9 @@ public struct ReconcileReport: Sendable {
     public var identityFailures: [IdentityFailure] = []
     /// Impossible events in the log (debits from unknown lots, undecodable domain events).
     public var faults: [String] = []
+    /// Neutralised positions through the head reconciled, each with the position of its
+    /// correcting event: every fold (this one too) skipped them.
+    public var neutralisations: [(position: UInt64, by: UInt64)] = []
     /// Program-wide totals of the fold (the liability is `totals.holdings`).
     public var totals = FigureTotals()
     public var liabilityByStore: [String: Int128] = [:]
@@ -108,6 +111,7 @@ extension ReconcileReport {
                 .object(["member": .string(f.member), "side": .string(f.side), "credits": .wide(f.credits), "holdings": .wide(f.holdings)])
             }),
             "faults": .array(faults.map { .string($0) }),
+            "neutralisations": .array(neutralisations.map { n in .object(["position": .int(Int64(n.position)), "by": .int(Int64(n.by))]) }),
             "membersInError": .array(membersInError.map { .string($0) }),
         ])
     }
@@ -116,7 +120,7 @@ extension ReconcileReport {
     public func summary(linesMax: Int = 20) -> [String] {
         var out = [
             "reconciled the log through position \(headPosition) (head hash \(headHash))",
-            "\(eventsFolded) member events folded independently, \(membersChecked) members checked at \(evaluatedAt.rfc3339)",
+            "\(eventsFolded) member events folded independently, \(membersChecked) members checked at \(evaluatedAt.rfc3339), \(neutralisations.count) neutralised events skipped",
             "liability: available \(totals.available) + pending \(totals.pending) + held \(totals.held) - debt \(totals.debt) = \(totals.holdings) points",
             "lifetime: earned \(totals.earned), redeemed \(totals.redeemed), expired \(totals.expired), adjusted \(totals.adjusted), clawed back \(totals.clawedBack), transferred in \(totals.transferredIn) / out \(totals.transferredOut)",
         ]
@@ -125,6 +129,7 @@ extension ReconcileReport {
         }
         details += identityFailures.map { "identity broken (\($0.side)) for \($0.member == "*" ? "the program" : "member \($0.member)"): credits \($0.credits) != holdings \($0.holdings)" }
         details += faults.map { "fault: \($0)" }
+        details += neutralisations.map { "neutralised: position \($0.position) by position \($0.by) (skipped by every fold)" }
         out += details.prefix(linesMax)
         if details.count > linesMax { out.append("... \(details.count - linesMax) more in the report") }
         out.append(matched ? "OK: every member matches and every identity holds"

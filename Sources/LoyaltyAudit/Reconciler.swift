@@ -136,6 +136,7 @@ public struct Reconciler: Sendable {
 
     /// What the folds need of one event (nil: a raw or program event).
     private static func item(_ v: EventView) -> Item? {
+        guard v.neutralisedBy == nil else { return nil }  // every fold skips a neutralised event
         // `purchase.recorded` (a third of a retail log) moves no points: one comparison of
         // bytes, no text made of its type, no copy of its data.
         let pointType: String?

@@ -80,6 +80,9 @@ struct AppendCommand: AsyncParsableCommand {
     /// from a command; one appended raw could claim points no purchase earned, spend a lot that
     /// does not exist, or carry a value no fold can apply.
     static func domainTypeRefusal(_ type: String) -> String? {
+        if type == Neutralisation.eventType {
+            return "type '\(type)' records a neutralisation: only `loyalty neutralise` writes it (with its entry in the log's neutralised table)"
+        }
         guard DomainEvent.isDomainType(type) else { return nil }
         let command: String
         switch type {

@@ -63,6 +63,14 @@ struct HistoryCommand: ParsableCommand {
                 }
             }, flush: { writeStandardOutput($0) })
         } catch let e as AuditError { throw CLIError(e.description) }
+        if !json {
+            // The member's neutralised events (no fold applies them, so they have no row) and
+            // the correcting events that neutralised them.
+            for (n, m) in try log.neutralisedPositions().sorted(by: { $0.key < $1.key }) {
+                guard let correcting = try log.event(at: m), correcting.member == member else { continue }
+                print(NeutraliseText.line((position: n, by: m, data: correcting.data)))
+            }
+        }
     }
 
     static let flushBytes = 1 << 20
@@ -145,6 +153,8 @@ struct ReconcileCommand: ParsableCommand {
             } catch let e as AuditError { throw CLIError(e.description) }
             // The projection stopped before an event it cannot apply: the fold went as far.
             result.faults += try projections.stops().filter { $0.projection == Projections.Balances.name }.map(\.description)
+            result.neutralisations = try projections.log.neutralisedPositions().filter { $0.value <= result.headPosition }
+                .sorted { $0.key < $1.key }.map { (position: $0.key, by: $0.value) }
             let folded = clock.now
             let path = report ?? defaultReportName("reconcile")
             try writeReport(result.json, to: path)

@@ -281,7 +281,8 @@ final class ModelKeeper: CommitObserver {
     /// Applies a stored event; one that does not decode or apply throws `StoredEventError`
     /// naming it, and leaves `model` as it was.
     static func apply(_ e: RecordedEvent, model: inout LedgerModel, book b: inout Book) throws(StoredEventError) {
-        guard DomainEvent.isDomainType(e.type) else {  // not a domain event (raw `append`)
+        // Not a domain event (raw `append`, a `ledger.neutralised` event), or a neutralised one.
+        guard DomainEvent.isDomainType(e.type), e.neutralisedBy == nil else {
             b.through = max(b.through, e.position)
             return
         }

@@ -22,10 +22,10 @@ public struct ProjectionEvent: Sendable {
         self.event = event
     }
 
-    /// Decodes a stored event; nil for events that are not domain events (raw `loyalty append`),
-    /// which projections skip (their checkpoint still moves past them).
+    /// Decodes a stored event; nil for events that are not domain events (raw `loyalty append`)
+    /// and for neutralised events, which projections skip (their checkpoint still moves past them).
     public static func decode(_ e: RecordedEvent) throws(ProjectionError) -> ProjectionEvent? {
-        guard DomainEvent.isDomainType(e.type) else { return nil }
+        guard DomainEvent.isDomainType(e.type), e.neutralisedBy == nil else { return nil }
         do {
             let event = try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data)
             return ProjectionEvent(position: e.position, recordedAt: Timestamp(microseconds: e.recordedAt),
@@ -39,6 +39,7 @@ public struct ProjectionEvent: Sendable {
     /// accepts. The member id (a fold's key) must be valid UTF-8 (an id that is not is an error,
     /// never repaired into another id); the writer's other text rules are not checked again here.
     public static func decode(_ v: EventView) throws(ProjectionError) -> ProjectionEvent? {
+        guard v.neutralisedBy == nil else { return nil }
         let decoded: DomainEvent?
         do {
             // Nil for a type that is not a domain type (invalid UTF-8 cannot spell one).
