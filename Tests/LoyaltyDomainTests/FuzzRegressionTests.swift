@@ -13,7 +13,7 @@ import Testing
         .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus")
 
     /// Regression inputs that still trap, by "target/regressions/name", until their fix is merged.
-    static let pending: Set<String> = []
+    static let pending: Set<String> = ["program-rules/regressions/campaign-year-0000-in-plus-0100"]
 
     /// The files of a target's corpus (regressions/ included), by path relative to Fuzz/corpus.
     static func inputs(_ target: String) -> [String] {
@@ -57,7 +57,26 @@ import Testing
             type = String(decoding: input[..<newline], as: UTF8.self)
             data = newline < input.endIndex ? Array(input[(newline + 1)...]) : []
         }
-        guard let event = try? DomainEvent.decode(type: type, schemaVersion: schemaVersion, bytes: data) else { return }
+        // By String and by type bytes: the same value or the same error (the message too).
+        let byString = Result { try DomainEvent.decode(type: type, schemaVersion: schemaVersion, bytes: data) }
+        let byBytes = Result {
+            try Array(type.utf8).withUnsafeBytes { t in
+                try data.withUnsafeBufferPointer { try DomainEvent.decode(typeBytes: t, schemaVersion: schemaVersion, bytes: $0) }
+            }
+        }
+        switch (byString, byBytes) {
+        case let (.success(a), .success(b)): #expect(a == b)
+        case let (.failure(a), .failure(b)):
+            #expect("\(a)" == "\(b)")
+            // The message must not depend on hashing (the order of an object's keys in a Set).
+            let messages = Set((0..<16).map { _ in
+                (try? DomainEvent.decode(type: type, schemaVersion: schemaVersion, bytes: data)).map { "\($0)" } ?? "\(Result { try DomainEvent.decode(type: type, schemaVersion: schemaVersion, bytes: data) })"
+            })
+            #expect(messages.count == 1, "\(messages)")
+        case (.failure, .success(nil)): #expect(!DomainEvent.isDomainType(type))
+        default: Issue.record("decode by String and by type bytes disagree: \(byString) vs \(byBytes)")
+        }
+        guard case .success(let event) = byString else { return }
         #expect(try DomainEvent.decode(type: event.type, schemaVersion: DomainEvent.schemaVersion, bytes: event.canonicalJSON) == event)
     }
 
@@ -80,8 +99,16 @@ import Testing
     }
 
     @Test(arguments: inputs("program-rules"))
-    func programRules(_ name: String) throws {
-        let text = String(decoding: try Self.bytes(name), as: UTF8.self)
+    func programRules(_ name: String) throws { try Self.rulesRoundTrip(name) }
+
+    /// Rules accepted with a campaign time that is out of range once converted to UTC (year 0000
+    /// at +01:00 is year -1): `json` writes a time the parser refuses.
+    @Test(.disabled("fixed by the bounded-times work (a documented time range, refused at parse)"),
+          arguments: ["program-rules/regressions/campaign-year-0000-in-plus-0100"])
+    func pendingProgramRules(_ name: String) throws { try Self.rulesRoundTrip(name) }
+
+    static func rulesRoundTrip(_ name: String) throws {
+        let text = String(decoding: try bytes(name), as: UTF8.self)
         guard let json = try? JSONCanonical.parse(text), let rules = try? ProgramRules(json: json) else { return }
         let encoded = JSONCanonical.encode(rules.json)
         let again = try ProgramRules(json: try JSONCanonical.parse(String(decoding: encoded, as: UTF8.self)))
