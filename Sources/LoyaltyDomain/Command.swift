@@ -103,7 +103,7 @@ extension Command {
         case "enroll":
             try fields(["member", "store", "brand", "channel", "birthDate", "gender", "profile"])
             var profile: [String: String] = [:]
-            if let p = try r.optionalObject("profile") { for k in p.keys { profile[k] = try p.string(k) } }
+            if let p = try r.optionalObject("profile") { for k in p.keys.sorted() { profile[k] = try p.string(k) } }
             self = .enroll(member: try r.string("member"), store: try r.string("store"), brand: try r.optionalString("brand") ?? "main",
                            channel: try r.optionalString("channel") ?? "store", birthDate: try r.optionalString("birthDate"),
                            gender: try r.optionalString("gender"), profile: profile, at: at)
@@ -111,7 +111,7 @@ extension Command {
             try fields(["member", "changes"])
             var changes: [String: String] = [:]
             let c = try r.object("changes")
-            for k in c.keys { changes[k] = try c.string(k) }
+            for k in c.keys.sorted() { changes[k] = try c.string(k) }
             self = .updateProfile(member: try r.string("member"), changes: changes, at: at)
         case "close-member":
             try fields(["member", "reason"])

@@ -45,7 +45,7 @@ private func readOptionalTime(_ r: JSONObjectReader, _ key: String) throws -> Ti
 private func readStrings(_ r: JSONObjectReader, _ key: String) throws -> [String: String] {
     guard let o = try r.optionalObject(key) else { return [:] }
     var out: [String: String] = [:]
-    for k in o.keys { out[k] = try o.string(k) }
+    for k in o.keys.sorted() { out[k] = try o.string(k) }
     return out
 }
 

@@ -243,7 +243,7 @@ extension ProgramRules {
     static func ratios(_ r: JSONObjectReader, _ key: String) throws -> [String: Ratio] {
         guard let o = try r.optionalObject(key) else { return [:] }
         var out: [String: Ratio] = [:]
-        for k in o.keys { out[k] = try ratio(o, k) }
+        for k in o.keys.sorted() { out[k] = try ratio(o, k) }
         return out
     }
 
