@@ -18,6 +18,6 @@ python3 -c "import lmdb" 2>/dev/null || python3 -m pip install --quiet lmdb 2>/d
 python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography 2>/dev/null || python3 -m pip install --quiet --break-system-packages cryptography
 bash tools/check-format.sh
 # The parsers and stored-event decoders under libFuzzer (Fuzz/): the committed corpora, then
-# LOYALTY_FUZZ_SECONDS (default 8) of fuzzing per target from a fixed seed (LOYALTY_FUZZ_SEED,
+# LOYALTY_FUZZ_SECONDS (default 20) of fuzzing per target from a fixed seed (LOYALTY_FUZZ_SEED,
 # default 1); a crash fails the suite, naming the input.
-LOYALTY_FUZZ_SEED=${LOYALTY_FUZZ_SEED:-1} tools/fuzz.sh "${LOYALTY_FUZZ_SECONDS:-8}"
+LOYALTY_FUZZ_SEED=${LOYALTY_FUZZ_SEED:-1} tools/fuzz.sh "${LOYALTY_FUZZ_SECONDS:-20}"

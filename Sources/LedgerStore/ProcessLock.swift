@@ -36,14 +36,12 @@ public final class ProcessLock: Sendable {
                 let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
                 guard fd >= 0 else { throw LedgerError.io(operation: "open(\(path))", errno: errno) }
                 if flock(fd, LOCK_EX | LOCK_NB) == 0 {
-                    let text = Array("\(getpid())\n".utf8)
-                    _ = ftruncate(fd, 0)
-                    _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+                    LockFileOwner.write(fd: fd)
                     held[path] = Held(fd: fd, holders: 1)
                     return nil
                 }
                 let reason = errno
-                let owner = Self.owner(fd: fd)
+                let owner = LockFileOwner.read(fd: fd)
                 close(fd)
                 guard reason == EWOULDBLOCK || reason == EINTR else { throw LedgerError.io(operation: "flock(\(path))", errno: reason) }
                 return owner
@@ -71,11 +69,4 @@ public final class ProcessLock: Sendable {
         }
     }
 
-    private static func owner(fd: Int32) -> Int32 {
-        var buffer = [UInt8](repeating: 0, count: 32)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return 0 }
-        let text = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n").first ?? ""
-        return Int32(text) ?? 0
-    }
 }

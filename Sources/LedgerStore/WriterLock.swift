@@ -24,25 +24,16 @@ final class WriterLock: @unchecked Sendable {
                 throw LedgerError.io(operation: "flock(\(path))", errno: reason)
             }
             if waited >= waitMilliseconds {
-                let owner = WriterLock.readOwner(fd: fd)
+                let owner = LockFileOwner.read(fd: fd)
                 close(fd)
                 throw LedgerError.inUse(path: path, pid: owner)
             }
             usleep(20_000)
             waited += 20
         }
-        let text = Array("\(getpid())\n".utf8)
-        _ = ftruncate(fd, 0)
-        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        LockFileOwner.write(fd: fd)
     }
 
-    private static func readOwner(fd: Int32) -> Int32 {
-        var buffer = [UInt8](repeating: 0, count: 32)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return 0 }
-        let text = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n").first ?? ""
-        return Int32(text) ?? 0
-    }
 
     func release() {
         guard fd >= 0 else { return }
@@ -53,4 +44,24 @@ final class WriterLock: @unchecked Sendable {
     }
 
     deinit { release() }
+}
+
+/// The PID a lock file holds (`WriterLock`, `ProcessLock`), so that a refused caller can name the
+/// process that has the lock.
+enum LockFileOwner {
+    /// Replaces the file's contents with this process's PID.
+    static func write(fd: Int32) {
+        let text = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// The PID in the file (0 when it holds none: the owner may not have written it yet).
+    static func read(fd: Int32) -> Int32 {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return 0 }
+        let text = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n").first ?? ""
+        return Int32(text) ?? 0
+    }
 }

@@ -37,28 +37,13 @@ public func builtExecutable(_ name: String) -> String {
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
 }
 
-/// Runs a built executable to completion, feeding `input`; returns exit code, stdout, stderr.
+/// Runs a built executable to completion, feeding `input`; returns exit code (or the signal's
+/// number), stdout, stderr.
 @discardableResult
 public func runTool(_ name: String, _ arguments: [String], input: String = "") throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: builtExecutable(name))
-    process.arguments = arguments
-    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    // Both pipes are drained at once: read one after the other, a child that fills the second
-    // (64 KB of refusals on stderr) blocks writing while this waits for the first to end.
-    let errors = PipeDrain(stderr.fileHandleForReading)
-    let out = stdout.fileHandleForReading.readDataToEndOfFile()
-    let err = errors.wait()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    let run = try runToolBytes(name, arguments, input: Array(input.utf8))
+    return (run.status, run.out, run.err)
 }
-
 
 /// Reads a pipe to its end on a thread of its own.
 final class PipeDrain: @unchecked Sendable {
@@ -93,6 +78,8 @@ public func runToolBytes(_ name: String, _ arguments: [String], input: [UInt8] =
     process.standardOutput = stdout
     process.standardError = stderr
     try process.run()
+    // Both pipes are drained at once: read one after the other, a child that fills the second
+    // (64 KB of refusals on stderr) blocks writing while this waits for the first to end.
     let errors = PipeDrain(stderr.fileHandleForReading)
     let output = PipeDrain(stdout.fileHandleForReading)
     stdin.fileHandleForWriting.write(Data(input))
