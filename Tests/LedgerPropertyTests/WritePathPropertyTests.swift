@@ -24,8 +24,8 @@ import Testing
     case let text?: UInt64(text) ?? { fatalError("LOYALTY_PROPERTY_SEED is a number or \"random\", not \(text)") }()
     case nil: 20_261_203
     }
-    static let worlds = environment["LOYALTY_PROPERTY_WORLDS"].flatMap(Int.init) ?? 8
-    static let commandsPerWorld = environment["LOYALTY_PROPERTY_COMMANDS"].flatMap(Int.init) ?? 400
+    static let worlds = environment["LOYALTY_PROPERTY_WORLDS"].flatMap(Int.init) ?? 10
+    static let commandsPerWorld = environment["LOYALTY_PROPERTY_COMMANDS"].flatMap(Int.init) ?? 500
 
     @Test(.timeLimit(.minutes(10)))
     func everyCommandIsRefusedCleanlyOrReadableEverywhere() async throws {
