@@ -14,7 +14,8 @@ extension DomainEvent {
 
     /// Encodes the event as it is stored and decodes it with the stored events' decoder; throws
     /// unless the result equals the event.
-    public func checkRoundTrip() throws(DomainError) {
+    @discardableResult
+    public func checkRoundTrip() throws(DomainError) -> [UInt8] {
         let bytes = canonicalJSON
         let decoded: DomainEvent
         do {
@@ -27,6 +28,7 @@ extension DomainEvent {
             throw .invalid(field: type, value: DomainLimits.shown(String(decoding: bytes, as: UTF8.self)),
                            reason: "would not read back as the event decided")
         }
+        return bytes
     }
 
     private func validateFields() throws(DomainError) {
@@ -126,12 +128,27 @@ extension LedgerModel {
     /// `decide`, with the command checked against `DomainLimits` first and every decided event
     /// checked last (`DomainEvent.validate()`, then `checkRoundTrip()`): what the ledger writes.
     public func decideChecked(_ command: Command, clock: DecisionClock? = nil) throws -> Decision {
+        var storedForms: [[UInt8]] = []
+        return try decideChecked(command, clock: clock, storedForms: &storedForms)
+    }
+
+    /// `decideChecked`, also appending to `storedForms` the stored form of each event of an
+    /// `.append` decision (its canonical JSON, the bytes the round trip read back), so that the
+    /// ledger writes the very bytes it checked and encodes each event once. Nothing is appended
+    /// when the decision is refused.
+    public func decideChecked(_ command: Command, clock: DecisionClock?, storedForms: inout [[UInt8]]) throws -> Decision {
         try command.validate()
         let decision = try decide(command, clock: clock)
         if case .append(let events) = decision {
-            for event in events {
-                try event.validate()
-                try event.checkRoundTrip()
+            let start = storedForms.count
+            do {
+                for event in events {
+                    try event.validate()
+                    storedForms.append(try event.checkRoundTrip())
+                }
+            } catch {
+                storedForms.removeSubrange(start...)
+                throw error
             }
         }
         return decision

@@ -58,7 +58,8 @@ public final class Ledger: Sendable {
             case events([DomainEvent])
         }
         let (answer, result) = try await decideAndAppend { model -> (decided: ModelKeeper.Decided, answer: Answer) in
-            switch try model.decideChecked(command, clock: DecisionClock(now: .now(), allowFuture: allowFuture)) {
+            var stored: [[UInt8]] = []
+            switch try model.decideChecked(command, clock: DecisionClock(now: .now(), allowFuture: allowFuture), storedForms: &stored) {
             case .replay(let key):
                 return (.init(), .replay(key: key))
             case .append(var events):
@@ -66,7 +67,7 @@ public final class Ledger: Sendable {
                 // (each slice is idempotent; the loop below runs until nothing is left).
                 if events.count > Self.sliceEventsMax { events = Array(events.prefix(Self.sliceEventsMax)) }
                 var decided = ModelKeeper.Decided()
-                try decided.append(events, of: command, applyingTo: &model)
+                try decided.append(events, storedForms: stored.prefix(events.count), of: command, applyingTo: &model)
                 return (decided, .events(events))
             }
         }
@@ -138,12 +139,14 @@ public final class Ledger: Sendable {
             decided.reserveCapacity(commands: commands.count)
             var out: [BatchItem] = []
             out.reserveCapacity(commands.count)
+            var stored: [[UInt8]] = []
             for command in commands {
                 do {
-                    switch try model.decideChecked(command, clock: clock) {
+                    stored.removeAll(keepingCapacity: true)
+                    switch try model.decideChecked(command, clock: clock, storedForms: &stored) {
                     case .replay: out.append(.replayed)
                     case .append(let events):
-                        try decided.append(events, of: command, applyingTo: &model)
+                        try decided.append(events, storedForms: stored[...], of: command, applyingTo: &model)
                         out.append(.written(events: events.count))
                     }
                 } catch {
@@ -191,7 +194,7 @@ public final class Ledger: Sendable {
             for i in range {
                 let event = decided.events[i]  // (one copy, not one per property read)
                 out.append(EventDraft(type: event.type, schemaVersion: DomainEvent.schemaVersion, member: event.stream,
-                                      occurredAt: occurredAt, data: event.canonicalJSON,
+                                      occurredAt: occurredAt, data: decided.storedForms[i],
                                       idempotencyKey: key.map { $0 + "#" + String(i - range.lowerBound) }))
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import LedgerJSON
+import LoyaltyDomain
 import Testing
 @testable import LoyaltyCLI
 
@@ -62,5 +63,21 @@ import Testing
         while let line = try reader.nextLine() { lines.append(line) }
         #expect(lines == [.bytes(Array("a".utf8)), .tooLong(byteCount: long.count), .bytes(Array("b".utf8)), .bytes(Array("\u{FEFF}c".utf8))],
                 "a BOM counts only at the start of the input")
+    }
+
+    /// The ASCII fast path gives exactly the general path's fields, on lines drawn from the bytes
+    /// that matter to it (commas, blanks, tabs, quotes, letters; and one byte past ASCII).
+    @Test func plainASCIIFieldsEqualTheGeneralSplit() throws {
+        var random = SplitMix64(seed: 7)
+        let alphabet: [UInt8] = Array("ab,, \t\"1.-".utf8) + [0xC3, 0xA9, 0x7F, 0x01]
+        var fast = 0
+        for _ in 0..<20_000 {
+            let line = (0..<random.next(in: 0...12)).map { _ in alphabet[random.next(in: 0...(alphabet.count - 1))] }
+            let general = CSV.split(line).map { String(validating: $0, as: UTF8.self) }
+            guard let f = CSV.plainASCIIFields(line) else { continue }
+            fast += 1
+            #expect(f.map(Optional.some) == general, "\(line)")
+        }
+        #expect(fast > 1_000, "the generator reaches the fast path")
     }
 }
