@@ -1,7 +1,8 @@
 /// The last check before an event is written: every field within `DomainLimits`, and the stored
 /// form decoding back to the same event with the decoder the folds use. `LedgerModel.decideChecked`
-/// runs it on every event it decides, so whatever the deciding code gets wrong is refused there
-/// (a `DomainError`, nothing written) instead of becoming an event no reader can read.
+/// runs both on every event it decides; the ledger validates as it decides and runs the round trip
+/// on its writer thread as it encodes (`Ledger.drafts`). Whatever the deciding code gets wrong is
+/// refused (a `DomainError`, nothing written) instead of becoming an event no reader can read.
 extension DomainEvent {
     /// Checks every field against `DomainLimits`; the error names the event type and the field.
     public func validate() throws(DomainError) {
@@ -128,28 +129,22 @@ extension LedgerModel {
     /// `decide`, with the command checked against `DomainLimits` first and every decided event
     /// checked last (`DomainEvent.validate()`, then `checkRoundTrip()`): what the ledger writes.
     public func decideChecked(_ command: Command, clock: DecisionClock? = nil) throws -> Decision {
-        var storedForms: [[UInt8]] = []
-        return try decideChecked(command, clock: clock, storedForms: &storedForms)
+        let decision = try decideValidated(command, clock: clock)
+        if case .append(let events) = decision {
+            for event in events { try event.checkRoundTrip() }
+        }
+        return decision
     }
 
-    /// `decideChecked`, also appending to `storedForms` the stored form of each event of an
-    /// `.append` decision (its canonical JSON, the bytes the round trip read back), so that the
-    /// ledger writes the very bytes it checked and encodes each event once. Nothing is appended
-    /// when the decision is refused.
-    public func decideChecked(_ command: Command, clock: DecisionClock?, storedForms: inout [[UInt8]]) throws -> Decision {
+    /// `decideChecked` without the round trip, for a writer that runs `checkRoundTrip` itself
+    /// where it encodes each event to store it (the ledger's writer thread, `Ledger.drafts`):
+    /// the encoding is the round trip's first half, and the deciding thread, which every write
+    /// waits for, does less.
+    public func decideValidated(_ command: Command, clock: DecisionClock? = nil) throws -> Decision {
         try command.validate()
         let decision = try decide(command, clock: clock)
         if case .append(let events) = decision {
-            let start = storedForms.count
-            do {
-                for event in events {
-                    try event.validate()
-                    storedForms.append(try event.checkRoundTrip())
-                }
-            } catch {
-                storedForms.removeSubrange(start...)
-                throw error
-            }
+            for event in events { try event.validate() }
         }
         return decision
     }

@@ -58,8 +58,7 @@ public final class Ledger: Sendable {
             case events([DomainEvent])
         }
         let (answer, result) = try await decideAndAppend { model -> (decided: ModelKeeper.Decided, answer: Answer) in
-            var stored: [[UInt8]] = []
-            switch try model.decideChecked(command, clock: DecisionClock(now: .now(), allowFuture: allowFuture), storedForms: &stored) {
+            switch try model.decideValidated(command, clock: DecisionClock(now: .now(), allowFuture: allowFuture)) {
             case .replay(let key):
                 return (.init(), .replay(key: key))
             case .append(var events):
@@ -67,7 +66,7 @@ public final class Ledger: Sendable {
                 // (each slice is idempotent; the loop below runs until nothing is left).
                 if events.count > Self.sliceEventsMax { events = Array(events.prefix(Self.sliceEventsMax)) }
                 var decided = ModelKeeper.Decided()
-                try decided.append(events, storedForms: stored.prefix(events.count), of: command, applyingTo: &model)
+                try decided.append(events, of: command, applyingTo: &model)
                 return (decided, .events(events))
             }
         }
@@ -139,14 +138,12 @@ public final class Ledger: Sendable {
             decided.reserveCapacity(commands: commands.count)
             var out: [BatchItem] = []
             out.reserveCapacity(commands.count)
-            var stored: [[UInt8]] = []
             for command in commands {
                 do {
-                    stored.removeAll(keepingCapacity: true)
-                    switch try model.decideChecked(command, clock: clock, storedForms: &stored) {
+                    switch try model.decideValidated(command, clock: clock) {
                     case .replay: out.append(.replayed)
                     case .append(let events):
-                        try decided.append(events, storedForms: stored[...], of: command, applyingTo: &model)
+                        try decided.append(events, of: command, applyingTo: &model)
                         out.append(.written(events: events.count))
                     }
                 } catch {
@@ -184,7 +181,10 @@ public final class Ledger: Sendable {
     static let decisionAttemptsMax = 8
 
     /// The drafts of decided commands, in order (on the writer thread, when it reaches them).
-    static func drafts(_ decided: ModelKeeper.Decided) -> [EventDraft] {
+    /// Each event is stored as the bytes `checkRoundTrip` read back to the same event; one that
+    /// does not read back fails the whole request (nothing of it is written, the model is folded
+    /// anew from the log before the next decision, and the error names the event).
+    static func drafts(_ decided: ModelKeeper.Decided) throws(DomainError) -> [EventDraft] {
         var out: [EventDraft] = []
         out.reserveCapacity(decided.eventCount)
         for c in decided.commands.indices {
@@ -194,7 +194,7 @@ public final class Ledger: Sendable {
             for i in range {
                 let event = decided.events[i]  // (one copy, not one per property read)
                 out.append(EventDraft(type: event.type, schemaVersion: DomainEvent.schemaVersion, member: event.stream,
-                                      occurredAt: occurredAt, data: decided.storedForms[i],
+                                      occurredAt: occurredAt, data: try event.checkRoundTrip(),
                                       idempotencyKey: key.map { $0 + "#" + String(i - range.lowerBound) }))
             }
         }

@@ -131,9 +131,6 @@ final class ModelKeeper: CommitObserver {
     struct Decided: Sendable {
         private(set) var commands: [Command] = []
         private(set) var events: [DomainEvent] = []
-        /// `storedForms[i]`: what the log stores for `events[i]` (its canonical JSON, checked by
-        /// `LedgerModel.decideChecked` to read back as the event).
-        private(set) var storedForms: [[UInt8]] = []
         /// `ends[c]`: the end of command `c`'s events in `events`.
         private(set) var ends: [Int] = []
 
@@ -143,16 +140,12 @@ final class ModelKeeper: CommitObserver {
             commands.reserveCapacity(n)
             ends.reserveCapacity(n)
             events.reserveCapacity(2 * n)
-            storedForms.reserveCapacity(2 * n)
         }
 
         /// Applies `decided`, the events of `command`, to `model` (the next decision must see
-        /// them) and records them with their stored forms (one per event). Events that do not
-        /// apply (a contradiction, a limit passed) refuse the command: `model` and this record
-        /// stay exactly as they were.
-        mutating func append(_ decided: [DomainEvent], storedForms stored: ArraySlice<[UInt8]>, of command: Command,
-                             applyingTo model: inout LedgerModel) throws(DomainError) {
-            precondition(stored.count == decided.count, "one stored form per event")
+        /// them) and records them. Events that do not apply (a contradiction, a limit passed)
+        /// refuse the command: `model` and this record stay exactly as they were.
+        mutating func append(_ decided: [DomainEvent], of command: Command, applyingTo model: inout LedgerModel) throws(DomainError) {
             do throws(FoldError) {
                 try model.apply(contentsOf: decided, at: command.at)
             } catch {
@@ -160,7 +153,6 @@ final class ModelKeeper: CommitObserver {
             }
             commands.append(command)
             events.append(contentsOf: decided)
-            storedForms.append(contentsOf: stored)
             ends.append(events.count)
         }
 
@@ -195,7 +187,7 @@ final class ModelKeeper: CommitObserver {
                         do {
                             try log.enqueue(deciding: { [self] in
                                 try claim(epoch: epoch, events: eventCount, first: slot.firstRun())
-                                return slot.decided.withLock { $0.map(Ledger.drafts) } ?? []
+                                return try slot.decided.withLock { d throws(DomainError) in try d.map(Ledger.drafts) } ?? []
                             }, reply: reply)
                         } catch {
                             if eventCount > 0 { b.invalidate() }  // applied, and never to be written
@@ -211,7 +203,7 @@ final class ModelKeeper: CommitObserver {
                                 let (decided, answer) = try decide(&m)
                                 slot.answer.withLock { $0 = answer }
                                 book.withLock { $0.preApplied = decided.eventCount }
-                                return Ledger.drafts(decided)
+                                return try Ledger.drafts(decided)
                             }
                         }, reply: reply)
                         b.writerQueued += 1

@@ -1,6 +1,6 @@
 import Foundation
 import LedgerStore
-import LoyaltyLedger
+@testable import LoyaltyLedger
 import Testing
 @testable import LoyaltyDomain
 
@@ -82,6 +82,33 @@ import Testing
         #expect(next.events.count == 2)
         #expect(try ledger.balance("M1", at: at)?.available == 7)
         #expect(try ledger.log.headPosition() == 4)
+        try expectModelMatchesTheLog(ledger, dir, members: ["M1"])
+    }
+
+    /// The round trip runs where each event is encoded, on the writer thread (`Ledger.drafts`):
+    /// an event that would not read back (here a lot available in year 10000, past the stored
+    /// times' range, which only a deciding bug could make) fails its request with the event
+    /// named, nothing of it is written, and the model is folded anew from the log.
+    @Test func anEventThatWouldNotReadBackFailsItsRequestAndNothingIsWritten() async throws {
+        let dir = path()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ledger = try Ledger.open(path: dir, create: true)
+        try await ledger.execute(enroll("M1"))
+        let year10000 = Timestamp(microseconds: DomainLimits.timeMax.microseconds + 1)
+        let bad = DomainEvent.pointsEarned(.init(member: "M1", lotId: "B:far", points: 5, source: .bonus("far"), ruleVersion: 0,
+                                                 rule: "test", availableAt: year10000, expiresAt: nil))
+        let command = Command.adjust(member: "M1", points: 5, reason: "test", operatorId: "op", key: "far", at: at)
+        await #expect(throws: DomainError.self) {
+            _ = try await ledger.decideAndAppend { model in
+                var decided = ModelKeeper.Decided()
+                try decided.append([bad], of: command, applyingTo: &model)
+                return (decided, ())
+            }
+        }
+        #expect(try ledger.log.headPosition() == 1, "nothing of the request is written")
+        let next = try await ledger.execute(purchase("M1", "P1", "3.00"))
+        #expect(next.events.count == 2)
+        #expect(try ledger.balance("M1", at: at)?.earned == 3, "the bad lot is gone from the model")
         try expectModelMatchesTheLog(ledger, dir, members: ["M1"])
     }
 

@@ -13,21 +13,6 @@ private func write(_ model: inout LedgerModel, _ command: Command) throws -> [Do
     }
 }
 
-/// The stored forms `decideChecked` hands the ledger are the events' canonical JSON, one per
-/// event; a refusal appends none.
-@Test func decideCheckedHandsOverTheStoredFormItChecked() throws {
-    var m = try enrolled("A")
-    var stored: [[UInt8]] = [[1, 2, 3]]
-    guard case .append(let events) = try m.decideChecked(purchase("P1", "10.00"), clock: nil, storedForms: &stored) else {
-        Issue.record("the purchase is accepted")
-        return
-    }
-    #expect(events.count == 2 && stored == [[1, 2, 3]] + events.map(\.canonicalJSON))
-    for e in events { try m.apply(e, at: t("2026-02-01T10:00:00Z")) }
-    #expect(throws: DomainError.self) { try m.decideChecked(purchase("P2", "92233720368547758.07"), clock: nil, storedForms: &stored) }
-    #expect(stored.count == 3, "a refusal appends nothing")
-}
-
 private func enrolled(_ members: String...) throws -> LedgerModel {
     var m = LedgerModel()
     for id in members {

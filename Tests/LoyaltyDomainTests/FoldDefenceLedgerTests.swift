@@ -65,7 +65,7 @@ import Testing
         let command = adjust(-5, key: "K1")
         let bad: [DomainEvent] = [.pointsAdjusted(.init(member: "M1", key: "K1", points: -5, reason: "test", operatorId: "op",
                                                         allocations: [LotAllocation(lotId: "P:nope", points: 5)]))]
-        #expect(throws: DomainError.self) { try decided.append(bad, storedForms: bad.map(\.canonicalJSON)[...], of: command, applyingTo: &model) }
+        #expect(throws: DomainError.self) { try decided.append(bad, of: command, applyingTo: &model) }
         #expect(decided.eventCount == 0 && decided.commands.isEmpty && model.eventCount == 1)
         #expect(model.members["M1"]?.adjusted == 0 && model.members["M1"]?.adjustmentKeys.isEmpty == true)
     }
