@@ -106,6 +106,7 @@ import Testing
             }
         }
         #expect(try ledger.log.headPosition() == 1, "nothing of the request is written")
+        #expect(try ledger.balance("M1", at: at)?.earned == 0, "a read after the failure folds the model anew")
         let next = try await ledger.execute(purchase("M1", "P1", "3.00"))
         #expect(next.events.count == 2)
         #expect(try ledger.balance("M1", at: at)?.earned == 3, "the bad lot is gone from the model")
