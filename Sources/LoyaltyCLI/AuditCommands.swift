@@ -63,13 +63,12 @@ struct HistoryCommand: ParsableCommand {
                 }
             }, flush: { writeStandardOutput($0) })
         } catch let e as AuditError { throw CLIError(e.description) }
-        if !json {
-            // The member's neutralised events (no fold applies them, so they have no row) and
-            // the correcting events that neutralised them.
-            for (n, m) in try log.neutralisedPositions().sorted(by: { $0.key < $1.key }) {
-                guard let correcting = try log.event(at: m), correcting.member == member else { continue }
-                print(NeutraliseText.line((position: n, by: m, data: correcting.data)))
-            }
+        // The member's neutralised events (no fold applies them, so they have no row) and the
+        // correcting events that neutralised them, after the rows.
+        for (n, m) in try log.neutralisedPositions().sorted(by: { $0.key < $1.key }) {
+            guard let correcting = try log.event(at: m), correcting.member == member else { continue }
+            print(json ? jsonLine(NeutraliseText.json((position: n, by: m, data: correcting.data)))
+                       : NeutraliseText.line((position: n, by: m, data: correcting.data)))
         }
     }
 

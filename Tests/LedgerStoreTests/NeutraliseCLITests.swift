@@ -52,6 +52,11 @@ import Testing
         #expect(verify.status == 0 && verify.out.contains(shown), "\(verify.out)\(verify.err)")
         let history = try runTool("loyalty", ["history", "M1"] + l)
         #expect(history.status == 0 && history.out.contains(shown), "\(history.out)\(history.err)")
+        let historyJSON = try runTool("loyalty", ["history", "M1", "--format", "json"] + l)
+        #expect(historyJSON.status == 0, "\(historyJSON.err)")
+        let last = historyJSON.out.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.hasPrefix(#"{"neutralised":{"by":5,"fault":"#) && last.contains(#""operator":"ops-anna","position":4,"reason":"redemption from a lot that never existed","type":"points.redeemed"}}"#),
+                "\(historyJSON.out)")
         let events = try runTool("loyalty", ["events"] + l)
         #expect(events.status == 0 && events.out.contains("ledger.neutralised"), "\(events.out)")
     }
