@@ -91,8 +91,10 @@ public final class EventLog: Sendable {
 
         let indexPath = path + "/index"
         if options.writable {
-            let index = try Self.openIndexRebuildingDamage(path: indexPath, lmdb: lmdb, logHead: head.position,
-                                                           logger: options.logger)
+            // The writer lock is held: a damaged index is rebuilt from the log.
+            let index = try DerivedFolder.open(indexPath, logger: options.logger) {
+                try LogIndex(env: try LMDBEnvironment.open(path: indexPath, options: lmdb), create: true, logHead: head.position)
+            }
             self.index = index
             indexProblem = nil
             try index.adopt(ledgerId: ledgerId, logHead: head.position)
@@ -117,31 +119,6 @@ public final class EventLog: Sendable {
             index = nil
             indexProblem = nil
             writer = nil
-        }
-    }
-
-    /// Opens the index for the writer; an index that fails to open (damaged files) is deleted and
-    /// rebuilt from the log, which it is derived from. The writer lock is held, so no other
-    /// process writes it meanwhile.
-    private static func openIndexRebuildingDamage(path: String, lmdb: LMDBOptions, logHead: UInt64,
-                                                  logger: Logger) throws -> LogIndex {
-        func open() throws -> LogIndex {
-            try LogIndex(env: try LMDBEnvironment.open(path: path, options: lmdb), create: true, logHead: logHead)
-        }
-        do {
-            return try open()
-        } catch {
-            logger.info("index/ failed to open; rebuilding it from the log", metadata: ["error": "\(error)"])
-            do {
-                try FileManager.default.removeItem(atPath: path)
-            } catch {
-                throw LedgerError.damaged(path: path, reason: "\(error); delete it, it is rebuilt from the log")
-            }
-            do {
-                return try open()
-            } catch {
-                throw LedgerError.damaged(path: path, reason: "\(error); delete it, it is rebuilt from the log")
-            }
         }
     }
 
@@ -240,9 +217,11 @@ public final class EventLog: Sendable {
     public func events(after position: UInt64, limit: Int, withHashes: Bool = false) throws -> [RecordedEvent] {
         precondition(limit >= 0, "limit must not be negative")
         return try read { txn in
-            // Nothing after the head (there is no chain hash to start from past it either).
-            guard position < (try store.headPosition(txn: txn)) else { return [] }
-            let start = withHashes ? try store.chainHash(at: position, txn: txn) : nil
+            var start: ChainHash?
+            if withHashes {
+                guard let hash = try chainHashToContinue(after: position, txn: txn) else { return [] }
+                start = hash
+            }
             return try store.events(after: position, limit: min(limit, LogLimits.readBatchEventsMax), hashFrom: start, txn: txn)
         }
     }
@@ -250,10 +229,17 @@ public final class EventLog: Sendable {
     /// Events after `position`, continuing a read whose last chain hash was `previousHash`.
     public func events(after position: UInt64, limit: Int, previousHash: ChainHash?) throws -> [RecordedEvent] {
         try read { txn in
-            guard position < (try store.headPosition(txn: txn)) else { return [] }
-            let start = try previousHash ?? store.chainHash(at: position, txn: txn)
+            guard let start = try previousHash ?? chainHashToContinue(after: position, txn: txn) else { return [] }
             return try store.events(after: position, limit: min(limit, LogLimits.readBatchEventsMax), hashFrom: start, txn: txn)
         }
+    }
+
+    /// The chain hash at `position`, to hash the events after it; nil when `position` is at or past
+    /// the head (nothing follows, and past the head there is no hash to compute). Only a read that
+    /// starts without a hash pays for the head lookup: a tail continuing with its last hash does not.
+    private func chainHashToContinue(after position: UInt64, txn: LMDBTransaction) throws -> ChainHash? {
+        guard position < (try store.headPosition(txn: txn)) else { return nil }
+        return try store.chainHash(at: position, txn: txn)
     }
 
     /// The position of the committed event whose idempotency key is `key`, or nil. Only a writable

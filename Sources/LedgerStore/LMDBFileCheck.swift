@@ -25,15 +25,15 @@ enum LMDBFileCheck {
     static let pageFlagMeta: UInt16 = 0x08
     static let pageSizeMinBytes = 512
     static let pageSizeMaxBytes = 65_536
-    /// Offsets inside a meta page.
+    /// The bytes of a meta page read: the page header and `MDB_meta` through `mm_txnid`.
     static let metaBytes = 152
+    /// `P_INVALID`: the root of an empty database.
     static let invalidPage = UInt64.max
 
+    /// What the check uses of a meta page.
     struct Meta {
         var pageSizeBytes: Int
-        var mapSizeBytes: UInt64
         var lastPage: UInt64
-        var transaction: UInt64
         var roots: [UInt64]
         var depths: [UInt16]
     }
@@ -91,7 +91,6 @@ enum LMDBFileCheck {
         guard pageSize >= pageSizeMinBytes, pageSize <= pageSizeMaxBytes, pageSize & (pageSize - 1) == 0 else {
             throw damaged("page size \(pageSize) is not a power of two in \(pageSizeMinBytes)...\(pageSizeMaxBytes)")
         }
-        return Meta(pageSizeBytes: pageSize, mapSizeBytes: u64(32), lastPage: u64(136), transaction: u64(144),
-                    roots: [u64(40 + 40), u64(88 + 40)], depths: [u16(46), u16(94)])
+        return Meta(pageSizeBytes: pageSize, lastPage: u64(136), roots: [u64(40 + 40), u64(88 + 40)], depths: [u16(46), u16(94)])
     }
 }

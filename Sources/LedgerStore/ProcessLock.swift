@@ -68,5 +68,4 @@ public final class ProcessLock: Sendable {
             held[path] = nil
         }
     }
-
 }

@@ -34,7 +34,6 @@ final class WriterLock: @unchecked Sendable {
         LockFileOwner.write(fd: fd)
     }
 
-
     func release() {
         guard fd >= 0 else { return }
         _ = ftruncate(fd, 0)

@@ -79,19 +79,9 @@ public final class ProjectionStore: Sendable {
         options.durability = .relaxed
         options.maxDatabases = UInt32(1 + 2 * names.count + 4)
         options.mapSizeBytes = 64 << 20
+        // The lock is held: a damaged folder is made anew, and the next catch-up refills it.
         let path = ledgerPath + "/projections"
-        do {
-            (env, meta, tables) = try Self.openEnvironment(path: path, options: options, names: names)
-        } catch {
-            // Derived from the log: a folder that fails to open (damaged files) is deleted and
-            // rebuilt by the next catch-up. The lock is held, so no other process uses it.
-            do {
-                try FileManager.default.removeItem(atPath: path)
-                (env, meta, tables) = try Self.openEnvironment(path: path, options: options, names: names)
-            } catch let second {
-                throw LedgerError.damaged(path: path, reason: "\(error) (then \(second)); delete it, it is rebuilt from the log")
-            }
-        }
+        (env, meta, tables) = try DerivedFolder.open(path) { try Self.openEnvironment(path: path, options: options, names: names) }
     }
 
     private static func openEnvironment(path: String, options: LMDBOptions, names: [String]) throws

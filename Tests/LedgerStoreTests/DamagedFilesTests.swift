@@ -185,8 +185,8 @@ import Testing
         if getuid() == 0 {
             readOnly = dir.path + "/ro"
             try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: true)
-            guard try shell("mount --bind '\(dir.ledger)' '\(readOnly)' && mount -o remount,ro,bind '\(readOnly)'") else {
-                _ = try? shell("umount '\(readOnly)'")
+            guard shell("mount --bind '\(dir.ledger)' '\(readOnly)' && mount -o remount,ro,bind '\(readOnly)'") else {
+                _ = shell("umount '\(readOnly)'")
                 print("skipped: a read-only bind mount failed (no CAP_SYS_ADMIN in this container?)")
                 return
             }
@@ -194,10 +194,10 @@ import Testing
         } else {
             readOnly = dir.path + "/copy"
             try FileManager.default.copyItem(atPath: dir.ledger, toPath: readOnly)
-            #expect(try shell("chmod -R a-w '\(readOnly)'"))
+            #expect(shell("chmod -R a-w '\(readOnly)'"))
         }
         defer {
-            if let unmount { _ = try? shell("umount '\(unmount)'") } else { _ = try? shell("chmod -R u+w '\(readOnly)'") }
+            if let unmount { _ = shell("umount '\(unmount)'") } else { _ = shell("chmod -R u+w '\(readOnly)'") }
         }
         let before = try snapshot(readOnly)
         let events = try await runBounded(["events", "--ledger", readOnly])
@@ -213,18 +213,9 @@ import Testing
 
     @Test(.timeLimit(.minutes(5)))
     func aFullDiskIsAnErrorNotASignal() async throws {
-        guard getuid() == 0 else {
-            print("skipped: mounting a small tmpfs needs root")
-            return
-        }
         let dir = TemporaryDirectory()
-        let mountPoint = dir.path + "/small"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        guard try shell("mount -t tmpfs -o size=4m tmpfs '\(mountPoint)'") else {
-            print("skipped: mount -t tmpfs failed (no CAP_SYS_ADMIN in this container?)")
-            return
-        }
-        defer { _ = try? shell("umount '\(mountPoint)'") }
+        guard let mountPoint = try smallTmpfs(in: dir.path, size: "4m") else { return }
+        defer { shell("umount '\(mountPoint)'") }
         let ledger = mountPoint + "/ledger"
         try await makeSmallLedger(ledger)
         let commands = try await generatedCommands(dir.path, count: 60_000, members: 2_000)
@@ -403,16 +394,4 @@ private func snapshot(_ path: String) throws -> [String: String] {
         out[name] = "\(a[.size] ?? "") \(a[.modificationDate] ?? "")"
     }
     return out
-}
-
-@discardableResult
-private func shell(_ command: String) throws -> Bool {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus == 0
 }

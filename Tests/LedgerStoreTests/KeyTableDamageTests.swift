@@ -7,18 +7,9 @@ import Testing
     /// Doubling the table on a disk without room for the new file is ENOSPC, and the table keeps
     /// answering: blocks are allocated before the file is mapped, so no store lands in a hole.
     @Test(.timeLimit(.minutes(1))) func growingOnAFullDiskIsENOSPCNotSIGBUS() throws {
-        guard getuid() == 0 else {
-            print("skipped: mounting a small tmpfs needs root")
-            return
-        }
         let dir = TemporaryDirectory()
-        let small = dir.path + "/small"
-        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
-        guard run("mount -t tmpfs -o size=1m tmpfs '\(small)'") else {
-            print("skipped: mount -t tmpfs failed (no CAP_SYS_ADMIN?)")
-            return
-        }
-        defer { _ = run("umount '\(small)'") }
+        guard let small = try smallTmpfs(in: dir.path, size: "1m") else { return }
+        defer { shell("umount '\(small)'") }
         let table = try #require(try KeyTable.open(path: small + "/keys.table", writable: true, logHead: 0))
         let first = (1...40_000).map { (hash: KeyHash.of("k\($0)"), position: UInt64($0)) }
         try table.insert(first)
@@ -46,14 +37,5 @@ import Testing
         close(fd)
         #expect(throws: LedgerError.self) { try KeyTable.open(path: path, writable: false, logHead: 10) }
         #expect(try KeyTable.open(path: path, writable: false, logHead: 300_000)?.slotCount == 1 << 20)
-    }
-
-    private func run(_ command: String) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
     }
 }

@@ -26,3 +26,33 @@ func allEvents(_ log: EventLog) throws -> [RecordedEvent] {
         out += batch
     }
 }
+
+/// Runs `command` with /bin/sh, its output discarded; true when it exits 0.
+@discardableResult
+func shell(_ command: String) -> Bool {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return false }
+    process.waitUntilExit()
+    return process.terminationStatus == 0
+}
+
+/// A tmpfs of `size` (`mount -o size=`, e.g. "4m") mounted at a new folder in `dir`, for the
+/// full-disk tests; nil, with the reason printed, where this process may not mount one (not root,
+/// or no CAP_SYS_ADMIN in a container). The caller unmounts it (`shell("umount '\(path)'")`).
+func smallTmpfs(in dir: String, size: String) throws -> String? {
+    guard getuid() == 0 else {
+        print("skipped: mounting a small tmpfs needs root")
+        return nil
+    }
+    let mountPoint = dir + "/small"
+    try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+    guard shell("mount -t tmpfs -o size=\(size) tmpfs '\(mountPoint)'") else {
+        print("skipped: mount -t tmpfs failed (no CAP_SYS_ADMIN in this container?)")
+        return nil
+    }
+    return mountPoint
+}
