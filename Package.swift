@@ -68,7 +68,7 @@ let package = Package(
         // The facade the CLI and the server share: the log plus the domain.
         .target(
             name: "LoyaltyLedger",
-            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyDomain"],
+            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyDomain", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         // Read models: checkpointed folds of the log in their own LMDB environment.

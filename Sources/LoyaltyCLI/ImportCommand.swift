@@ -102,6 +102,12 @@ struct ImportCommand: AsyncParsableCommand {
         while inFlight.count > Self.batchesInFlightMax {
             try await report(inFlight.removeFirst(), ledger: ledger, progress: &progress)
         }
+        // Now and then the queue drains so the decision state can be flushed: a crash then
+        // leaves at most this much to fold again at the next open.
+        if ledger.stateCheckpointDue {
+            while !inFlight.isEmpty { try await report(inFlight.removeFirst(), ledger: ledger, progress: &progress) }
+            ledger.checkpointState()
+        }
     }
 
     /// Reports the outcomes of `batch` and records its refusals (`RefusalMemory`).

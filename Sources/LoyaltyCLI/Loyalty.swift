@@ -15,7 +15,7 @@ struct Loyalty: AsyncParsableCommand {
             RewardCommand.self, ExpireCommand.self, TiersCommand.self, BalanceCommand.self, ImportCommand.self, FoldBenchCommand.self,
             MemberCommand.self, MembersCommand.self, ProjectionsCommand.self, FiguresCommand.self,
             KeysCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyProofCommand.self, BackupCommand.self,
-            HistoryCommand.self, ExplainCommand.self, ReconcileCommand.self, NeutraliseCommand.self,
+            HistoryCommand.self, ExplainCommand.self, ReconcileCommand.self, NeutraliseCommand.self, DecisionsCommand.self,
         ]
     )
 

@@ -4,6 +4,7 @@ import LedgerJSON
 import LedgerStore
 import LoyaltyAudit
 import LoyaltyDomain
+import LoyaltyLedger
 import Projections
 
 /// Output of data commands that also speak CSV and JSON Lines.
@@ -122,15 +123,35 @@ struct BalanceCommand: ParsableCommand {
         if asOf != nil && options.at != nil { throw ValidationError("--as-of and --at: give one (--as-of T is evaluated at T)") }
     }
 
+    /// The current balance comes from the ledger's decision state (checkpointed at every
+    /// writer's close: the open folds only what was written since, never the whole log). When
+    /// the log holds an event the model cannot fold, from the balances projection, which stops
+    /// only for the members such an event names. As of a time, from a fold of the member's own
+    /// stream.
     func run() throws {
         if asOf != nil || knownAt != nil { return try print(balance: try historicalBalance()) }
+        guard FileManager.default.fileExists(atPath: options.ledger.path + "/data.mdb") else {
+            throw CLIError("no ledger at \(options.ledger.path): create one with `loyalty init --ledger \(options.ledger.path)`")
+        }
+        let ledger: Ledger
+        do {
+            ledger = try Ledger.open(path: options.ledger.path, writable: false)
+        } catch is StoredEventError {
+            return try print(balance: try projectedBalance())
+        }
+        defer { ledger.close() }
+        guard let b = try ledger.balance(member, at: try options.time()) else { throw CLIError("unknown member '\(member)'") }
+        try print(balance: b)
+    }
+
+    private func projectedBalance() throws -> Balance {
         let projections = try options.projections()
         try refuseIfStopped(projections, [Balances.name], member: member)
         guard let b = try projections.balance(member, at: try options.time()) else {
             guard try projections.memberView(member) != nil else { throw CLIError("unknown member '\(member)'") }
-            return try print(balance: Balance(MemberState(member: member), at: options.time()))
+            return Balance(MemberState(member: member), at: try options.time())
         }
-        try print(balance: b)
+        return b
     }
 
     /// As of a business time (and known at a ledger time): a fold of the member's own stream.

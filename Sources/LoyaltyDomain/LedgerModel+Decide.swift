@@ -241,7 +241,7 @@ extension LedgerModel {
             guard earlier == points else { throw DomainError.idempotencyConflict(key: "adjust:\(key)") }
             return .replay(key: "adjust:\(key)")
         }
-        if members.values.contains(where: { $0.member != m && $0.adjustmentKeys[key] != nil }) {
+        if let owner = adjustmentOwners[key], owner != m {
             throw DomainError.idempotencyConflict(key: "adjust:\(key)")
         }
         let s = try activeMember(m)

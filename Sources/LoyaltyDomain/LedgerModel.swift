@@ -13,6 +13,8 @@ public struct LedgerModel: Sendable {
     public var redemptionOwners: [String: String] = [:]
     public var holdOwners: [String: String] = [:]
     public var returns: [String: (purchaseId: String, amount: MinorUnits)] = [:]
+    /// Adjustment key -> member: an adjustment key names one adjustment in the whole program.
+    public var adjustmentOwners: [String: String] = [:]
     public var rewards: [String: Reward] = [:]
     /// Published rule sets with the time they take effect, in publication order.
     public var publishedRules: [(effectiveAt: Timestamp, rules: ProgramRules)] = []
@@ -101,6 +103,7 @@ public struct LedgerModel: Sendable {
         var redemptionOwners: [(String, String?)] = []
         var holdOwners: [(String, String?)] = []
         var returns: [(String, (purchaseId: String, amount: MinorUnits)?)] = []
+        var adjustmentOwners: [(String, String?)] = []
         /// The rewards catalogue (small), when an event may change it.
         var rewards: [String: Reward]?
 
@@ -115,6 +118,7 @@ public struct LedgerModel: Sendable {
             case .redemptionReversed: if rewards == nil { rewards = model.rewards }
             case let .pointsHeld(_, holdId, _, _): holdOwners.append((holdId, model.holdOwners[holdId]))
             case .purchaseReturned(let r): returns.append((r.returnId, model.returns[r.returnId]))
+            case .pointsAdjusted(let a): adjustmentOwners.append((a.key, model.adjustmentOwners[a.key]))
             default: break
             }
             if !members.contains(where: { $0.0 == e.stream }) {
@@ -131,6 +135,7 @@ public struct LedgerModel: Sendable {
             for (k, v) in redemptionOwners.reversed() { model.redemptionOwners[k] = v }
             for (k, v) in holdOwners.reversed() { model.holdOwners[k] = v }
             for (k, v) in returns.reversed() { model.returns[k] = v }
+            for (k, v) in adjustmentOwners.reversed() { model.adjustmentOwners[k] = v }
             if let rewards { model.rewards = rewards }
         }
     }
@@ -429,6 +434,7 @@ public struct LedgerModel: Sendable {
         }
         s.adjusted = adjusted
         s.adjustmentKeys[e.key] = e.points
+        adjustmentOwners[e.key] = s.member
     }
 
     /// New lots keeping each sent lot's expiry; the points pay the member's debt first.

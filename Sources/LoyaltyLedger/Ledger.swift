@@ -4,6 +4,18 @@ import LedgerJSON
 import Foundation
 import Synchronization
 
+/// Where the ledger reads the time: the system clock, or one a test or a simulation sets.
+public struct LedgerClock: Sendable {
+    public let now: @Sendable () -> Timestamp
+
+    public init(_ now: @escaping @Sendable () -> Timestamp) { self.now = now }
+
+    public static let system = LedgerClock { .now() }
+
+    /// A clock that always reads `t`.
+    public static func fixed(_ t: Timestamp) -> LedgerClock { LedgerClock { t } }
+}
+
 /// What a command did.
 public struct CommandOutcome: Sendable {
     /// The events written, with their positions (empty for a replay or a no-op).
@@ -20,8 +32,14 @@ public struct CommandOutcome: Sendable {
 public final class Ledger: Sendable {
     public let log: EventLog
     let keeper: ModelKeeper
+    /// The ledger's clock: the time rules check business times against it (`DecisionClock`).
+    public let clock: LedgerClock
 
+    /// Opens the ledger at `path`: the log, then the decision state from its checkpoint (see
+    /// `DecisionStore`), caught up with the events after it. A ledger closed cleanly opens in
+    /// constant time; after a crash, the open folds the events since the last flush.
     public static func open(path: String, create: Bool = false, writable: Bool = true,
+                            clock: LedgerClock = .system,
                             configure: (inout EventLogOptions) -> Void = { _ in }) throws -> Ledger {
         let keeper = ModelKeeper()
         var options = EventLogOptions()
@@ -30,24 +48,40 @@ public final class Ledger: Sendable {
         configure(&options)
         options.commitObserver = keeper
         let log = try EventLog.open(path: path, options: options)
-        keeper.log = log
         do {
-            try keeper.rebuildNow(from: log)
+            try keeper.open(log: log, ledgerPath: path, writable: writable)
         } catch {
             // A stored event the model cannot fold (`StoredEventError`): no command can be
             // decided; the log's own readers (`events`, `verify`, ...) do not need the model.
             log.close()
             throw error
         }
-        return Ledger(log: log, keeper: keeper)
+        return Ledger(log: log, keeper: keeper, clock: clock)
     }
 
-    private init(log: EventLog, keeper: ModelKeeper) {
+    private init(log: EventLog, keeper: ModelKeeper, clock: LedgerClock) {
         self.log = log
         self.keeper = keeper
+        self.clock = clock
     }
 
-    public func close() { log.close() }
+    /// Flushes the decision state (so the next open starts from here) and closes the log.
+    public func close() {
+        keeper.flushIfDue(force: true)
+        log.close()
+    }
+
+    /// Flushes the decision state now when the writer is idle (nothing queued); an import calls
+    /// it between batches so that a crash leaves little to fold again. Returns whether nothing
+    /// is left unflushed.
+    @discardableResult
+    public func checkpointState() -> Bool { keeper.flushIfDue(force: true) }
+
+    /// True when a bulk writer (an import) should let its queued batches finish and call
+    /// `checkpointState()`: the decision state has `ModelKeeper.flushDirtyKeysMin` keys
+    /// unflushed. (A flush rewrites each changed member whole: bulk writers flush rarely, single
+    /// commands when the writer is idle.)
+    public var stateCheckpointDue: Bool { keeper.dirtyKeyCount >= ModelKeeper.flushDirtyKeysMin }
 
     /// Decides and appends `command` atomically; domain refusals throw `DomainError`. The time
     /// rules are checked against this machine's clock (`allowFuture`: see `DecisionClock`).
@@ -57,8 +91,10 @@ public final class Ledger: Sendable {
             case replay(key: String)
             case events([DomainEvent])
         }
-        let (answer, result) = try await decideAndAppend { model -> (decided: ModelKeeper.Decided, answer: Answer) in
-            switch try model.decideValidated(command, clock: DecisionClock(now: .now(), allowFuture: allowFuture)) {
+        let clock = self.clock
+        let (answer, result) = try await decideAndAppend { state -> (decided: ModelKeeper.Decided, answer: Answer) in
+            try state.prefetch(command)
+            switch try state.model.decideValidated(command, clock: DecisionClock(now: clock.now(), allowFuture: allowFuture)) {
             case .replay(let key):
                 return (.init(), .replay(key: key))
             case .append(var events):
@@ -66,10 +102,12 @@ public final class Ledger: Sendable {
                 // (each slice is idempotent; the loop below runs until nothing is left).
                 if events.count > Self.sliceEventsMax { events = Array(events.prefix(Self.sliceEventsMax)) }
                 var decided = ModelKeeper.Decided()
-                try decided.append(events, of: command, applyingTo: &model)
+                try decided.append(events, of: command, applyingTo: &state)
                 return (decided, .events(events))
             }
         }
+        // An idle writer is the moment to flush the decision state, when a flush is due.
+        keeper.flushIfDue()
         switch answer {
         case .replay(let key):
             // The original was queued before this replay, so it is committed (and its key in the
@@ -108,7 +146,7 @@ public final class Ledger: Sendable {
     /// next batch while the writer stores this one (`PendingBatch.value()` gives the outcomes).
     public func submitBatch(_ commands: [Command], allowFuture: Bool = false) -> PendingBatch {
         precondition(!commands.isEmpty && commands.count <= 2_000, "1 to 2,000 commands per batch")
-        let (promise, slot) = queue(Self.batchDecision(commands, allowFuture: allowFuture))
+        let (promise, slot) = queue(Self.batchDecision(commands, allowFuture: allowFuture, now: clock))
         return PendingBatch(ledger: self, commands: commands, allowFuture: allowFuture, first: promise, slot: slot)
     }
 
@@ -122,28 +160,32 @@ public final class Ledger: Sendable {
 
         /// The outcome of each command, after the commit that carried the batch.
         public func value() async throws -> [BatchItem] {
-            defer { slot.release() }
+            defer {
+                slot.release()
+                ledger.keeper.flushIfDue()
+            }
             do {
                 return try await first.value.0
             } catch is ModelKeeper.StaleDecision {
-                return try await ledger.decideAndAppend(Ledger.batchDecision(commands, allowFuture: allowFuture)).0
+                return try await ledger.decideAndAppend(Ledger.batchDecision(commands, allowFuture: allowFuture, now: ledger.clock)).0
             }
         }
     }
 
-    static func batchDecision(_ commands: [Command], allowFuture: Bool) -> ModelKeeper.Decide<[BatchItem]> {
-        { model in
-            let clock = DecisionClock(now: .now(), allowFuture: allowFuture)
+    static func batchDecision(_ commands: [Command], allowFuture: Bool, now: LedgerClock) -> ModelKeeper.Decide<[BatchItem]> {
+        { state in
+            let clock = DecisionClock(now: now.now(), allowFuture: allowFuture)
             var decided = ModelKeeper.Decided()
             decided.reserveCapacity(commands: commands.count)
             var out: [BatchItem] = []
             out.reserveCapacity(commands.count)
             for command in commands {
                 do {
-                    switch try model.decideValidated(command, clock: clock) {
+                    try state.prefetch(command)
+                    switch try state.model.decideValidated(command, clock: clock) {
                     case .replay: out.append(.replayed)
                     case .append(let events):
-                        try decided.append(events, of: command, applyingTo: &model)
+                        try decided.append(events, of: command, applyingTo: &state)
                         out.append(.written(events: events.count))
                     }
                 } catch {
@@ -201,19 +243,20 @@ public final class Ledger: Sendable {
         return out
     }
 
-    /// A member's balance at `at` (default: now), from the model.
+    /// A member's balance at `at` (default: now), from the decision state.
     /// (Reads see the log plus the decisions queued for it, like the next decision does.)
     public func balance(_ member: String, at: Timestamp = .now()) throws -> Balance? {
-        try keeper.read { $0.balance(member, at: at) }
+        try keeper.read(member: member) { $0.balance(member, at: at) }
     }
 
     public func member(_ id: String) throws -> MemberState? {
-        try keeper.read { $0.member(id) }
+        try keeper.read(member: id) { $0.member(id) }
     }
 
-    /// Runs `body` with the current model (for reports and tests).
+    /// Runs `body` with a model holding every member (loaded from the decision state: memory
+    /// grows with the program; for reports, checks and tests, never for one member).
     public func withModel<T>(_ body: (LedgerModel) throws -> T) throws -> T {
-        try keeper.read { try body($0) }
+        try keeper.readEverything { try body($0) }
     }
 
     public func rules(at: Timestamp = .now()) throws -> ProgramRules {

@@ -53,11 +53,17 @@ final class ModelKeeper: CommitObserver {
         }
     }
 
-    /// The model. Lock order: `model`, then `book`.
-    let model = Mutex(LedgerModel())
+    /// The model and what it loaded from the store. Lock order: `model`, then `book`.
+    let model = Mutex(DecisionState(store: nil))
     let book = Mutex(Book())
-    /// Set after open; used to rebuild from the log.
+    /// Set at open, before any decision; used to rebuild from the log.
     nonisolated(unsafe) weak var log: EventLog?
+    /// The checkpointed state, set at open (nil: none usable; the model then holds everything).
+    nonisolated(unsafe) var store: DecisionStore?
+    /// This process holds the writer lock: it catches the store up and flushes it.
+    nonisolated(unsafe) var writable = false
+    /// When the last flush ran (flushes are due by dirty keys or by time).
+    let lastFlush = Mutex(ContinuousClock.now)
 
     // MARK: CommitObserver (writer thread)
 
@@ -94,7 +100,7 @@ final class ModelKeeper: CommitObserver {
                     // did not see it. Apply it, and have them decided again.
                     if b.aheadQueued > 0 && DomainEvent.isDomainType(event.type) { b.invalidate() }
                     do {
-                        try Self.apply(event, model: &m, book: &b)
+                        try m.apply(event, book: &b)
                     } catch {
                         // The model cannot follow the log: fold it anew, which names the event to
                         // every decision and read from now on (`StoredEventError`).
@@ -122,7 +128,7 @@ final class ModelKeeper: CommitObserver {
 
     /// What a decision returns: the events to append (already applied to the model) and what to
     /// tell the caller. It throws only before applying anything.
-    typealias Decide<T> = @Sendable (inout LedgerModel) throws -> (decided: Decided, answer: T)
+    typealias Decide<T> = @Sendable (inout DecisionState) throws -> (decided: Decided, answer: T)
 
     /// Decided commands and their events, in order. They are encoded into drafts on the writer
     /// thread when it reaches them: the decider is the import's busier thread. Flat (one array of
@@ -142,15 +148,16 @@ final class ModelKeeper: CommitObserver {
             events.reserveCapacity(2 * n)
         }
 
-        /// Applies `decided`, the events of `command`, to `model` (the next decision must see
+        /// Applies `decided`, the events of `command`, to the model (the next decision must see
         /// them) and records them. Events that do not apply (a contradiction, a limit passed)
-        /// refuse the command: `model` and this record stay exactly as they were.
-        mutating func append(_ decided: [DomainEvent], of command: Command, applyingTo model: inout LedgerModel) throws(DomainError) {
+        /// refuse the command: the state and this record stay exactly as they were.
+        mutating func append(_ decided: [DomainEvent], of command: Command, applyingTo state: inout DecisionState) throws(DomainError) {
             do throws(FoldError) {
-                try model.apply(contentsOf: decided, at: command.at)
+                try state.model.apply(contentsOf: decided, at: command.at)
             } catch {
                 throw .cannotApply(error)
             }
+            for e in decided { state.dirty.note(e) }
             commands.append(command)
             events.append(contentsOf: decided)
             ends.append(events.count)
@@ -243,7 +250,7 @@ final class ModelKeeper: CommitObserver {
 
     /// Makes the model fit for a decision on the writer thread (it holds the model's lock), or
     /// refuses it (`StaleDecision`).
-    private func prepareOnWriter(_ m: inout LedgerModel, first: Bool, log: EventLog) throws {
+    private func prepareOnWriter(_ m: inout DecisionState, first: Bool, log: EventLog) throws {
         let rebuild = try book.withLock { b in
             if first { b.writerQueued -= 1 }
             if b.preApplied > 0 { b.invalidate() }
@@ -257,59 +264,180 @@ final class ModelKeeper: CommitObserver {
 
     // MARK: Reading and folding
 
-    /// Runs `body` on the model: the log plus the decisions queued for it. After a failure, before
-    /// the writer folded the model anew, on a fresh fold of the committed log instead.
-    func read<T>(_ body: (LedgerModel) throws -> T) throws -> T {
+    /// Runs `body` on the model: the log plus the decisions queued for it, with `member` loaded
+    /// when given. After a failure, before the writer folded the model anew, on a fresh state
+    /// caught up from the store instead.
+    func read<T>(member: String? = nil, _ body: (LedgerModel) throws -> T) throws -> T {
         // (`body` runs under the lock and its value leaves it: unchecked, as `withLock` wants
         // Sendable results.)
         nonisolated(unsafe) var value: T?
         let current = try model.withLock { m -> Bool in
             guard !book.withLock({ $0.needsRebuild }) else { return false }
-            value = try body(m)
+            if let member { try m.prefetch(member: member) }
+            value = try body(m.model)
             return true
         }
         if current, let value { return value }
-        guard let log else { preconditionFailure("the model is read after its log was released") }
-        var fresh = LedgerModel(), folded = Book()
-        try Self.fold(log, model: &fresh, book: &folded)
-        return try body(fresh)
+        var (fresh, _) = try freshState()
+        if let member { try fresh.prefetch(member: member) }
+        return try body(fresh.model)
+    }
+
+    /// Runs `body` on a model holding every member and owner entry (loaded from the store: the
+    /// cost grows with the program, for reports and checks, never for a decision).
+    func readEverything<T>(_ body: (LedgerModel) throws -> T) throws -> T {
+        nonisolated(unsafe) var value: T?
+        let current = try model.withLock { m -> Bool in
+            guard !book.withLock({ $0.needsRebuild }) else { return false }
+            try m.loadEverything()
+            value = try body(m.model)
+            return true
+        }
+        if current, let value { return value }
+        var (fresh, _) = try freshState()
+        try fresh.loadEverything()
+        return try body(fresh.model)
     }
 
     /// The bookkeeping, read under its lock.
     func readBook<T: Sendable>(_ body: (Book) -> T) -> T { book.withLock { body($0) } }
 
-    /// Applies a stored event; one that does not decode or apply throws `StoredEventError`
-    /// naming it, and leaves `model` as it was.
+    /// Applies a stored event to a model holding everything (no store: `Ledger.neutralise`'s
+    /// fold); one that does not decode or apply throws `StoredEventError` naming it, and leaves
+    /// `model` as it was.
     static func apply(_ e: RecordedEvent, model: inout LedgerModel, book b: inout Book) throws(StoredEventError) {
-        // Not a domain event (raw `append`, a `ledger.neutralised` event), or a neutralised one.
-        guard DomainEvent.isDomainType(e.type), e.neutralisedBy == nil else {
-            b.through = max(b.through, e.position)
-            return
-        }
-        let event: DomainEvent
+        var state = DecisionState(store: nil)
+        swap(&state.model, &model)
+        defer { swap(&state.model, &model) }
         do {
-            event = try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data)
+            try state.apply(e, book: &b)
+        } catch let error as StoredEventError {
+            throw error
         } catch {
-            throw StoredEventError(e, reason: "it does not decode: \(error)")
+            preconditionFailure("a state without a store loads nothing")
         }
-        do throws(FoldError) {
-            try model.apply(event, at: Timestamp(microseconds: e.occurredAt))
-        } catch {
-            throw StoredEventError(e, reason: error.message)
-        }
-        b.through = max(b.through, e.position)
     }
 
-    /// Folds the whole committed log anew (at open, or after a failure).
-    func rebuildNow(from log: EventLog) throws {
-        try model.withLock { m in try rebuildLocked(&m, from: log) }
+    // MARK: Opening, catching up, flushing
+
+    /// Opens the decision state at open of the ledger: the stored checkpoint when it belongs to
+    /// this log, caught up with the events after it; otherwise (none, damaged, another log or
+    /// format) a fold from position 0, flushed as it goes when this process writes.
+    func open(log: EventLog, ledgerPath: String, writable: Bool) throws {
+        self.log = log
+        self.writable = writable
+        do {
+            store = try DecisionStore.open(ledgerPath: ledgerPath, writable: writable)
+        } catch where !writable {
+            store = nil  // a reader folds in memory instead of a damaged store it may not repair
+        }
+        try model.withLock { m in
+            let (fresh, folded) = try freshState(flushing: writable)
+            m = fresh
+            book.withLock { b in
+                var folded = folded
+                folded.epoch = b.epoch &+ 1
+                b = folded
+            }
+            if writable && !m.dirty.isEmpty { try flushLocked(&m) }
+        }
     }
 
-    /// `rebuildNow` for a caller holding the model's lock. The queue counters stay; the epoch
-    /// moves on (effects applied ahead are gone).
-    private func rebuildLocked(_ m: inout LedgerModel, from log: EventLog) throws {
-        var fresh = LedgerModel(), folded = Book()
-        try Self.fold(log, model: &fresh, book: &folded)
+    /// A state caught up with the committed log: from the store's checkpoint when it is usable,
+    /// else from position 0 (clearing the store first when `flushing`). With `flushing`, the
+    /// state is flushed whenever `flushDirtyKeysMin` keys are dirty, so memory stays bounded.
+    func freshState(flushing: Bool = false) throws -> (DecisionState, Book) {
+        guard let log else { preconditionFailure("the model is read after its log was released") }
+        var state = DecisionState(store: store)
+        var folded = Book()
+        if let store {
+            if let start = try usableCheckpoint(store, log: log) {
+                state.model = start.model
+                folded.through = start.position
+            } else if flushing {
+                try store.clear()
+            } else {
+                state = DecisionState(store: nil)
+            }
+        }
+        while true {
+            let batch = try log.events(after: folded.through, limit: 4_096)
+            guard let last = batch.last else { break }
+            for i in batch.indices { try state.apply(batch[i], book: &folded) }
+            folded.through = max(folded.through, last.position)
+            if flushing, state.dirty.count >= Self.flushDirtyKeysMin {
+                try flush(&state, through: folded.through)
+            }
+        }
+        return (state, folded)
+    }
+
+    /// The stored checkpoint and its program-wide state, when they belong to this log as it is.
+    private func usableCheckpoint(_ store: DecisionStore, log: EventLog) throws -> (model: LedgerModel, position: UInt64)? {
+        let (checkpoint, program) = try store.read { r in (try r.checkpoint(), try r.program()) }
+        guard let checkpoint, let program, checkpoint.format == LedgerModel.stateFormatVersion,
+              checkpoint.ledgerId == log.ledgerIdentifier,
+              checkpoint.position <= (try log.headPosition()),
+              checkpoint.neutralised == (try log.neutralisedPositions().count) else { return nil }
+        if checkpoint.position > 0 {
+            guard let hash = try log.chainHash(at: checkpoint.position), hash.bytes == checkpoint.hash else { return nil }
+        }
+        guard let model = try? LedgerModel(programStateBytes: program) else { return nil }
+        return (model, checkpoint.position)
+    }
+
+    /// Dirty keys past which a flush is due (and a fold from position 0 flushes as it goes).
+    static let flushDirtyKeysMin = 400_000
+    /// Time after which a flush is due whatever the dirty keys.
+    static let flushIntervalMax = Duration.seconds(2)
+
+    /// Writes the dirty keys of `state`, reflecting the log through `through`, to the store.
+    private func flush(_ state: inout DecisionState, through: UInt64) throws {
+        guard writable, let store = state.store, let log else { return }
+        let checkpoint = DecisionStore.Checkpoint(
+            format: LedgerModel.stateFormatVersion, ledgerId: log.ledgerIdentifier, position: through,
+            hash: through == 0 ? [] : (try log.chainHash(at: through)?.bytes ?? []),
+            neutralised: try log.neutralisedPositions().count)
+        try store.write(state.flush(checkpoint))
+        state.flushed()
+        lastFlush.withLock { $0 = .now }
+    }
+
+    /// Flushes the model (lock held) when it is exactly the committed log: nothing queued ahead
+    /// or on the writer, nothing staged, no rebuild pending. Returns whether it flushed.
+    @discardableResult
+    private func flushLocked(_ m: inout DecisionState) throws -> Bool {
+        let through: UInt64? = book.withLock { b in
+            guard b.aheadQueued == 0, b.writerQueued == 0, b.preApplied == 0, !b.stagedSinceCommit, !b.needsRebuild else { return nil }
+            return b.through
+        }
+        guard let through else { return false }
+        try flush(&m, through: through)
+        return true
+    }
+
+    /// Flushes when due (`flushDirtyKeysMin` dirty keys or `flushIntervalMax` since the last
+    /// flush) and the writer is idle; `force`: whenever anything is dirty. Never waits for the
+    /// model's lock. Returns whether the state is flushed (nothing dirty is left).
+    @discardableResult
+    func flushIfDue(force: Bool = false) -> Bool {
+        guard writable else { return false }
+        let due = force || ContinuousClock.now - lastFlush.withLock({ $0 }) > Self.flushIntervalMax
+        let result = model.withLockIfAvailable { m -> Bool in
+            guard !m.dirty.isEmpty else { return true }
+            guard due || m.dirty.count >= Self.flushDirtyKeysMin else { return false }
+            return (try? flushLocked(&m)) ?? false
+        }
+        return result ?? false
+    }
+
+    /// Dirty keys now (a hint for callers pacing their flushes).
+    var dirtyKeyCount: Int { model.withLockIfAvailable { $0.dirty.count } ?? 0 }
+
+    /// Folds the state anew for a caller holding the model's lock. The queue counters stay; the
+    /// epoch moves on (effects applied ahead are gone).
+    private func rebuildLocked(_ m: inout DecisionState, from log: EventLog) throws {
+        var (fresh, folded) = try freshState()
         m = fresh
         book.withLock { b in
             folded.epoch = b.epoch &+ 1
@@ -320,14 +448,29 @@ final class ModelKeeper: CommitObserver {
         }
     }
 
-    /// Folds every committed event into `model` and `book`.
-    static func fold(_ log: EventLog, model: inout LedgerModel, book: inout Book) throws {
-        var position: UInt64 = 0
-        while true {
-            let batch = try log.events(after: position, limit: 4_096)
-            guard let last = batch.last else { break }
-            for i in batch.indices { try apply(batch[i], model: &model, book: &book) }
-            position = last.position
+    /// Folds the committed log anew (after a failure).
+    func rebuildNow(from log: EventLog) throws {
+        try model.withLock { m in try rebuildLocked(&m, from: log) }
+    }
+}
+
+extension ModelKeeper {
+    /// Empties the store and folds the state anew from position 0, flushing as it goes (writer
+    /// only; nothing may be queued).
+    func rebuildStore() throws {
+        guard writable, let store else { throw DecisionStateDamaged(description: "the decision state is rebuilt by a writer of the ledger") }
+        try model.withLock { m in
+            let idle = book.withLock { b in b.aheadQueued == 0 && b.writerQueued == 0 && !b.stagedSinceCommit }
+            guard idle else { throw DecisionStateDamaged(description: "commands are being decided; rebuild when the ledger is idle") }
+            try store.clear()
+            let (fresh, folded) = try freshState(flushing: true)
+            m = fresh
+            book.withLock { b in
+                var folded = folded
+                folded.epoch = b.epoch &+ 1
+                b = folded
+            }
+            try flushLocked(&m)
         }
     }
 }

@@ -49,12 +49,20 @@ import Testing
         let now = Timestamp.now()
         var edges = EdgeValues(seed: seed, now: now)
         #expect(try cli(["init", "--ledger", path], label).status == 0)
-        let ledger = try Ledger.open(path: path)
+        let ledger = try Ledger.open(path: path, clock: .fixed(now))
+        // The same commands on a second ledger reopened every few commands: its decisions read
+        // members and owner entries back from the checkpointed decision state, and must write
+        // exactly what the first ledger, which keeps everything in memory, writes.
+        let twinPath = path + "-twin"
+        defer { try? FileManager.default.removeItem(atPath: twinPath) }
+        var twin = try Ledger.open(path: twinPath, create: true, clock: .fixed(now))
         var accepted = 0, refused = 0
         for member in EdgeValues.ordinaryMembers {
             let start = Timestamp(microseconds: now.microseconds - 500 * 86_400_000_000).rfc3339
-            _ = try await ledger.execute(try Command(json: JSONCanonical.parse(
-                #"{"command":"enroll","member":"\#(member)","store":"S1","occurredAt":"\#(start)"}"#), now: now))
+            let enroll = try Command(json: JSONCanonical.parse(
+                #"{"command":"enroll","member":"\#(member)","store":"S1","occurredAt":"\#(start)"}"#), now: now)
+            _ = try await ledger.execute(enroll)
+            _ = try await twin.execute(enroll)
         }
         for i in 0..<Self.commandsPerWorld {
             let text = edges.command()
@@ -67,21 +75,51 @@ import Testing
                 continue
             }
             let before = try ledger.log.headPosition()
+            var accepted1 = false
             do {
                 _ = try await ledger.execute(command)
                 accepted += 1
+                accepted1 = true
             } catch {
                 refused += 1
                 #expect(!"\(error)".isEmpty, "\(label) command \(i): a refusal says why")
                 let after = try ledger.log.headPosition()
                 #expect(after == before, "\(label) command \(i) was refused (\(error)) but the head moved \(before) -> \(after): \(text)")
             }
+            let accepted2 = (try? await twin.execute(command)) != nil
+            #expect(accepted1 == accepted2, "\(label) command \(i): accepted \(accepted1) in memory, \(accepted2) from the stored state: \(text)")
+            if i % Self.twinReopenEvery == 0 {
+                twin.close()
+                twin = try Ledger.open(path: twinPath, clock: .fixed(now))
+            }
         }
         let head = try ledger.log.headPosition()
+        try expectSameEvents(ledger.log, twin.log, label: label)
+        #expect(try twin.checkDecisionState().ok, "\(label): the twin's stored state equals a fold from position 0")
+        twin.close()
+        #expect(try ledger.checkDecisionState().ok, "\(label): the stored state equals a fold from position 0")
         ledger.close()
         try checkEveryFold(path, head: head, label: label)
         try checkTheCLI(path, label: label, edges: &edges)
         return (accepted, refused)
+    }
+
+    /// How often the twin ledger is closed and opened again (in commands).
+    static let twinReopenEvery = 7
+
+    /// Both logs hold the same events: type, member, business time and data, position by position.
+    func expectSameEvents(_ a: EventLog, _ b: EventLog, label: String) throws {
+        var after: UInt64 = 0
+        while true {
+            let x = try a.events(after: after, limit: 1_000), y = try b.events(after: after, limit: 1_000)
+            #expect(x.count == y.count, "\(label): \(x.count) events after \(after) in memory, \(y.count) from the stored state")
+            for (e, f) in zip(x, y) where (e.type, e.member, e.occurredAt, e.data) != (f.type, f.member, f.occurredAt, f.data) {
+                Issue.record("\(label): position \(e.position) differs: \(e.type) \(String(decoding: e.data, as: UTF8.self)) in memory, \(f.type) \(String(decoding: f.data, as: UTF8.self)) from the stored state")
+                return
+            }
+            guard let last = x.last, x.count == y.count else { return }
+            after = last.position
+        }
     }
 
     /// The model folded anew at open, the projections caught up from zero, the independent fold.

@@ -30,7 +30,7 @@ import Testing
         defer { ledger.close() }
         // A program that already moved all but 10 points of its limit (reached through commands,
         // that takes millions of them).
-        ledger.keeper.model.withLock { $0.pointsMoved = FoldLimits.movedTotalMaxPoints - 10 }
+        ledger.keeper.model.withLock { $0.model.pointsMoved = FoldLimits.movedTotalMaxPoints - 10 }
         let before = try ledger.withModel { ($0.eventCount, $0.pointsMoved, $0.members["M1"]?.adjusted) }
         do {
             try await ledger.execute(adjust(11, key: "K1"))
@@ -59,15 +59,15 @@ import Testing
     }
 
     @Test func theDecidedRecordAndTheModelStayAsTheyWereWhenEventsDoNotApply() throws {
-        var model = LedgerModel()
-        try model.apply(.memberEnrolled(.init(member: "M1", brand: "main", store: "S1", channel: "store", birthDate: nil, gender: nil, profile: [:])), at: at)
+        var state = DecisionState(store: nil)
+        try state.model.apply(.memberEnrolled(.init(member: "M1", brand: "main", store: "S1", channel: "store", birthDate: nil, gender: nil, profile: [:])), at: at)
         var decided = ModelKeeper.Decided()
         let command = adjust(-5, key: "K1")
         let bad: [DomainEvent] = [.pointsAdjusted(.init(member: "M1", key: "K1", points: -5, reason: "test", operatorId: "op",
                                                         allocations: [LotAllocation(lotId: "P:nope", points: 5)]))]
-        #expect(throws: DomainError.self) { try decided.append(bad, of: command, applyingTo: &model) }
-        #expect(decided.eventCount == 0 && decided.commands.isEmpty && model.eventCount == 1)
-        #expect(model.members["M1"]?.adjusted == 0 && model.members["M1"]?.adjustmentKeys.isEmpty == true)
+        #expect(throws: DomainError.self) { try decided.append(bad, of: command, applyingTo: &state) }
+        #expect(decided.eventCount == 0 && decided.commands.isEmpty && state.model.eventCount == 1)
+        #expect(state.model.members["M1"]?.adjusted == 0 && state.model.members["M1"]?.adjustmentKeys.isEmpty == true && state.dirty.isEmpty)
     }
 
     /// Appends `data` as a raw event of `type` straight to the log, as a damaged or foreign writer would.

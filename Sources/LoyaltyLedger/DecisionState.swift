@@ -1,0 +1,256 @@
+import LedgerStore
+import LoyaltyDomain
+
+/// The keys of the decision state changed since the last flush: the members and owner-table
+/// entries the applied events touched (the program-wide state is written with every flush).
+struct DirtyKeys {
+    struct Owner: Hashable {
+        var kind: DecisionStore.OwnerKind
+        var id: String
+    }
+
+    var members = Set<String>()
+    var owners = Set<Owner>()
+
+    var count: Int { members.count + owners.count }
+    var isEmpty: Bool { members.isEmpty && owners.isEmpty }
+
+    /// Notes what `event` changes when the model applies it (`LedgerModel.apply`).
+    mutating func note(_ event: DomainEvent) {
+        switch event {
+        case .programPublished, .rewardDefined: return
+        case .purchaseRecorded(let p): owners.insert(Owner(kind: .purchase, id: p.purchaseId))
+        case .pointsRedeemed(let r): owners.insert(Owner(kind: .redemption, id: r.redemptionId))
+        case let .pointsHeld(_, holdId, _, _): owners.insert(Owner(kind: .hold, id: holdId))
+        case .purchaseReturned(let r): owners.insert(Owner(kind: .returned, id: r.returnId))
+        case .pointsAdjusted(let a): owners.insert(Owner(kind: .adjustment, id: a.key))
+        default: break
+        }
+        members.insert(event.stream)
+    }
+}
+
+/// A stored value of the decision state that does not decode: the state is folded anew from the
+/// log (`loyalty decisions rebuild`, or deleting `decisions/`).
+struct DecisionStateDamaged: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// What decisions read: the domain model holding the program-wide state and the members and
+/// owner-table entries loaded so far (resident), the keys changed since the last flush, and the
+/// store the rest is loaded from. A decision first loads what its command reads
+/// (`prefetch(_:)`), so the model answers it exactly as a model holding everything would.
+///
+/// Invariant: every key changed by an event after the store's checkpoint is resident (dirty), so
+/// a key that is not resident is as the store has it. Only clean keys are evicted.
+struct DecisionState {
+    var model = LedgerModel()
+    var dirty = DirtyKeys()
+    /// nil: the model holds everything (a reader of a ledger without a usable store).
+    var store: DecisionStore?
+    /// Every member and owner entry is resident (after `loadEverything`, or without a store).
+    var complete = false
+
+    init(store: DecisionStore?) {
+        self.store = store
+        complete = store == nil
+    }
+
+    /// Resident members past which a flush evicts every clean entry.
+    static let residentMembersMax = 100_000
+
+    // MARK: Loading
+
+    /// Loads what deciding `command` reads: its members, and the owner entries its ids name
+    /// (with the members they name). `expire` and tier evaluation read every member.
+    mutating func prefetch(_ command: Command) throws {
+        guard let store, !complete else { return }
+        var everyone = false
+        try store.read { r in
+            switch command {
+            case .publishProgram, .defineReward: break
+            case let .enroll(m, _, _, _, _, _, _, _), let .updateProfile(m, _, _), let .closeMember(m, _, _):
+                try load(member: m, r)
+            case .purchase(let p):
+                try load(member: p.member, r)
+                if let owner = try owner(.purchase, p.purchaseId, r) { try load(member: owner, r) }
+            case let .returnPurchase(purchaseId, returnId, _, _):
+                _ = try owner(.returned, returnId, r)
+                if let owner = try owner(.purchase, purchaseId, r) { try load(member: owner, r) }
+            case let .redeem(m, _, id, _, _):
+                try load(member: m, r)
+                if let owner = try owner(.redemption, id, r) { try load(member: owner, r) }
+            case let .reverseRedemption(id, _):
+                if let owner = try owner(.redemption, id, r) { try load(member: owner, r) }
+            case let .adjust(m, _, _, _, key, _):
+                try load(member: m, r)
+                _ = try owner(.adjustment, key, r)
+            case let .transfer(from, to, _, _, _):
+                try load(member: from, r)
+                try load(member: to, r)
+            case let .hold(m, _, id, _, _):
+                try load(member: m, r)
+                if let owner = try owner(.hold, id, r) { try load(member: owner, r) }
+            case let .release(id, _):
+                if let owner = try owner(.hold, id, r) { try load(member: owner, r) }
+            case .expire, .evaluateTiers:
+                everyone = true
+            }
+        }
+        if everyone { try loadEverything() }
+    }
+
+    /// Loads the member an event of the log changes (applying it reads only that member and
+    /// the program-wide state).
+    mutating func prefetch(_ event: DomainEvent) throws {
+        guard let store, !complete, !event.isProgramWide, model.members[event.stream] == nil else { return }
+        try store.read { r in try load(member: event.stream, r) }
+    }
+
+    /// Loads member `id` unless resident (or absent from the store too).
+    mutating func prefetch(member id: String) throws {
+        guard let store, !complete, model.members[id] == nil else { return }
+        try store.read { r in try load(member: id, r) }
+    }
+
+    private mutating func load(member id: String, _ r: DecisionStore.Reader) throws {
+        guard model.members[id] == nil, let bytes = try r.member(id) else { return }
+        do {
+            model.members[id] = try MemberState(stateBytes: bytes)
+        } catch {
+            throw DecisionStateDamaged(description: "the stored decision state of member '\(id)' does not decode (\(error)); run `loyalty decisions rebuild`")
+        }
+    }
+
+    /// The owner entry `kind`/`id`, loaded unless resident; for the member-valued tables, the member.
+    private mutating func owner(_ kind: DecisionStore.OwnerKind, _ id: String, _ r: DecisionStore.Reader) throws -> String? {
+        if let resident = residentOwner(kind, id) { return resident }
+        guard let bytes = try r.owner(kind, id) else { return nil }
+        try insertOwner(kind, id, bytes)
+        return residentOwner(kind, id)
+    }
+
+    private func residentOwner(_ kind: DecisionStore.OwnerKind, _ id: String) -> String? {
+        switch kind {
+        case .purchase: return model.purchaseOwners[id]
+        case .redemption: return model.redemptionOwners[id]
+        case .hold: return model.holdOwners[id]
+        case .adjustment: return model.adjustmentOwners[id]
+        case .returned: return model.returns[id]?.purchaseId
+        }
+    }
+
+    private mutating func insertOwner(_ kind: DecisionStore.OwnerKind, _ id: String, _ bytes: [UInt8]) throws {
+        func member() throws -> String {
+            guard let m = String(validating: bytes, as: UTF8.self) else {
+                throw DecisionStateDamaged(description: "a stored owner entry of '\(id)' is not UTF-8; run `loyalty decisions rebuild`")
+            }
+            return m
+        }
+        switch kind {
+        case .purchase: model.purchaseOwners[id] = try member()
+        case .redemption: model.redemptionOwners[id] = try member()
+        case .hold: model.holdOwners[id] = try member()
+        case .adjustment: model.adjustmentOwners[id] = try member()
+        case .returned:
+            do { model.returns[id] = try LedgerModel.returnEntry(bytes) } catch {
+                throw DecisionStateDamaged(description: "the stored return '\(id)' does not decode (\(error)); run `loyalty decisions rebuild`")
+            }
+        }
+    }
+
+    /// Loads every member and owner entry the store holds (resident ones stay as they are).
+    mutating func loadEverything() throws {
+        guard let store, !complete else { return }
+        try store.forEachMember { key, bytes in
+            guard let id = String(validating: key, as: UTF8.self) else {
+                throw DecisionStateDamaged(description: "a stored member id is not UTF-8; run `loyalty decisions rebuild`")
+            }
+            guard model.members[id] == nil else { return }
+            do { model.members[id] = try MemberState(stateBytes: bytes) } catch {
+                throw DecisionStateDamaged(description: "the stored decision state of member '\(id)' does not decode (\(error)); run `loyalty decisions rebuild`")
+            }
+        }
+        try store.forEachOwner { key, value in
+            guard let first = key.first, let kind = DecisionStore.OwnerKind(rawValue: first),
+                  let id = String(validating: key.dropFirst(), as: UTF8.self) else {
+                throw DecisionStateDamaged(description: "a stored owner key is damaged; run `loyalty decisions rebuild`")
+            }
+            guard residentOwner(kind, id) == nil else { return }
+            try insertOwner(kind, id, value)
+        }
+        complete = true
+    }
+
+    // MARK: Applying
+
+    /// Applies a stored event (see `ModelKeeper.apply`), loading the member it changes first.
+    mutating func apply(_ e: RecordedEvent, book: inout ModelKeeper.Book) throws {
+        guard DomainEvent.isDomainType(e.type), e.neutralisedBy == nil else {
+            book.through = max(book.through, e.position)
+            return
+        }
+        let event: DomainEvent
+        do {
+            event = try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data)
+        } catch {
+            throw StoredEventError(e, reason: "it does not decode: \(error)")
+        }
+        try prefetch(event)
+        do throws(FoldError) {
+            try model.apply(event, at: Timestamp(microseconds: e.occurredAt))
+        } catch {
+            throw StoredEventError(e, reason: error.message)
+        }
+        dirty.note(event)
+        book.through = max(book.through, e.position)
+    }
+
+    // MARK: Flushing
+
+    /// The flush of the dirty keys and the program-wide state, checkpointed at `checkpoint`.
+    func flush(_ checkpoint: DecisionStore.Checkpoint) -> DecisionStore.Flush {
+        var out = DecisionStore.Flush(program: model.programStateBytes, checkpoint: checkpoint)
+        out.members.reserveCapacity(dirty.members.count)
+        for id in dirty.members {
+            if let s = model.members[id] { out.members.append((id, s.stateBytes)) }
+        }
+        out.owners.reserveCapacity(dirty.owners.count)
+        for o in dirty.owners {
+            let value: [UInt8]?
+            switch o.kind {
+            case .purchase: value = model.purchaseOwners[o.id].map { Array($0.utf8) }
+            case .redemption: value = model.redemptionOwners[o.id].map { Array($0.utf8) }
+            case .hold: value = model.holdOwners[o.id].map { Array($0.utf8) }
+            case .adjustment: value = model.adjustmentOwners[o.id].map { Array($0.utf8) }
+            case .returned: value = model.returns[o.id].map(LedgerModel.returnBytes)
+            }
+            out.owners.append((o.kind, o.id, value))
+        }
+        return out
+    }
+
+    /// After a flush: nothing is dirty; past `residentMembersMax` members, every entry is
+    /// dropped (all are clean, so the store has them).
+    mutating func flushed() {
+        dirty = DirtyKeys()
+        guard store != nil, model.members.count > Self.residentMembersMax else { return }
+        model.members = [:]
+        model.purchaseOwners = [:]
+        model.redemptionOwners = [:]
+        model.holdOwners = [:]
+        model.adjustmentOwners = [:]
+        model.returns = [:]
+        complete = false
+    }
+}
+
+extension DomainEvent {
+    /// Rules and rewards: program-wide, not a member's.
+    var isProgramWide: Bool {
+        switch self {
+        case .programPublished, .rewardDefined: return true
+        default: return false
+        }
+    }
+}
