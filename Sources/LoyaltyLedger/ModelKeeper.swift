@@ -1,3 +1,4 @@
+import Foundation
 import LedgerJSON
 import LedgerStore
 import LoyaltyDomain
@@ -339,7 +340,11 @@ final class ModelKeeper: CommitObserver {
                 folded.epoch = b.epoch &+ 1
                 b = folded
             }
-            if writable && !m.dirty.isEmpty { try flushLocked(&m) }
+            // A writer leaves a checkpoint at its head (a fresh store gets its first one here).
+            let stored = try store?.checkpoint()?.position
+            if writable, !m.dirty.isEmpty || stored != book.withLock({ $0.through }) {
+                try flushLocked(&m)
+            }
         }
     }
 
@@ -387,7 +392,8 @@ final class ModelKeeper: CommitObserver {
     }
 
     /// Dirty keys past which a flush is due (and a fold from position 0 flushes as it goes).
-    static let flushDirtyKeysMin = 400_000
+    /// `LOYALTY_STATE_FLUSH_KEYS` sets it (the crash tests flush often, to be killed mid-flush).
+    static let flushDirtyKeysMin = ProcessInfo.processInfo.environment["LOYALTY_STATE_FLUSH_KEYS"].flatMap(Int.init).map { max($0, 1) } ?? 400_000
     /// Time after which a flush is due whatever the dirty keys.
     static let flushIntervalMax = Duration.seconds(2)
 

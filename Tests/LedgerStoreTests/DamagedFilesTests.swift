@@ -299,7 +299,7 @@ import Testing
         }
     }
 
-    private func generatedCommands(_ dir: String, count: Int, members: Int) async throws -> String {
+    func generatedCommands(_ dir: String, count: Int, members: Int) async throws -> String {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let gen = try await runBounded(["generate", "--commands", "--count", String(count), "--members", String(members)], seconds: 300)
         let file = dir + "/commands.jsonl"
@@ -327,9 +327,10 @@ final class BoundedProcess: @unchecked Sendable {
     private var out = Data(), err = Data()
     private let outDone = DispatchSemaphore(value: 0), errDone = DispatchSemaphore(value: 0)
 
-    init(_ arguments: [String]) throws {
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: builtExecutable("loyalty"))
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let stdout = Pipe(), stderr = Pipe()
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdout
