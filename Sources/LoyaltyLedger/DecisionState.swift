@@ -30,6 +30,9 @@ struct DirtyKeys {
     }
 }
 
+/// A reader found the stored state flushed past the checkpoint it started from: it starts again.
+struct DecisionStateMoved: Error {}
+
 /// A stored value of the decision state that does not decode: the state is folded anew from the
 /// log (`loyalty decisions rebuild`, or deleting `decisions/`).
 struct DecisionStateDamaged: Error, CustomStringConvertible {
@@ -50,6 +53,11 @@ struct DecisionState {
     var store: DecisionStore?
     /// Every member and owner entry is resident (after `loadEverything`, or without a store).
     var complete = false
+    /// For a reader (another process may flush meanwhile): the checkpoint position the loaded
+    /// entries must come from. A load that finds the store moved on throws
+    /// `DecisionStateMoved` (the reader starts again from the new checkpoint). A writer's store
+    /// only moves by its own flushes, which leave nothing resident stale: nil.
+    var pinnedCheckpoint: UInt64?
 
     init(store: DecisionStore?) {
         self.store = store
@@ -67,6 +75,7 @@ struct DecisionState {
         guard let store, !complete else { return }
         var everyone = false
         try store.read { r in
+            try checkPinned(r)
             switch command {
             case .publishProgram, .defineReward: break
             case let .enroll(m, _, _, _, _, _, _, _), let .updateProfile(m, _, _), let .closeMember(m, _, _):
@@ -104,13 +113,24 @@ struct DecisionState {
     /// the program-wide state).
     mutating func prefetch(_ event: DomainEvent) throws {
         guard let store, !complete, !event.isProgramWide, model.members[event.stream] == nil else { return }
-        try store.read { r in try load(member: event.stream, r) }
+        try store.read { r in
+            try checkPinned(r)
+            try load(member: event.stream, r)
+        }
     }
 
     /// Loads member `id` unless resident (or absent from the store too).
     mutating func prefetch(member id: String) throws {
         guard let store, !complete, model.members[id] == nil else { return }
-        try store.read { r in try load(member: id, r) }
+        try store.read { r in
+            try checkPinned(r)
+            try load(member: id, r)
+        }
+    }
+
+    private func checkPinned(_ r: DecisionStore.Reader) throws {
+        guard let pinnedCheckpoint else { return }
+        guard try r.checkpoint()?.position == pinnedCheckpoint else { throw DecisionStateMoved() }
     }
 
     private mutating func load(member id: String, _ r: DecisionStore.Reader) throws {
@@ -162,6 +182,7 @@ struct DecisionState {
     /// Loads every member and owner entry the store holds (resident ones stay as they are).
     mutating func loadEverything() throws {
         guard let store, !complete else { return }
+        try store.read { r in try checkPinned(r) }
         try store.forEachMember { key, bytes in
             guard let id = String(validating: key, as: UTF8.self) else {
                 throw DecisionStateDamaged(description: "a stored member id is not UTF-8; run `loyalty decisions rebuild`")
@@ -179,6 +200,8 @@ struct DecisionState {
             guard residentOwner(kind, id) == nil else { return }
             try insertOwner(kind, id, value)
         }
+        // Scans read a batch per transaction: a reader checks that no flush came between them.
+        try store.read { r in try checkPinned(r) }
         complete = true
     }
 

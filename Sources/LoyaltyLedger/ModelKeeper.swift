@@ -269,11 +269,33 @@ final class ModelKeeper: CommitObserver {
     /// when given. After a failure, before the writer folded the model anew, on a fresh state
     /// caught up from the store instead.
     func read<T>(member: String? = nil, _ body: (LedgerModel) throws -> T) throws -> T {
+        try restartingIfMoved { try readOnce(member: member, body) }
+    }
+
+    /// Runs `read`, and for a reader whose store was flushed past its checkpoint meanwhile
+    /// (`DecisionStateMoved`), starts again from the new checkpoint (a few times at most).
+    private func restartingIfMoved<T>(_ read: () throws -> T) throws -> T {
+        for _ in 1 ..< Self.readRestartsMax {
+            do { return try read() } catch is DecisionStateMoved {
+                try model.withLock { m in
+                    let (fresh, folded) = try freshState()
+                    m = fresh
+                    book.withLock { b in b.through = folded.through }
+                }
+            }
+        }
+        return try read()
+    }
+
+    static let readRestartsMax = 4
+
+    private func readOnce<T>(member: String?, _ body: (LedgerModel) throws -> T) throws -> T {
         // (`body` runs under the lock and its value leaves it: unchecked, as `withLock` wants
         // Sendable results.)
         nonisolated(unsafe) var value: T?
         let current = try model.withLock { m -> Bool in
             guard !book.withLock({ $0.needsRebuild }) else { return false }
+            try followLocked(&m)
             if let member { try m.prefetch(member: member) }
             value = try body(m.model)
             return true
@@ -287,9 +309,14 @@ final class ModelKeeper: CommitObserver {
     /// Runs `body` on a model holding every member and owner entry (loaded from the store: the
     /// cost grows with the program, for reports and checks, never for a decision).
     func readEverything<T>(_ body: (LedgerModel) throws -> T) throws -> T {
+        try restartingIfMoved { try readEverythingOnce(body) }
+    }
+
+    private func readEverythingOnce<T>(_ body: (LedgerModel) throws -> T) throws -> T {
         nonisolated(unsafe) var value: T?
         let current = try model.withLock { m -> Bool in
             guard !book.withLock({ $0.needsRebuild }) else { return false }
+            try followLocked(&m)
             try m.loadEverything()
             value = try body(m.model)
             return true
@@ -298,6 +325,20 @@ final class ModelKeeper: CommitObserver {
         var (fresh, _) = try freshState()
         try fresh.loadEverything()
         return try body(fresh.model)
+    }
+
+    /// A reader (another process writes) folds what was committed since it last looked, so
+    /// every read answers as of the log's head. A writer's model follows its own commits.
+    private func followLocked(_ m: inout DecisionState) throws {
+        guard !writable, let log else { return }
+        var b = book.withLock { $0 }
+        while true {
+            let batch = try log.events(after: b.through, limit: 4_096)
+            guard let last = batch.last else { break }
+            for i in batch.indices { try m.apply(batch[i], book: &b) }
+            b.through = max(b.through, last.position)
+        }
+        book.withLock { $0.through = b.through }
     }
 
     /// The bookkeeping, read under its lock.
@@ -333,7 +374,16 @@ final class ModelKeeper: CommitObserver {
             store = nil  // a reader folds in memory instead of a damaged store it may not repair
         }
         try model.withLock { m in
-            let (fresh, folded) = try freshState(flushing: writable)
+            var attempt = 1
+            var (fresh, folded): (DecisionState, Book)
+            while true {
+                do {
+                    (fresh, folded) = try freshState(flushing: writable)
+                    break
+                } catch is DecisionStateMoved where attempt < Self.readRestartsMax {
+                    attempt += 1  // a reader: the writer flushed while this open caught up
+                }
+            }
             m = fresh
             book.withLock { b in
                 var folded = folded
@@ -358,6 +408,7 @@ final class ModelKeeper: CommitObserver {
         if let store {
             if let start = try usableCheckpoint(store, log: log) {
                 state.model = start.model
+                state.pinnedCheckpoint = writable ? nil : start.position
                 folded.through = start.position
             } else if flushing {
                 try store.clear()

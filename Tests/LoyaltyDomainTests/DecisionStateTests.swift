@@ -190,3 +190,31 @@ import Testing
 func attempt<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
     do { return .success(try await body()) } catch { return .failure(error) }
 }
+
+extension DecisionStateTests {
+    /// A reader whose store a writer flushes meanwhile starts again from the new checkpoint: it
+    /// never applies an event twice to a member loaded after the flush.
+    @Test func aReaderFollowsAWriterThatFlushesMeanwhile() async throws {
+        let dir = path()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let writer = try Ledger.open(path: dir, create: true, clock: .fixed(Self.now))
+        defer { writer.close() }
+        var workload = Workload(seed: 8)
+        for _ in 0..<150 { _ = try? await writer.execute(try workload.next()) }
+        #expect(writer.checkpointState())
+        let reader = try Ledger.open(path: dir, writable: false)
+        defer { reader.close() }
+        for round in 0..<5 {
+            for _ in 0..<60 { _ = try? await writer.execute(try workload.next()) }
+            #expect(writer.checkpointState())
+            for _ in 0..<10 { _ = try? await writer.execute(try workload.next()) }  // past the flush
+            let reopened = try Ledger.open(path: dir, writable: false)
+            for m in 0..<12 {
+                let expected = try writer.balance("M\(m)", at: Self.now)
+                #expect(try reader.balance("M\(m)", at: Self.now) == expected, "round \(round) M\(m)")
+                #expect(try reopened.balance("M\(m)", at: Self.now) == expected, "round \(round) M\(m)")
+            }
+            reopened.close()
+        }
+    }
+}
