@@ -65,7 +65,7 @@ struct DecisionState {
     }
 
     /// Resident members past which a flush evicts every clean entry.
-    static let residentMembersMax = 100_000
+    static let residentMembersMax = 250_000
 
     // MARK: Loading
 

@@ -444,7 +444,7 @@ final class ModelKeeper: CommitObserver {
 
     /// Dirty keys past which a flush is due (and a fold from position 0 flushes as it goes).
     /// `LOYALTY_STATE_FLUSH_KEYS` sets it (the crash tests flush often, to be killed mid-flush).
-    static let flushDirtyKeysMin = ProcessInfo.processInfo.environment["LOYALTY_STATE_FLUSH_KEYS"].flatMap(Int.init).map { max($0, 1) } ?? 400_000
+    static let flushDirtyKeysMin = ProcessInfo.processInfo.environment["LOYALTY_STATE_FLUSH_KEYS"].flatMap(Int.init).map { max($0, 1) } ?? 2_000_000
     /// Time after which a flush is due whatever the dirty keys.
     static let flushIntervalMax = Duration.seconds(2)
 
