@@ -34,6 +34,13 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // The one byte codec: fixed-width integers, varints, bounds-checked reads that throw.
+        // No dependencies.
+        .target(
+            name: "ByteCodec",
+            dependencies: [],
+            swiftSettings: strictSettings
+        ),
         // Exact JSON values (integer literals kept as text) and canonical encoding. No dependencies.
         .target(
             name: "LedgerJSON",
@@ -45,6 +52,7 @@ let package = Package(
             name: "LedgerStore",
             dependencies: [
                 "CLMDB",
+                "ByteCodec",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -62,7 +70,7 @@ let package = Package(
         // Pure domain: events, commands, program rules, decide/evolve. No I/O.
         .target(
             name: "LoyaltyDomain",
-            dependencies: ["LedgerJSON"],
+            dependencies: ["LedgerJSON", "ByteCodec"],
             swiftSettings: strictSettings
         ),
         // The facade the CLI and the server share: the log plus the domain.
@@ -75,7 +83,7 @@ let package = Package(
         .target(
             name: "Projections",
             dependencies: [
-                "LedgerStore", "LedgerJSON", "LoyaltyDomain",
+                "LedgerStore", "LedgerJSON", "LoyaltyDomain", "ByteCodec",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -114,6 +122,11 @@ let package = Package(
             name: "LedgerTestSupport",
             dependencies: [],
             path: "Tests/LedgerTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ByteCodecTests",
+            dependencies: ["ByteCodec"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -14,10 +14,12 @@ COMMANDS="${COMMANDS:-100000}"
 MEMBERS="${MEMBERS:-5000}"
 WORK="$(mktemp -d -t loyalty-demo.XXXXXX)"
 # The ledger refuses business times in the future, and expiry or tier runs as of one, so the
-# demo's year lies behind today: the program starts on the first of the month 13 months ago, the
-# generated trade fills about two months from then (100,000 commands, 2 to 90 s apart in store
-# hours), so that today some lots have expired (12 months after availability, end of month) and
-# the rolling 365-day tier window still holds a few weeks of spend.
+# demo's year lies behind today: the program starts on the first of the month 13 months ago and
+# the generated trade fills the 365 days from then (members joining all year, frequent,
+# occasional, one-off and lapsed buyers, churn and win-backs, about 5 % of purchases returned),
+# so that today the first lots have expired (12 months after availability, end of month), the
+# rolling 365-day tier window holds most of the year's spend, and the lifecycle stages (new,
+# active, defecting, inactive, lead) look like a program's a month after that year.
 START="$(date -u -d "$(date -u +%Y-%m-01) -13 months" +%F)"
 PUBLISHED="$(date -u -d "$START -1 day" +%F)"
 DISPUTE="$(date -u -d "$START +1 month" +%F)"
@@ -32,9 +34,17 @@ step "create a ledger at $LEDGER and publish the program rules (schemas/examples
 "$BIN" program publish schemas/examples/retail.rules.json --at "$PUBLISHED"
 "$BIN" program show | head -c 400; echo " ..."
 
-step "generate $COMMANDS realistic commands for $MEMBERS members from $START"
-"$BIN" generate --commands --count "$COMMANDS" --members "$MEMBERS" --start "$START" > "$WORK/commands.jsonl"
+step "generate $COMMANDS realistic commands for $MEMBERS members over the 365 days from $START"
+"$BIN" generate --commands --count "$COMMANDS" --members "$MEMBERS" --start "$START" --days 365 > "$WORK/commands.jsonl"
 head -n 3 "$WORK/commands.jsonl"
+python3 - "$WORK/commands.jsonl" <<'PY'
+import collections, json, sys
+kinds = collections.Counter(json.loads(line)["command"] for line in open(sys.argv[1]))
+months = collections.Counter(json.loads(line)["occurredAt"][:7] for line in open(sys.argv[1]))
+print("commands: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
+print(f"returns: {kinds['return'] / max(1, kinds['purchase']):.1%} of purchases")
+print("per month: " + ", ".join(f"{m} {n}" for m, n in sorted(months.items())))
+PY
 
 step "import them (decided on the single writer, 1,000 per durable commit)"
 time "$BIN" import "$WORK/commands.jsonl" 2> "$WORK/refused.txt" || true
@@ -58,10 +68,22 @@ step "balance of member M0000042 now (from the balances projection; lots in the 
 step "member view of M0000042 (profile, tier, purchases, lifecycle stage now)"
 "$BIN" member show M0000042
 
-step "segments: members export as CSV, and the lifecycle stages now"
+step "segments: members export as CSV, and the members by lifecycle stage and tier now"
 "$BIN" members export --format csv > "$WORK/members.csv"
 head -n 4 "$WORK/members.csv" | cut -c1-200
-"$BIN" members export --format jsonl 2>/dev/null | sed -n 's/.*"lifecycleStage":"\([a-z]*\)".*/\1/p' | sort | uniq -c
+"$BIN" members export --format jsonl 2>/dev/null > "$WORK/members.jsonl"
+python3 - "$WORK/members.jsonl" <<'PY'
+import collections, json, sys
+views = [json.loads(line) for line in open(sys.argv[1])]
+stages = ["lead", "new", "active", "defecting", "inactive"]
+tiers = sorted({v.get("tier") or "none" for v in views}, key=lambda t: (t != "none", t))
+cells = collections.Counter((v["lifecycleStage"], v.get("tier") or "none") for v in views)
+print(f"{'stage':<10}" + "".join(f"{t:>8}" for t in tiers) + f"{'members':>9}{'share':>8}")
+for s in stages:
+    row = sum(cells[(s, t)] for t in tiers)
+    print(f"{s:<10}" + "".join(f"{cells[(s, t)]:>8}" for t in tiers) + f"{row:>9}{row / max(1, len(views)):>8.1%}")
+print(f"{'all':<10}" + "".join(f"{sum(cells[(s, t)] for s in stages):>8}" for t in tiers) + f"{len(views):>9}")
+PY
 
 step "program figures per store (points and liability by the members' home stores), and the outstanding liability"
 "$BIN" figures --by store > "$WORK/figures.txt"

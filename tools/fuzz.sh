@@ -8,8 +8,8 @@
 # stored-event, command-json, import-csv, program-rules (default: all four). LOYALTY_FUZZ_SEED=N
 # fixes libFuzzer's random seed.
 #
-# The targets are built with swiftc directly (not SwiftPM), into .build-fuzz: LedgerJSON and
-# LoyaltyDomain as static libraries instrumented for libFuzzer and AddressSanitizer, then one
+# The targets are built with swiftc directly (not SwiftPM), into .build-fuzz: ByteCodec, LedgerJSON
+# and LoyaltyDomain as static libraries instrumented for libFuzzer and AddressSanitizer, then one
 # executable per target from Fuzz/<Target>.swift, Fuzz/Support/ and the product files it tests
 # (the record codec of LedgerStore; the import parser of the CLI, cut out of
 # Sources/LoyaltyCLI/ImportCommand.swift because the rest of that file needs the whole CLI).
@@ -88,15 +88,17 @@ target_sources() {  # the files of one target besides Fuzz/Support
 }
 
 build_started=$SECONDS
+library ByteCodec
 library LedgerJSON
-library LoyaltyDomain "$scratch/lib/libLedgerJSON.a"
+library LoyaltyDomain "$scratch/lib/libLedgerJSON.a" "$scratch/lib/libByteCodec.a"
 generate_import_parser
 for t in "${targets[@]}"; do
   read -r -a sources <<<"$(target_sources "$t")"
   shared=(Fuzz/Support/FuzzCheck.swift Fuzz/Support/CommandJSONEncoding.swift)
-  if stale "$scratch/bin/fuzz-$t" "${sources[@]}" "${shared[@]}" "$scratch/lib/libLoyaltyDomain.a" "$scratch/lib/libLedgerJSON.a" "$0"; then
+  if stale "$scratch/bin/fuzz-$t" "${sources[@]}" "${shared[@]}" "$scratch/lib/libLoyaltyDomain.a" "$scratch/lib/libLedgerJSON.a" \
+       "$scratch/lib/libByteCodec.a" "$0"; then
     echo "fuzz.sh: building fuzz-$t"
-    compile "${flags[@]}" -I "$scratch/modules" -L "$scratch/lib" -lLoyaltyDomain -lLedgerJSON -module-name "Fuzz_${t//-/_}" \
+    compile "${flags[@]}" -I "$scratch/modules" -L "$scratch/lib" -lLoyaltyDomain -lLedgerJSON -lByteCodec -module-name "Fuzz_${t//-/_}" \
       "${sources[@]}" "${shared[@]}" -o "$scratch/bin/fuzz-$t"
   fi
 done

@@ -22,7 +22,7 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
     public static let emptyTree = MerkleHash(bytes: Array(SHA256.hash(data: [UInt8]())))
 
     /// The leaf hash of one stored event: `SHA-256(0x00 || record(n))`.
-    public static func leaf(record: UnsafeRawBufferPointer) -> MerkleHash {
+    package static func leaf(record: UnsafeRawBufferPointer) -> MerkleHash {
         var hasher = SHA256()
         hasher.update(data: [0x00] as [UInt8])
         hasher.update(bufferPointer: record)

@@ -6,8 +6,8 @@ import Synchronization
 ///
 /// The chain is sequential (`h(n)` needs `h(n-1)`), but it is the only thing that needs it: the
 /// writer plans event `n`, encodes its record into `arena`, publishes it, and moves on to `n+1`,
-/// while this thread hashes every published record in order. SHA-256 was about a fifth of the
-/// writer's CPU per event; in a bulk append the appender waits on the commit, so a core is free.
+/// while this thread hashes every published record in order. SHA-256 is a large part of the
+/// writer's CPU per event, and in a bulk append the appender waits on the commit, so a core is free.
 ///
 /// Protocol (one job at a time, all calls but `run` on the writer thread):
 /// `begin` (the thread is idle: the arena may be resized) → `publish` after each record is
@@ -23,13 +23,12 @@ final class ChainHasher: @unchecked Sendable {
     /// Batches at least this long are hashed on the second thread.
     static let batchMin = 64
     /// The hasher, having caught up, sleeps until this many more records are published (or the
-    /// batch ends) instead of spinning: a spinning thread took a third of a core from the
-    /// appender, and one wake-up per chunk costs the writer a few microseconds.
+    /// batch ends) rather than spin: a spinning thread takes a core's share from the appender,
+    /// and one wake-up per chunk costs the writer a few microseconds.
     static let wakeEvery = 128
     /// The writer spins this often, then yields this often, then sleeps until the hasher's last
-    /// chunk is done. (It used to yield until then: with both cores busy, as in an import, the
-    /// hasher often waited for the other core while the writer yielded to nobody, 4 % of an
-    /// import's samples.)
+    /// chunk is done: with both cores busy (an import), a writer that kept yielding would keep
+    /// a core the hasher needs.
     private static let spinsBeforeYield = 200
     private static let yieldsBeforeSleep = 4
 

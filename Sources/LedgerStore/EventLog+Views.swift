@@ -1,17 +1,20 @@
+import ByteCodec
+
 /// One stored event read in place from its LMDB page, for full-log scans that must not copy
 /// every event (`reconcile`): the fields of `RecordedEvent` a fold needs, with the text and data
-/// as borrowed bytes. Valid only inside the `forEachEvent` call that passed it.
-public struct EventView {
-    public let position: UInt64
-    public let recordedAt: Int64
-    public let occurredAt: Int64
-    public let schemaVersion: UInt32
+/// as borrowed bytes. Valid only inside the `forEachEvent` call that passed it. A fast path for
+/// the package's own folds; other readers take `events(after:limit:)` (`RecordedEvent`, copied).
+package struct EventView {
+    package let position: UInt64
+    package let recordedAt: Int64
+    package let occurredAt: Int64
+    package let schemaVersion: UInt32
     /// UTF-8 of the type, the member id and the event's data (schemas/ledger-format.md).
-    public let type: UnsafeRawBufferPointer
-    public let member: UnsafeRawBufferPointer
-    public let data: UnsafeRawBufferPointer
+    package let type: UnsafeRawBufferPointer
+    package let member: UnsafeRawBufferPointer
+    package let data: UnsafeRawBufferPointer
     /// The position of the event that neutralises this one (every fold skips it), or nil.
-    public internal(set) var neutralisedBy: UInt64? = nil
+    package internal(set) var neutralisedBy: UInt64? = nil
 }
 
 extension EventLog {
@@ -21,7 +24,7 @@ extension EventLog {
     /// not re-validated (it is handed over as bytes). Returns the number of events visited.
     /// Throws `corrupt` naming the position on a gap or a bad record.
     @discardableResult
-    public func forEachEvent(after position: UInt64, limit: Int, _ body: (EventView) throws -> Void) throws -> Int {
+    package func forEachEvent(after position: UInt64, limit: Int, _ body: (EventView) throws -> Void) throws -> Int {
         try forEachRecord(after: position, limit: limit) { at, bytes, neutralised in
             var view = try EventRecord.checkedView(position: at, bytes)
             view.neutralisedBy = neutralised[at]
@@ -35,7 +38,7 @@ extension EventLog {
     /// accepts are checked in full and passed to `body`. The ones it passes over are left to be
     /// checked by the reader that accepts them. Returns the records walked and when the last
     /// one was recorded.
-    public func forEachEvent(after position: UInt64, limit: Int, where wanted: (_ member: UnsafeRawBufferPointer) -> Bool,
+    package func forEachEvent(after position: UInt64, limit: Int, where wanted: (_ member: UnsafeRawBufferPointer) -> Bool,
                              _ body: (EventView) throws -> Void) throws -> (count: Int, lastRecordedAt: Int64) {
         var lastRecordedAt: Int64 = 0
         let count = try forEachRecord(after: position, limit: limit) { at, bytes, neutralised in
@@ -59,26 +62,19 @@ extension EventRecord {
     /// When a record was recorded and its member id, read without checking the rest (bounds
     /// only): nil if the bytes do not reach the member id. `view` checks the record in full.
     static func peek(_ bytes: UnsafeRawBufferPointer) -> (recordedAt: Int64, member: UnsafeRawBufferPointer)? {
-        var at = 2  // format, flags
-        func skipVarint() -> UInt64? {
-            var value: UInt64 = 0, shift: UInt64 = 0
-            while at < bytes.count, shift < 64 {
-                let b = bytes[at]
-                at += 1
-                value |= UInt64(b & 0x7F) << shift
-                if b & 0x80 == 0 { return value }
-                shift += 7
-            }
+        var r = ByteReader(bytes)
+        do {
+            _ = try r.take(2)  // format, flags
+            _ = try r.varint()  // schemaVersion
+            let recordedAt = Int64(bitPattern: try r.uint64BE())
+            _ = try r.take(8)  // occurredAt
+            _ = try r.varint()  // version
+            _ = try r.varint()  // previousDelta
+            _ = try r.take(Int(clamping: try r.varint()))  // type
+            return (recordedAt, try r.take(Int(clamping: try r.varint())))
+        } catch {
             return nil
         }
-        guard skipVarint() != nil, at + 16 <= bytes.count else { return nil }  // schemaVersion
-        let recordedAt = Int64(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
-        at += 16  // recordedAt, occurredAt
-        guard skipVarint() != nil, skipVarint() != nil,  // version, previousDelta
-              let typeCount = skipVarint(), typeCount <= UInt64(bytes.count - at) else { return nil }
-        at += Int(typeCount)
-        guard let memberCount = skipVarint(), memberCount <= UInt64(bytes.count - at) else { return nil }
-        return (recordedAt, UnsafeRawBufferPointer(rebasing: bytes[at ..< at + Int(memberCount)]))
     }
 
     /// `view`, a bad record reported as `LedgerError.corrupt` at its position.

@@ -284,7 +284,7 @@ public final class EventLog: Sendable {
                 version -= 1
             }
             guard version == 0 else { throw LedgerError.corrupt(position: head.position, reason: "stream of '\(member)' ends at version \(version + 1)") }
-            out.reverse()  // in place: `reversed()` copied every event once more
+            out.reverse()  // in place: `reversed()` would copy every event once more
             return out
         }
     }

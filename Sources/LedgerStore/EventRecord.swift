@@ -1,3 +1,5 @@
+import ByteCodec
+
 /// An event as the caller hands it to `append`.
 public struct EventDraft: Sendable, Hashable {
     /// The idempotency comparison between two drafts: everything but `expectedVersion`.
@@ -69,25 +71,28 @@ enum EventRecord {
     /// Encodes the record bytes (the value; the key is the position).
     static func encode(_ draft: EventDraft, recordedAt: Int64, version: UInt64, previousDelta: UInt64,
                        into out: inout [UInt8]) {
-        out.append(formatByte)
-        out.append(draft.idempotencyKey == nil ? 0 : flagIdempotencyKey)
-        ByteCoding.appendVarint(UInt64(draft.schemaVersion), to: &out)
-        ByteCoding.appendUInt64BE(UInt64(bitPattern: recordedAt), to: &out)
-        ByteCoding.appendUInt64BE(UInt64(bitPattern: draft.occurredAt), to: &out)
-        ByteCoding.appendVarint(version, to: &out)
-        ByteCoding.appendVarint(previousDelta, to: &out)
-        appendString(draft.type, to: &out)
-        appendString(draft.member, to: &out)
-        if let key = draft.idempotencyKey { appendString(key, to: &out) }
-        ByteCoding.appendVarint(UInt64(draft.data.count), to: &out)
-        out.append(contentsOf: draft.data)
+        var w = ByteWriter(appendingTo: [])
+        swap(&w.bytes, &out)  // appended in place: `out` keeps its capacity
+        defer { swap(&w.bytes, &out) }
+        w.uint8(formatByte)
+        w.uint8(draft.idempotencyKey == nil ? 0 : flagIdempotencyKey)
+        w.varint(UInt64(draft.schemaVersion))
+        w.uint64BE(UInt64(bitPattern: recordedAt))
+        w.uint64BE(UInt64(bitPattern: draft.occurredAt))
+        w.varint(version)
+        w.varint(previousDelta)
+        appendString(draft.type, to: &w)
+        appendString(draft.member, to: &w)
+        if let key = draft.idempotencyKey { appendString(key, to: &w) }
+        w.varint(UInt64(draft.data.count))
+        w.append(draft.data)
     }
 
-    private static func appendString(_ s: String, to out: inout [UInt8]) {
+    private static func appendString(_ s: String, to w: inout ByteWriter) {
         var s = s
         s.withUTF8 { utf8 in
-            ByteCoding.appendVarint(UInt64(utf8.count), to: &out)
-            out.append(contentsOf: utf8)
+            w.varint(UInt64(utf8.count))
+            w.append(utf8)
         }
     }
 
@@ -122,7 +127,7 @@ enum EventRecord {
         let member = try r.string("member", max: LogLimits.memberBytesMax)
         let key = flags & flagIdempotencyKey != 0 ? try r.string("idempotencyKey", max: LogLimits.idempotencyKeyBytesMax) : nil
         // The writer's text rules, checked again on the way back (see EventDraftValidation).
-        // (Three calls, not a loop over an array literal: that array was allocated per event.)
+        // (Three calls, not a loop over an array literal, which would be allocated per event.)
         try checkText("type", type, max: LogLimits.typeBytesMax)
         try checkText("member", member, max: LogLimits.memberBytesMax)
         if let key { try checkText("idempotencyKey", key, max: LogLimits.idempotencyKeyBytesMax) }
@@ -155,7 +160,7 @@ enum EventRecord {
         _ = try r.uint8("format")
         _ = try r.uint8("flags")
         _ = try r.varint("schemaVersion")
-        _ = try r.bytes(16, "times")
+        _ = try r.take(16, "times")
         _ = try r.varint("version")
         _ = try r.varint("previousDelta")
         _ = try r.lengthPrefixed("type", max: LogLimits.typeBytesMax)

@@ -2,8 +2,8 @@ import Crypto
 
 /// A SHA-256 chain hash: `h(n) = SHA-256(h(n-1) || u64be(n) || record(n))`, `h(0)` = 32 zero bytes.
 public struct ChainHash: Hashable, Sendable, CustomStringConvertible {
-    /// The 32 bytes, in order, held inline: the writer makes one hash per event, and a `[UInt8]`
-    /// per hash (plus the generic copy out of the digest) was a third of the chain's cost.
+    /// The 32 bytes, in order, held inline: the writer makes one hash per event, so a hash
+    /// allocates nothing (no `[UInt8]`, no generic copy out of the digest).
     private struct Words: Hashable, Sendable {
         var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
     }
@@ -30,7 +30,7 @@ public struct ChainHash: Hashable, Sendable, CustomStringConvertible {
     public var bytes: [UInt8] { Swift.withUnsafeBytes(of: words) { Array($0) } }
 
     /// Calls `body` with the 32 bytes, without copying them into an array.
-    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try Swift.withUnsafeBytes(of: words, body)
     }
 
@@ -50,7 +50,12 @@ public struct ChainHash: Hashable, Sendable, CustomStringConvertible {
     public var description: String { hex }
 
     /// The hash of the event at `position` whose stored record bytes are `record`.
-    public func next(position: UInt64, record: UnsafeRawBufferPointer) -> ChainHash {
+    public func next(position: UInt64, record: [UInt8]) -> ChainHash {
+        record.withUnsafeBytes { next(position: position, record: $0) }
+    }
+
+    /// `next(position:record:)` over bytes in place (the writer's and the verifier's fast path).
+    package func next(position: UInt64, record: UnsafeRawBufferPointer) -> ChainHash {
         var hasher = SHA256()
         withUnsafeBytes { hasher.update(bufferPointer: $0) }
         Swift.withUnsafeBytes(of: position.bigEndian) { hasher.update(bufferPointer: $0) }

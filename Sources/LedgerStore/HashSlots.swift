@@ -1,8 +1,8 @@
 /// A hash table keyed by 64-bit hashes that are already well mixed (`KeyHash`): the key is its own
 /// hash, so there is no `Hasher` pass, and a slot holds the key and its value side by side, so a
 /// lookup costs one cache miss where `Dictionary` (separate key, value and bitmap arrays, SipHash
-/// of the key) took two or three. These tables sit on the writer's commit path, several lookups
-/// per event, and `Dictionary` was the largest single cost there (15 % of the writer's samples).
+/// of the key) takes two or three. These tables sit on the writer's commit path, several lookups
+/// per event.
 ///
 /// Open addressing with linear probing; entries are only ever added or updated, never removed,
 /// so no tombstones are needed. Key 0 marks an empty slot: a real key 0 is stored as 1. Callers

@@ -239,9 +239,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
     /// Grows the map (doubling, up to `mapSizeMaxBytes`) until `bytes` fit past the pages in use,
     /// before a write transaction known to be large: a full map aborts the transaction and runs
-    /// it again (`write`), so a rebuild's projections growing from 64 MB to 512 MB otherwise ran
-    /// four commits partly, each aborted at the full map (no measurable cost on the 10M-event
-    /// rebuild, BENCHMARKS.md; a commit handed to another thread should not be redone). Pages in use is
+    /// it again (`write`), and a commit handed to another thread should not be redone. Pages in use is
     /// LMDB's high-water mark, so free pages it could reuse are not counted: at worst the map is
     /// larger than needed, which costs address space only (the file grows as pages are written).
     public func reserve(bytes: Int) throws {

@@ -21,7 +21,7 @@ public final class LMDBTransaction {
     }
 
     /// Borrowed bytes of the value at `key`, or nil when absent.
-    public func borrowValue(_ db: LMDBDatabase, key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
+    package func borrowValue(_ db: LMDBDatabase, key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
         assertValid()
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val()
@@ -41,7 +41,7 @@ public final class LMDBTransaction {
 
     /// Stores `value` at `key`. `append` requires `key` to sort after every key in the database
     /// (LMDB then fills pages completely instead of splitting them).
-    public func put(_ db: LMDBDatabase, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+    package func put(_ db: LMDBDatabase, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
                     flags: PutFlags = []) throws {
         assertValid()
         precondition(!isReadOnly, "put in a read-only transaction")
@@ -50,6 +50,7 @@ public final class LMDBTransaction {
         try check(mdb_put(handle, db.dbi, &k, &v, flags.rawValue), "mdb_put(\(db.name))")
     }
 
+    /// Stores `value` at `key` (see the borrowing `put` for `append`).
     public func put(_ db: LMDBDatabase, key: [UInt8], value: [UInt8], flags: PutFlags = []) throws {
         try key.withUnsafeBytes { (k) throws in
             try value.withUnsafeBytes { (v) throws in try put(db, key: k, value: v, flags: flags) }
@@ -115,13 +116,13 @@ public struct PutFlags: OptionSet, Sendable {
     public static let noDuplicateData = PutFlags(rawValue: UInt32(MDB_NODUPDATA))
 }
 
-/// A cursor; positions return borrowed key/value bytes, valid until the next move or the end of
-/// the transaction.
+/// A cursor. Its moves return borrowed key/value bytes (package only), valid until the next move
+/// or the end of the transaction; `entries(from:limit:)` returns copies.
 public struct LMDBCursor {
     let handle: OpaquePointer
     let name: String
 
-    public typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+    package typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
 
     private func move(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> Entry? {
         var k = MDB_val(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
@@ -133,14 +134,26 @@ public struct LMDBCursor {
                 UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
     }
 
-    public func first() throws -> Entry? { try move(MDB_FIRST) }
-    public func last() throws -> Entry? { try move(MDB_LAST) }
-    public func next() throws -> Entry? { try move(MDB_NEXT) }
-    public func previous() throws -> Entry? { try move(MDB_PREV) }
+    package func first() throws -> Entry? { try move(MDB_FIRST) }
+    package func last() throws -> Entry? { try move(MDB_LAST) }
+    package func next() throws -> Entry? { try move(MDB_NEXT) }
+    package func previous() throws -> Entry? { try move(MDB_PREV) }
     /// The next duplicate of the current key, or nil.
-    public func nextDuplicate() throws -> Entry? { try move(MDB_NEXT_DUP) }
+    package func nextDuplicate() throws -> Entry? { try move(MDB_NEXT_DUP) }
     /// Positions at the first entry whose key is >= `key`.
-    public func seek(atLeast key: UnsafeRawBufferPointer) throws -> Entry? { try move(MDB_SET_RANGE, key: key) }
+    package func seek(atLeast key: UnsafeRawBufferPointer) throws -> Entry? { try move(MDB_SET_RANGE, key: key) }
     /// Positions at exactly `key` (its first duplicate).
-    public func seek(exactly key: UnsafeRawBufferPointer) throws -> Entry? { try move(MDB_SET_KEY, key: key) }
+    package func seek(exactly key: UnsafeRawBufferPointer) throws -> Entry? { try move(MDB_SET_KEY, key: key) }
+
+    /// Copies of at most `limit` entries in key order, from the first key >= `start` (from the
+    /// first key when nil).
+    public func entries(from start: [UInt8]? = nil, limit: Int) throws -> [(key: [UInt8], value: [UInt8])] {
+        var out: [(key: [UInt8], value: [UInt8])] = []
+        var entry = try start.map { s in try s.withUnsafeBytes { try seek(atLeast: $0) } } ?? first()
+        while let e = entry, out.count < limit {
+            out.append(([UInt8](e.key), [UInt8](e.value)))
+            entry = try next()
+        }
+        return out
+    }
 }

@@ -1,3 +1,4 @@
+import ByteCodec
 import Synchronization
 
 /// Where a member's stream ends: its last version and that event's position.
@@ -11,14 +12,14 @@ struct MemberHead: Equatable, Sendable {
 /// candidate against the full key stored in the event; a partitioned projection run only uses it
 /// to share members out); the hash only has to be stable across processes and versions.
 public enum KeyHash {
-    static func of(_ key: String) -> UInt64 {
+    public static func of(_ key: String) -> UInt64 {
         var key = key
         return key.withUTF8 { of(UnsafeRawBufferPointer($0)) }
     }
 
     /// The hash of UTF-8 bytes (FNV-1a, then SplitMix64's finalizer so that every bit depends on
     /// every byte). Stable across runs and processes.
-    public static func of(_ utf8: UnsafeRawBufferPointer) -> UInt64 {
+    package static func of(_ utf8: UnsafeRawBufferPointer) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
         h = (h ^ (h >> 30)) &* 0xbf58_476d_1ce4_e5b9
@@ -159,9 +160,12 @@ final class LogIndex: Sendable {
 
     static func decodeHead(_ bytes: [UInt8]) throws -> MemberHead {
         guard bytes.count == 16 else { throw LedgerError.corrupt(position: 0, reason: "index member head of \(bytes.count) bytes") }
-        return bytes.withUnsafeBytes { raw in
-            MemberHead(version: ByteCoding.readUInt64BE(UnsafeRawBufferPointer(rebasing: raw[0..<8]))!,
-                       position: ByteCoding.readUInt64BE(UnsafeRawBufferPointer(rebasing: raw[8..<16]))!)
+        do {
+            return try ByteReader.read(bytes) { (r) throws(ByteCodecError) in
+                MemberHead(version: try r.uint64BE("version"), position: try r.uint64BE("position"))
+            }
+        } catch {
+            throw LedgerError.corrupt(position: 0, reason: "index member head: \(error)")
         }
     }
 
@@ -189,14 +193,13 @@ final class LogIndex: Sendable {
         try env.write { txn in
             let through = try indexedThrough(txn)
             precondition(generation.through >= through, "index generations are written in log order")
-            var value = [UInt8]()
-            value.reserveCapacity(16)
+            var value = ByteWriter(capacity: 16)
             // Sorted keys touch each B-tree page once.
             for (member, head) in generation.members.sorted() {
-                value.removeAll(keepingCapacity: true)
-                ByteCoding.appendUInt64BE(head.version, to: &value)
-                ByteCoding.appendUInt64BE(head.position, to: &value)
-                try txn.put(members, key: Array(member.utf8), value: value)
+                value.bytes.removeAll(keepingCapacity: true)
+                value.uint64BE(head.version)
+                value.uint64BE(head.position)
+                try txn.put(members, key: Array(member.utf8), value: value.bytes)
             }
             try txn.put(state, key: Array("indexedThrough".utf8), value: ByteCoding.positionKey(generation.through))
         }

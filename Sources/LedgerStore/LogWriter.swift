@@ -621,8 +621,8 @@ public protocol CommitObserver: AnyObject, Sendable {
 }
 
 /// One request's staged events, as `RecordedEvent`s made on demand: an observer that applied the
-/// events already (a batch decision) only needs each one's position and key, and building every
-/// event's copy was 6 % of an import's writer thread.
+/// events already (a batch decision) only needs each one's position and key, so no copy of an
+/// event is built unless asked for.
 public struct StagedEvents: RandomAccessCollection, Sendable {
     let drafts: [EventDraft]
     let planned: [BatchPlan.NewEvent]

@@ -1,6 +1,6 @@
 /// Member id -> stream head, keyed by the member's 64-bit `KeyHash` so that the writer hashes
-/// each id once per event instead of once per dictionary operation (String hashing was the
-/// largest cost of the commit path). Ids are compared exactly on every hit, and the rare ids
+/// each id once per event rather than once per dictionary operation (String hashing is costly on
+/// the commit path). Ids are compared exactly on every hit, and the rare ids
 /// whose hash collides with another's live in a String-keyed side table: two members can
 /// never share a head.
 struct MemberTable: Sendable {

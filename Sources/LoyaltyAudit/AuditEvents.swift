@@ -32,7 +32,7 @@ public enum AuditEvents {
 
     /// `decode` for an event's parts (read in place by `EventLog.forEachEvent`, or copied out
     /// of it): the same checks and errors.
-    public static func decode(type: String, schemaVersion: UInt32, data: UnsafeBufferPointer<UInt8>, position: UInt64) throws(AuditError) -> DomainEvent? {
+    package static func decode(type: String, schemaVersion: UInt32, data: UnsafeBufferPointer<UInt8>, position: UInt64) throws(AuditError) -> DomainEvent? {
         guard DomainEvent.isDomainType(type) else { return nil }
         do {
             return try DomainEvent.decode(type: type, schemaVersion: schemaVersion, bytes: data)

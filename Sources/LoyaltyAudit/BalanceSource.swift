@@ -3,17 +3,24 @@ public import LoyaltyLedger
 
 /// One member's figures as reconciliation compares them (all points, evaluated at one time).
 public struct MemberFigures: Hashable, Sendable {
-    public var available: Points = 0, pending: Points = 0, held: Points = 0, debt: Points = 0
-    public var earned: Points = 0, redeemed: Points = 0, expired: Points = 0, adjusted: Points = 0
-    public var clawedBack: Points = 0, transferredIn: Points = 0, transferredOut: Points = 0
+    public var available: Points = 0, pending: Points = 0, held: Points = 0
+    /// The lifetime counters and the debt (the counters' names below read and write them).
+    public var lifetime = LifetimeFigures()
 
     public init() {}
 
     public init(_ b: Balance) {
-        (available, pending, held, debt) = (b.available, b.pending, b.held, b.debt)
-        (earned, redeemed, expired, adjusted) = (b.earned, b.redeemed, b.expired, b.adjusted)
-        (clawedBack, transferredIn, transferredOut) = (b.clawedBack, b.transferredIn, b.transferredOut)
+        (available, pending, held, lifetime) = (b.available, b.pending, b.held, b.figures)
     }
+
+    public var debt: Points { get { lifetime.debt } set { lifetime.debt = newValue } }
+    public var earned: Points { get { lifetime.earned } set { lifetime.earned = newValue } }
+    public var redeemed: Points { get { lifetime.redeemed } set { lifetime.redeemed = newValue } }
+    public var expired: Points { get { lifetime.expired } set { lifetime.expired = newValue } }
+    public var adjusted: Points { get { lifetime.adjusted } set { lifetime.adjusted = newValue } }
+    public var clawedBack: Points { get { lifetime.clawedBack } set { lifetime.clawedBack = newValue } }
+    public var transferredIn: Points { get { lifetime.transferredIn } set { lifetime.transferredIn = newValue } }
+    public var transferredOut: Points { get { lifetime.transferredOut } set { lifetime.transferredOut = newValue } }
 
     /// The fields in report order, with their names.
     public var fields: [(name: String, value: Points)] {

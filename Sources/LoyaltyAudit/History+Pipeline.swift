@@ -27,7 +27,7 @@ extension History {
         let decoder = DispatchQueue(label: "history.decode")
         let chunks = stride(from: 0, to: positions.count, by: pipelineChunkEvents).map { start in
             let slice = positions[start..<min(start + pipelineChunkEvents, positions.count)]
-            return Pending(on: decoder) { () throws -> [LoggedEvent] in
+            return Promise<[LoggedEvent]>(on: decoder) { () throws -> [LoggedEvent] in
                 try log.events(at: slice).compactMap { (e) throws -> LoggedEvent? in
                     guard e.member == member else { throw AuditError("position \(e.position): an event of '\(e.member)' in the stream of '\(member)'") }
                     return try AuditEvents.logged(e)
@@ -86,28 +86,5 @@ extension History {
                 bytes = []
             }
         }
-    }
-}
-
-/// Work started on a queue whose result is taken later, once.
-final class Pending<T: Sendable>: @unchecked Sendable {
-    // @unchecked: `result` is written once by the work before `done.signal()` and read only
-    // after `done.wait()`, so the semaphore orders every access.
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<T, any Error>?
-
-    init(on queue: DispatchQueue, _ work: @escaping @Sendable () throws -> T) {
-        queue.async { [self] in
-            result = Result { try work() }
-            done.signal()
-        }
-    }
-
-    /// Waits for the work; may be called again (it then returns at once).
-    func get() throws -> T {
-        done.wait()
-        done.signal()  // for the next `get`
-        guard let result else { preconditionFailure("pending work finished without a result") }
-        return try result.get()
     }
 }

@@ -34,8 +34,8 @@ public struct Reconciler: Sendable {
     }
 
     /// One member event for a fold thread, copied out of the log by the reader (`type` nil: it
-    /// moves no points and only registers `member`). Decoding is left to the fold threads: on
-    /// the reader it made that one thread the bottleneck while the folds waited.
+    /// moves no points and only registers `member`). Decoding is left to the fold threads, so
+    /// that the one reader thread does not hold them all back.
     struct Item: Sendable {
         let position: UInt64
         let occurredAt: Int64

@@ -1,7 +1,7 @@
 public import LoyaltyDomain
 
-/// Running available/pending/held/debt for `history`, kept incrementally: one pass over all lots
-/// per row made a 10,000-event history quadratic. Valid because the evaluation clock never goes
+/// Running available/pending/held/debt for `history`, kept incrementally (a pass over all lots per
+/// row would make a long history quadratic). Valid because the evaluation clock never goes
 /// back: a lot moves from pending to spendable to expired only forward, so each lot enters and
 /// leaves each queue once. Debug builds check every row against `MemberState.figures(at:)`.
 struct RunningFigures {

@@ -3,8 +3,11 @@ public import LoyaltyDomain
 /// The deliberately simple, independent fold `reconcile` checks the read models against: per
 /// member a dictionary of lots (points left, when available, when expiring) updated from each
 /// event's own recorded allocations, and plain counters. It shares nothing with `LedgerModel`,
-/// `MemberState` or `Balance` but the event types; keep it that way (a bug in the model must not
-/// be copied here).
+/// `MemberState` or `Balance` but the event types and the counters' value type
+/// (`LifetimeFigures`, inside `MemberFigures`), none of their arithmetic; keep it that way (a
+/// bug in the model must not be copied here). In particular the rule "a credit pays the debt
+/// first" (`LifetimeFigures.debtPaid(by:)` for the model and the projections) is written out
+/// here again on purpose (`afterDebt` and the cases that credit points).
 public struct SimpleFold: Sendable {
     struct LotLeft: Sendable {
         var remaining: Int64
@@ -24,8 +27,8 @@ public struct SimpleFold: Sendable {
         public var faults: [String] = []
     }
 
-    /// Member id to its slot in `states`: one hash of the id per event, then array access (the
-    /// dictionary of whole `Member` values was rehashed and moved as it grew).
+    /// Member id to its slot in `states`: one hash of the id per event, then array access (a
+    /// dictionary of whole `Member` values would move them as it grows).
     private var slots: [String: Int] = [:]
     private var ids: [String] = []
     private var states: [Member] = []
@@ -143,6 +146,7 @@ public struct SimpleFold: Sendable {
         case .pointsAdjusted(let e):
             c.adjusted = try add(c.adjusted, e.points, "adjusted")
             if e.points > 0 {
+                // The debt first (this fold's own statement of the rule, see the type's comment).
                 let paid = min(e.points, max(c.debt, 0))
                 c.debt -= paid
                 m.addLot(e.lotId ?? "A:\(e.key)", e.points - paid, availableAt: at, expiresAt: e.expiresAt?.microseconds)
@@ -163,7 +167,7 @@ public struct SimpleFold: Sendable {
             m.counters = c
         case .pointsTransferredIn(let e):
             c.transferredIn = try add(c.transferredIn, e.points, "transferred in")
-            let paid = max(0, min(e.points, c.debt))
+            let paid = max(0, min(e.points, c.debt))  // the debt first (written out again on purpose)
             c.debt -= paid
             for (i, (a, expiry)) in zip(Self.afterDebt(e.allocations, paying: paid), e.expiries).enumerated() {
                 m.addLot("T:\(e.transferId):\(i)", a.points, availableAt: at, expiresAt: expiry?.microseconds)

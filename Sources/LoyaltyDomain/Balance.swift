@@ -11,15 +11,9 @@ public struct Balance: Hashable, Sendable {
     /// Visible, not yet spendable (return window).
     public var pending: Points
     public var held: Points
-    /// Clawbacks the lots could not cover; later earnings pay it first.
-    public var debt: Points
-    public var earned: Points
-    public var redeemed: Points
-    public var expired: Points
-    public var adjusted: Points
-    public var clawedBack: Points
-    public var transferredIn: Points
-    public var transferredOut: Points
+    /// The lifetime counters and the debt, as the member's state holds them, except `expired`:
+    /// lots past their expiry count as expired even before their expiry event is written.
+    public var figures: LifetimeFigures
     /// Lots with points left, in consumption order.
     public var lots: [Lot]
 
@@ -30,15 +24,9 @@ public struct Balance: Hashable, Sendable {
         available = s.spendableLots(at: t) - held
         // Sums of parts of what the model admitted: within `FoldLimits` (see `boundedAdding`).
         pending = s.lots.reduce(0) { $0.boundedAdding($1.isPending(at: t) ? $1.remaining : 0) }
-        debt = s.debt
-        earned = s.earned
-        redeemed = s.redeemed
+        figures = s.figures
         // Lots past their expiry count as expired even before their expiry event is written.
-        expired = s.expired.boundedAdding(s.lots.reduce(0) { $0.boundedAdding($1.isExpired(at: t) && !$1.expiryWritten ? $1.remaining : 0) })
-        adjusted = s.adjusted
-        clawedBack = s.clawedBack
-        transferredIn = s.transferredIn
-        transferredOut = s.transferredOut
+        figures.expired = s.expired.boundedAdding(s.lots.reduce(0) { $0.boundedAdding($1.isExpired(at: t) && !$1.expiryWritten ? $1.remaining : 0) })
         lots = s.lots.filter { $0.remaining > 0 && !$0.isExpired(at: t) }.sorted(by: Lot.consumptionOrder)
     }
 
@@ -46,8 +34,7 @@ public struct Balance: Hashable, Sendable {
     public var identity: (credits: Points, holdings: Points) {
         // Each term is part of the points the model admitted (`FoldLimits`): no sum here can
         // leave Int64; `boundedAdding` saturates rather than trap should one be built by hand.
-        let credits = earned.boundedAdding(transferredIn).boundedAdding(adjusted).boundedSubtracting(redeemed)
-            .boundedSubtracting(expired).boundedSubtracting(clawedBack).boundedSubtracting(transferredOut)
+        let credits = figures.credits
         let holdings = available.boundedAdding(pending).boundedAdding(held).boundedSubtracting(debt)
         return (credits, holdings)
     }
@@ -65,4 +52,18 @@ public struct Balance: Hashable, Sendable {
             }),
         ])
     }
+}
+
+// MARK: The counters by name
+
+extension Balance {
+    /// Clawbacks the lots could not cover; later earnings pay it first.
+    public var debt: Points { get { figures.debt } set { figures.debt = newValue } }
+    public var earned: Points { get { figures.earned } set { figures.earned = newValue } }
+    public var redeemed: Points { get { figures.redeemed } set { figures.redeemed = newValue } }
+    public var expired: Points { get { figures.expired } set { figures.expired = newValue } }
+    public var adjusted: Points { get { figures.adjusted } set { figures.adjusted = newValue } }
+    public var clawedBack: Points { get { figures.clawedBack } set { figures.clawedBack = newValue } }
+    public var transferredIn: Points { get { figures.transferredIn } set { figures.transferredIn = newValue } }
+    public var transferredOut: Points { get { figures.transferredOut } set { figures.transferredOut = newValue } }
 }

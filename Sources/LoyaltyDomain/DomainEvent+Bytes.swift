@@ -16,16 +16,16 @@ extension DomainEvent {
     }
 
     /// Decodes a stored event from its `data` bytes, in place (for readers of LMDB pages).
-    public static func decode(type: String, schemaVersion: UInt32, bytes: UnsafeBufferPointer<UInt8>) throws -> DomainEvent {
+    package static func decode(type: String, schemaVersion: UInt32, bytes: UnsafeBufferPointer<UInt8>) throws -> DomainEvent {
         if schemaVersion == 1, let kind = FastKind(type: type), let event = try? fastDecode(kind, bytes) { return event }
         return try decodeGeneral(type: type, schemaVersion: schemaVersion, bytes: bytes)
     }
 
     /// Decodes a stored event read in place, type and data as bytes; nil when the type is not a
     /// domain type (`isDomainType`). The common types are told by their bytes, with no `String`
-    /// made of the type (making it, and matching it twice, was ~4 % of a projection rebuild); the
-    /// rest take `decode(type:schemaVersion:bytes:)`. Same results and errors as that.
-    public static func decode(typeBytes: UnsafeRawBufferPointer, schemaVersion: UInt32,
+    /// made of the type (a projection rebuild decodes every event); the rest take
+    /// `decode(type:schemaVersion:bytes:)`. Same results and errors as that.
+    package static func decode(typeBytes: UnsafeRawBufferPointer, schemaVersion: UInt32,
                               bytes: UnsafeBufferPointer<UInt8>) throws -> DomainEvent? {
         if let kind = FastKind(typeBytes: typeBytes) {
             if schemaVersion == 1, let event = try? fastDecode(kind, bytes) { return event }
@@ -37,7 +37,8 @@ extension DomainEvent {
         return try decode(type: type, schemaVersion: schemaVersion, bytes: bytes)
     }
 
-    /// The general path: what `ModelKeeper` did before there was a fast decoder.
+    /// The general path: the canonical JSON parsed into a `JSONValue`, then decoded field by
+    /// field; the authority the fast decoders must agree with.
     static func decodeGeneral(type: String, schemaVersion: UInt32, bytes: UnsafeBufferPointer<UInt8>) throws -> DomainEvent {
         let json = try JSONCanonical.parse(String(decoding: bytes, as: UTF8.self))
         return try decode(type: type, schemaVersion: schemaVersion, json: json)

@@ -106,7 +106,7 @@ public enum DomainEvent: Hashable, Sendable {
         /// Points whose lot was already past its expiry: they come back expired.
         public var expired: [LotAllocation]
         /// Of the restored points, those that paid the member's debt first (taken from `restored`
-        /// in its order: `MemberState.lotCredits`). 0 when absent.
+        /// in its order: `LifetimeFigures.lotCredits`). 0 when absent.
         public var debtPaid: Points = 0
     }
 

@@ -136,7 +136,7 @@ extension LedgerModel {
                                               source: .purchase(c.purchaseId), ruleVersion: rules.version,
                                               rule: accrual.explanation, availableAt: availableAt,
                                               expiresAt: Accrual.expiry(availableAt: availableAt, rules: rules),
-                                              debtPaid: min(accrual.points, s.debt),
+                                              debtPaid: s.debtPaid(by: accrual.points),
                                               capCounted: accrual.counted == accrual.points ? nil : accrual.counted,
                                               birthdayBonus: accrual.birthday)))
         }

@@ -305,7 +305,7 @@ public struct LedgerModel: Sendable {
     private mutating func applyEarned(_ e: DomainEvent.PointsEarned, at: Timestamp, state s: inout MemberState) throws(FoldError) {
         let member = s.member
         func what() -> String { "member '\(member)': lot '\(e.lotId)'" }
-        guard e.debtPaid <= e.points, e.debtPaid <= s.debt else {
+        guard s.figures.allowsDebtPaid(e.debtPaid, by: e.points) else {
             throw FoldError(.debtBelowZero, "\(what()) of \(e.points) points pays \(e.debtPaid) of a debt of \(s.debt)")
         }
         let earned = try s.earned.adding(e.points, field: "\(what()): earned")
@@ -318,8 +318,8 @@ public struct LedgerModel: Sendable {
                          availableAt: e.availableAt, expiresAt: e.expiresAt, source: e.source))
         s.debt -= e.debtPaid  // (checked above: at most the debt)
         s.earned = earned
-        // In place (`values[i]`): a copy of the purchase shared its `lotIds`, so the append
-        // copied that array too.
+        // In place (`values[i]`): a copy of the purchase would share its `lotIds`, and the append
+        // would then copy that array too.
         if let i = purchase, let purchasePoints {
             s.purchases.values[i].points = purchasePoints
             s.purchases.values[i].lotIds.append(e.lotId)
@@ -384,7 +384,7 @@ public struct LedgerModel: Sendable {
     }
 
     /// Restores the redeemed lots; the restored points pay the member's debt first (`debtPaid`,
-    /// taken from the allocations in the order listed: `MemberState.lotCredits`).
+    /// taken from the allocations in the order listed: `LifetimeFigures.lotCredits`).
     private mutating func applyReversal(_ e: DomainEvent.RedemptionReversed, state s: inout MemberState) throws(FoldError) {
         let member = s.member
         func what() -> String { "member '\(member)': reversal of redemption '\(e.redemptionId)'" }
@@ -398,7 +398,7 @@ public struct LedgerModel: Sendable {
         guard try restored.adding(expired, field: "\(what()): points back") == r.points else {
             throw FoldError(.inconsistent, "\(what()): \(restored) restored and \(expired) expired, the redemption took \(r.points)")
         }
-        guard e.debtPaid <= restored, e.debtPaid <= s.debt else {
+        guard s.figures.allowsDebtPaid(e.debtPaid, by: restored) else {
             throw FoldError(.debtBelowZero, "\(what()): \(restored) points restored pay \(e.debtPaid) of a debt of \(s.debt)")
         }
         let redeemed = try s.redeemed.subtracting(r.points, field: "\(what()): redeemed")
@@ -410,7 +410,7 @@ public struct LedgerModel: Sendable {
             rw.issued = try rw.issued.subtracting(1, field: "\(what()): rewards issued")
             reward = rw
         }
-        try s.restore(MemberState.lotCredits(e.restored, debtPaid: e.debtPaid))
+        try s.restore(LifetimeFigures.lotCredits(e.restored, debtPaid: e.debtPaid))
         s.debt -= e.debtPaid  // (checked above: at most the debt)
         s.redeemed = redeemed
         s.expired = expiredTotal
@@ -449,7 +449,7 @@ public struct LedgerModel: Sendable {
         let ids = e.allocations.indices.map { "T:\(e.transferId):\($0)" }
         for id in ids where s.lot(id) != nil { throw FoldError(.duplicateLot, "member '\(s.member)' already has lot '\(id)'") }
         let paid = s.debtPaid(by: e.points)
-        let credits = MemberState.lotCredits(e.allocations, debtPaid: paid)
+        let credits = LifetimeFigures.lotCredits(e.allocations, debtPaid: paid)
         for (i, (a, expiry)) in zip(e.allocations, e.expiries).enumerated() {
             // (Cannot throw: the ids are new and distinct, the credits within 0...points.)
             try s.addLot(Lot(lotId: ids[i], points: a.points, remaining: credits[i].points, earnedAt: at,

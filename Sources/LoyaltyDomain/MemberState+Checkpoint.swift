@@ -6,8 +6,7 @@ extension MemberState {
     struct Checkpoint {
         var enrolledAt: Timestamp?, closed: Bool, brand: String, store: String, channel: String
         var birthDate: String?, gender: String?, profile: [String: String]
-        var debt: Points, earned: Points, redeemed: Points, expired: Points, adjusted: Points
-        var clawedBack: Points, transferredIn: Points, transferredOut: Points
+        var figures: LifetimeFigures
         var purchaseCount: Int, totalSpend: MinorUnits, firstPurchaseAt: Timestamp?, lastPurchaseAt: Timestamp?
         var lastActivityAt: Timestamp?, lastBirthdayBonusYear: Int64?
         var tier: String?, tierSince: Timestamp?, tierFloor: (tier: String, until: Timestamp)?
@@ -23,9 +22,7 @@ extension MemberState {
     /// The state `events` (those of this member among them) may change, as it is now.
     func checkpoint(for events: [DomainEvent]) -> Checkpoint {
         var c = Checkpoint(enrolledAt: enrolledAt, closed: closed, brand: brand, store: store, channel: channel,
-                           birthDate: birthDate, gender: gender, profile: profile, debt: debt, earned: earned, redeemed: redeemed,
-                           expired: expired, adjusted: adjusted, clawedBack: clawedBack, transferredIn: transferredIn,
-                           transferredOut: transferredOut, purchaseCount: purchaseCount, totalSpend: totalSpend,
+                           birthDate: birthDate, gender: gender, profile: profile, figures: figures, purchaseCount: purchaseCount, totalSpend: totalSpend,
                            firstPurchaseAt: firstPurchaseAt, lastPurchaseAt: lastPurchaseAt, lastActivityAt: lastActivityAt,
                            lastBirthdayBonusYear: lastBirthdayBonusYear, tier: tier, tierSince: tierSince, tierFloor: tierFloor,
                            lotCount: lots.count, accrualCount: accruals.count, qualifyingCount: qualifying.count)
@@ -73,8 +70,7 @@ extension MemberState {
         for (k, v) in c.transferKeys.reversed() { transferKeys[k] = v }
         (enrolledAt, closed, brand, store, channel, birthDate, gender, profile) =
             (c.enrolledAt, c.closed, c.brand, c.store, c.channel, c.birthDate, c.gender, c.profile)
-        (debt, earned, redeemed, expired, adjusted, clawedBack, transferredIn, transferredOut) =
-            (c.debt, c.earned, c.redeemed, c.expired, c.adjusted, c.clawedBack, c.transferredIn, c.transferredOut)
+        figures = c.figures
         (purchaseCount, totalSpend, firstPurchaseAt, lastPurchaseAt, lastActivityAt, lastBirthdayBonusYear) =
             (c.purchaseCount, c.totalSpend, c.firstPurchaseAt, c.lastPurchaseAt, c.lastActivityAt, c.lastBirthdayBonusYear)
         (tier, tierSince, tierFloor) = (c.tier, c.tierSince, c.tierFloor)

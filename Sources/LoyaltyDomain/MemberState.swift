@@ -68,14 +68,8 @@ public struct MemberState: Hashable, Sendable {
     public var lots: [Lot] = []
     var lotIndex: [String: Int] = [:]
     public var holds: [String: Hold] = [:]
-    public var debt: Points = 0
-    public var earned: Points = 0
-    public var redeemed: Points = 0
-    public var expired: Points = 0
-    public var adjusted: Points = 0
-    public var clawedBack: Points = 0
-    public var transferredIn: Points = 0
-    public var transferredOut: Points = 0
+    /// The lifetime counters and the debt (the counters' names below read and write them).
+    public var figures = LifetimeFigures()
 
     public var purchases: [String: Purchase] = [:]
     public var purchaseCount = 0
@@ -163,33 +157,11 @@ public struct MemberState: Hashable, Sendable {
         return out
     }
 
-    /// The debt a credit of `credit` points pays: a credit pays the member's debt first (earnings,
-    /// positive adjustments, transfers in, restored redemptions alike); the rest becomes spendable.
-    public func debtPaid(by credit: Points) -> Points { Self.debtPaid(by: credit, owing: debt) }
-
-    /// The rule of `debtPaid(by:)` for a fold that keeps the debt in a state of its own
-    /// (projections, reconciliation): the credit pays `min(credit, debt)`, never below zero.
-    public static func debtPaid(by credit: Points, owing debt: Points) -> Points { max(0, min(credit, debt)) }
-
-    /// What each lot of a credit spread over `allocations` keeps once `debtPaid` of it paid the
-    /// debt: the debt takes from the allocations in the order listed (a reversal lists the
-    /// redemption's lots in consumption order; a transfer in, the sender's). Same count and order
-    /// as `allocations`; a lot keeps between 0 and its allocation.
-    public static func lotCredits(_ allocations: [LotAllocation], debtPaid: Points) -> [LotAllocation] {
-        var owed = max(debtPaid, 0)
-        return allocations.map { a in
-            let paid = min(max(a.points, 0), owed)
-            owed -= paid
-            return LotAllocation(lotId: a.lotId, points: a.points - paid)
-        }
-    }
+    /// The debt a credit of `credit` points pays (`LifetimeFigures.debtPaid(by:)`: the debt first).
+    public func debtPaid(by credit: Points) -> Points { figures.debtPaid(by: credit) }
 
     /// Pays debt from a credit of `credit` points and returns what it paid (see `debtPaid(by:)`).
-    mutating func payDebt(from credit: Points) -> Points {
-        let paid = debtPaid(by: credit)
-        debt -= paid  // (0 <= paid <= debt)
-        return paid
-    }
+    mutating func payDebt(from credit: Points) -> Points { figures.payDebt(from: credit) }
 
     /// Active holds at `t`, never more than the spendable lots.
     func held(at t: Timestamp) -> Points {
@@ -222,4 +194,17 @@ public struct MemberState: Hashable, Sendable {
         // Within ±`FoldLimits.movedTotalMaxPoints` (or the money limit): each value is part of it.
         qualifying.reduce(0) { $0.boundedAdding($1.at >= start && $1.at <= end ? $1.value : 0) }
     }
+}
+
+// MARK: The counters by name
+
+extension MemberState {
+    public var earned: Points { get { figures.earned } set { figures.earned = newValue } }
+    public var redeemed: Points { get { figures.redeemed } set { figures.redeemed = newValue } }
+    public var expired: Points { get { figures.expired } set { figures.expired = newValue } }
+    public var adjusted: Points { get { figures.adjusted } set { figures.adjusted = newValue } }
+    public var clawedBack: Points { get { figures.clawedBack } set { figures.clawedBack = newValue } }
+    public var transferredIn: Points { get { figures.transferredIn } set { figures.transferredIn = newValue } }
+    public var transferredOut: Points { get { figures.transferredOut } set { figures.transferredOut = newValue } }
+    public var debt: Points { get { figures.debt } set { figures.debt = newValue } }
 }

@@ -87,8 +87,8 @@ public struct Ratio: Hashable, Sendable, CustomStringConvertible {
 public enum Decimal10 {
     /// Returns (value scaled by 10^digits, 10^digits) where digits = the fraction digits found:
     /// an optional "-", one or more ASCII digits, optionally "." and 1 to `maxFractionDigits`
-    /// digits (at most 18). Nil for anything else or on overflow. On the UTF-8 bytes: splitting
-    /// Characters was 3 % of an import's deciding thread.
+    /// digits (at most 18). Nil for anything else or on overflow. Reads the UTF-8 bytes (no
+    /// splitting into Characters: an import parses an amount per line).
     public static func parse(_ text: String, maxFractionDigits: Int) -> (Int64, Int64)? {
         var text = text
         return text.withUTF8 { u -> (Int64, Int64)? in

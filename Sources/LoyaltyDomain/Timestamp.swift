@@ -72,7 +72,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// The same parser over UTF-8 bytes (the stored events' decoder reads times in place).
-    public init?(rfc3339UTF8 b: UnsafeBufferPointer<UInt8>) {
+    package init?(rfc3339UTF8 b: UnsafeBufferPointer<UInt8>) {
         func digits(_ from: Int, _ count: Int) -> Int64? {
             guard from + count <= b.count else { return nil }
             var v: Int64 = 0
@@ -105,8 +105,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
                 i += 1
             }
             guard n > 0 else { return nil }
-            // Digits past the sixth are dropped. (This was `for _ in n..<6 where n < 6`, which
-            // builds the range before the `where` is checked: a trap for seven or more digits.)
+            // Digits past the sixth are dropped. The `if` comes first: `n..<6` traps for n > 6
+            // (a `where` clause is checked only after the range is built).
             if n < 6 { for _ in n..<6 { fraction *= 10 } }
         }
         guard i < b.count else { return nil }

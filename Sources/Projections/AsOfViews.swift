@@ -38,7 +38,7 @@ public struct AsOfViews {
             var position: UInt64 = 0
             while position < head {
                 let run = try DecodedEvents.read(log, after: position, through: min(head, position + UInt64(LedgerProjections.runEventsMax)))
-                for pe in run.events { if let pe { try apply(pe) } }
+                for pe in run.events { try apply(pe) }
                 position = run.through
             }
         }

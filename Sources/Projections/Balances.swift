@@ -32,14 +32,8 @@ public struct Balances: ProjectionFold {
         }
         private(set) var form = LotForm()
         public var holds: [String: MemberState.Hold] = [:]
-        public var debt: Points = 0
-        public var earned: Points = 0
-        public var redeemed: Points = 0
-        public var expired: Points = 0
-        public var adjusted: Points = 0
-        public var clawedBack: Points = 0
-        public var transferredIn: Points = 0
-        public var transferredOut: Points = 0
+        /// The lifetime counters and the debt.
+        public var figures = LifetimeFigures()
         /// Position of the last event applied to this member.
         public var lastPosition: UInt64 = 0
 
@@ -50,8 +44,7 @@ public struct Balances: ProjectionFold {
             var s = MemberState(member: member)
             s.lots = lots
             s.holds = holds
-            (s.debt, s.earned, s.redeemed, s.expired, s.adjusted) = (debt, earned, redeemed, expired, adjusted)
-            (s.clawedBack, s.transferredIn, s.transferredOut) = (clawedBack, transferredIn, transferredOut)
+            s.figures = figures
             return Balance(s, at: t)
         }
 
@@ -233,7 +226,7 @@ public struct Balances: ProjectionFold {
 
         static func decode(_ rd: inout ValueReader) throws(ProjectionError) -> Lot {
             let remaining = try rd.int64()
-            let flags = try rd.take(1)[0]
+            let flags = try rd.uint8()
             guard flags & ~knownFlags == 0 else { throw .damagedValue("lot flags \(flags)") }
             let lotId = try rd.shortString()
             let points = try rd.varint(), earned = try rd.int64()
@@ -267,14 +260,11 @@ public struct Balances: ProjectionFold {
         }
     }
 
-    public func apply(_ events: UnsafeBufferPointer<ProjectionEvent?>, to state: FoldState<Record>) throws {
-        guard let first = events.baseAddress else { return }
-        for k in events.indices where events[k] != nil {
-            // In place (as the default loop), and events that change no balance (a third of a
-            // typical log: purchases) are passed over before the event is copied for `apply`.
-            try (first + k).withMemoryRebound(to: ProjectionEvent.self, capacity: 1) { pe in
-                if Self.changesBalances(pe.pointee.event) { try pe.pointee.naming { try apply(pe.pointee, to: state) } }
-            }
+    public func apply(_ events: ProjectionBatch, to state: FoldState<Record>) throws {
+        // Events that change no balance (a third of a typical log: purchases) are passed over
+        // before `apply` looks at them.
+        try events.forEach { pe in
+            if Self.changesBalances(pe.event) { try pe.naming { try apply(pe, to: state) } }
         }
     }
 
@@ -289,8 +279,8 @@ public struct Balances: ProjectionFold {
         }
         try state.update(ProjectionKey.component(pe.member)) { (r: inout Record?) in
             // Changed in place (`r!` as an lvalue): neither the record nor its lots are copied or
-            // moved, and the lots' storage stays uniquely referenced. (Not `r == nil`: with an
-            // Equatable record that is Optional's `==`, which copied the record per event.)
+            // moved, and the lots' storage stays uniquely referenced. `case .none` rather than
+            // `r == nil`, which for an Equatable record is Optional's `==` and copies the record.
             if case .none = r { r = Record() }
             try Self.apply(pe.event, at: at, position: pe.position, to: &r!)
             r!.lastPosition = pe.position
@@ -302,59 +292,58 @@ public struct Balances: ProjectionFold {
     static func apply(_ event: DomainEvent, at: Timestamp, position: UInt64, to r: inout Record) throws {
         switch event {
         case .pointsEarned(let e):
-            guard e.points >= 0, e.debtPaid >= 0, e.debtPaid <= e.points, e.debtPaid <= max(r.debt, 0) else {
-                throw FoldFault("earns \(e.points) points paying \(e.debtPaid) of a debt of \(r.debt)")
+            guard e.points >= 0, r.figures.allowsDebtPaid(e.debtPaid, by: e.points) else {
+                throw FoldFault("earns \(e.points) points paying \(e.debtPaid) of a debt of \(r.figures.debt)")
             }
-            let earned = try Checked.add(r.earned, e.points, "earned")
-            r.debt -= e.debtPaid
+            let earned = try Checked.add(r.figures.earned, e.points, "earned")
+            r.figures.debt -= e.debtPaid
             r.addLot(Lot(id: e.lotId, points: e.points, remaining: e.points - e.debtPaid, earnedAt: at,
                          availableAt: e.availableAt, expiresAt: e.expiresAt, source: e.source))
-            r.earned = earned
+            r.figures.earned = earned
         case .purchaseReturned(let e):
             let taken = try r.taking(e.clawedBack)
             guard e.debt >= 0 else { throw FoldFault("debt of \(e.debt) points") }
-            let debt = try Checked.add(r.debt, e.debt, "debt")
+            let debt = try Checked.add(r.figures.debt, e.debt, "debt")
             let clawed = try Checked.add(try Checked.sum(e.clawedBack.map(\.points), "clawed back"), e.debt, "clawed back")
-            let clawedBack = try Checked.add(r.clawedBack, clawed, "clawed back")
+            let clawedBack = try Checked.add(r.figures.clawedBack, clawed, "clawed back")
             r.setRemaining(taken)
-            (r.debt, r.clawedBack) = (debt, clawedBack)
+            (r.figures.debt, r.figures.clawedBack) = (debt, clawedBack)
         case .pointsRedeemed(let e):
             let taken = try r.taking(e.allocations)
-            let redeemed = try Checked.add(r.redeemed, e.points, "redeemed")
+            let redeemed = try Checked.add(r.figures.redeemed, e.points, "redeemed")
             r.setRemaining(taken)
-            r.redeemed = redeemed
+            r.figures.redeemed = redeemed
         case .redemptionReversed(let e):
             // What the redemption took comes back: to its lots, or as expired where they lapsed;
             // the restored points pay the member's debt first (the domain's rule, recorded in
             // the event as `debtPaid`).
-            guard e.debtPaid >= 0, e.debtPaid <= max(r.debt, 0) else {
-                throw FoldFault("a reversal paying \(e.debtPaid) of a debt of \(r.debt)")
-            }
-            let restored = try r.restoring(MemberState.lotCredits(e.restored, debtPaid: e.debtPaid))
             let back = try Checked.sum(e.restored.map(\.points), "restored")
+            guard r.figures.allowsDebtPaid(e.debtPaid, by: back) else {
+                throw FoldFault("a reversal of \(back) points paying \(e.debtPaid) of a debt of \(r.figures.debt)")
+            }
+            let restored = try r.restoring(LifetimeFigures.lotCredits(e.restored, debtPaid: e.debtPaid))
             let expired = try Checked.sum(e.expired.map(\.points), "expired")
             guard expired >= 0 else { throw FoldFault("\(expired) points come back expired") }
-            let redeemed = try Checked.sub(r.redeemed, try Checked.add(back, expired, "reversed"), "redeemed")
-            let expiredTotal = try Checked.add(r.expired, expired, "expired")
+            let redeemed = try Checked.sub(r.figures.redeemed, try Checked.add(back, expired, "reversed"), "redeemed")
+            let expiredTotal = try Checked.add(r.figures.expired, expired, "expired")
             r.setRemaining(restored)
-            (r.redeemed, r.expired) = (redeemed, expiredTotal)
-            r.debt -= e.debtPaid
+            (r.figures.redeemed, r.figures.expired) = (redeemed, expiredTotal)
+            r.figures.debt -= e.debtPaid
         case .pointsAdjusted(let e):
-            let adjusted = try Checked.add(r.adjusted, e.points, "adjusted")
+            let adjusted = try Checked.add(r.figures.adjusted, e.points, "adjusted")
             if e.points > 0, let lotId = e.lotId {
-                let paid = min(e.points, max(r.debt, 0))
-                r.debt -= paid
+                let paid = r.figures.payDebt(from: e.points)
                 r.addLot(Lot(id: lotId, points: e.points, remaining: e.points - paid, earnedAt: at, availableAt: at,
                              expiresAt: e.expiresAt, source: .adjustment(e.key)))
             } else {
                 r.setRemaining(try r.taking(e.allocations))
             }
-            r.adjusted = adjusted
+            r.figures.adjusted = adjusted
         case let .pointsExpired(_, lotId, points):
             let taken = try r.taking([LotAllocation(lotId: lotId, points: points)])
-            let expired = try Checked.add(r.expired, points, "expired")
+            let expired = try Checked.add(r.figures.expired, points, "expired")
             r.setRemaining(taken, expiryWritten: true)
-            r.expired = expired
+            r.figures.expired = expired
         case let .pointsHeld(_, holdId, points, expiresAt):
             guard points >= 0 else { throw FoldFault("holds \(points) points") }
             r.holds[holdId] = MemberState.Hold(holding: points, until: expiresAt)
@@ -362,25 +351,38 @@ public struct Balances: ProjectionFold {
             r.holds[holdId] = nil
         case .pointsTransferredOut(let e):
             let taken = try r.taking(e.allocations)
-            let out = try Checked.add(r.transferredOut, e.points, "transferred out")
+            let out = try Checked.add(r.figures.transferredOut, e.points, "transferred out")
             r.setRemaining(taken)
-            r.transferredOut = out
+            r.figures.transferredOut = out
         case .pointsTransferredIn(let e):
             guard e.allocations.allSatisfy({ $0.points >= 0 }) else { throw FoldFault("a transferred lot of negative points") }
-            let into = try Checked.add(r.transferredIn, e.points, "transferred in")
+            let into = try Checked.add(r.figures.transferredIn, e.points, "transferred in")
             // Points coming in pay the member's debt first (the domain's rule).
-            let paid = MemberState.debtPaid(by: e.points, owing: r.debt)
-            let kept = MemberState.lotCredits(e.allocations, debtPaid: paid)
+            let paid = r.figures.debtPaid(by: e.points)
+            let kept = LifetimeFigures.lotCredits(e.allocations, debtPaid: paid)
             for (i, (a, expiry)) in zip(e.allocations, e.expiries).enumerated() {
                 r.addLot(Lot(id: "T:\(e.transferId):\(i)", points: a.points, remaining: kept[i].points, earnedAt: at,
                              availableAt: at, expiresAt: expiry, source: .transfer(e.transferId)))
             }
-            r.debt -= paid
-            r.transferredIn = into
+            r.figures.debt -= paid
+            r.figures.transferredIn = into
         default:
             break
         }
     }
+}
+
+// MARK: The counters by name
+
+extension Balances.Record {
+    public var debt: Points { get { figures.debt } set { figures.debt = newValue } }
+    public var earned: Points { get { figures.earned } set { figures.earned = newValue } }
+    public var redeemed: Points { get { figures.redeemed } set { figures.redeemed = newValue } }
+    public var expired: Points { get { figures.expired } set { figures.expired = newValue } }
+    public var adjusted: Points { get { figures.adjusted } set { figures.adjusted = newValue } }
+    public var clawedBack: Points { get { figures.clawedBack } set { figures.clawedBack = newValue } }
+    public var transferredIn: Points { get { figures.transferredIn } set { figures.transferredIn = newValue } }
+    public var transferredOut: Points { get { figures.transferredOut } set { figures.transferredOut = newValue } }
 }
 
 // MARK: Value form
@@ -397,8 +399,9 @@ extension Balances {
                 w.int64(h.expiresAt.microseconds)
             }
         }
-        w.int64(r.debt); w.int64(r.earned); w.int64(r.redeemed); w.int64(r.expired)
-        w.int64(r.adjusted); w.int64(r.clawedBack); w.int64(r.transferredIn); w.int64(r.transferredOut)
+        let f = r.figures
+        w.int64(f.debt); w.int64(f.earned); w.int64(f.redeemed); w.int64(f.expired)
+        w.int64(f.adjusted); w.int64(f.clawedBack); w.int64(f.transferredIn); w.int64(f.transferredOut)
         w.uint64(r.lastPosition)
     }
 
@@ -409,8 +412,9 @@ extension Balances {
             let id = try rd.string()
             r.holds[id] = MemberState.Hold(holding: try rd.int64(), until: Timestamp(microseconds: try rd.int64()))
         }
-        (r.debt, r.earned, r.redeemed, r.expired) = (try rd.int64(), try rd.int64(), try rd.int64(), try rd.int64())
-        (r.adjusted, r.clawedBack, r.transferredIn, r.transferredOut) = (try rd.int64(), try rd.int64(), try rd.int64(), try rd.int64())
+        (r.figures.debt, r.figures.earned, r.figures.redeemed, r.figures.expired) = (try rd.int64(), try rd.int64(), try rd.int64(), try rd.int64())
+        (r.figures.adjusted, r.figures.clawedBack, r.figures.transferredIn, r.figures.transferredOut) =
+            (try rd.int64(), try rd.int64(), try rd.int64(), try rd.int64())
         r.lastPosition = try rd.uint64()
         return r
     }

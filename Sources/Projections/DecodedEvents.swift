@@ -2,21 +2,30 @@ import Dispatch
 import LedgerStore
 
 /// A run of log events (after, through], read and decoded once for every projection that needs
-/// them (decoding dominates a fold's cost). Non-domain events are kept as nil so that positions
-/// stay contiguous.
+/// them (decoding dominates a fold's cost). `events` holds the domain events (the others, and
+/// neutralised ones, are left out); `recordedAt` has one entry per position of the run.
 struct DecodedEvents: Sendable {
     let after: UInt64
-    var events: [ProjectionEvent?] = []
+    var events: [ProjectionEvent] = []
     var recordedAt: [Int64] = []
 
-    var through: UInt64 { after + UInt64(events.count) }
+    var through: UInt64 { after + UInt64(recordedAt.count) }
+
+    /// The domain events at positions in (from, to], sharing the run's storage.
+    func batch(after from: UInt64, through to: UInt64) -> ProjectionBatch {
+        let all = events[...]
+        return ProjectionBatch(all[ProjectionBatch.firstIndex(in: all, after: from) ..< ProjectionBatch.firstIndex(in: all, after: to)])
+    }
+
+    /// Every domain event of the run.
+    var batch: ProjectionBatch { ProjectionBatch(events) }
 
     /// Reads and decodes (after, through] in short read transactions of at most 4,096 events,
     /// in place (`EventLog.forEachEvent`: no `RecordedEvent`, no copy of each event's data).
     static func read(_ log: EventLog, after: UInt64, through: UInt64) throws -> DecodedEvents {
         precondition(through >= after, "an empty or forward range")
         var out = DecodedEvents(after: after)
-        out.events.reserveCapacity(Int(through - after))
+        out.events.reserveCapacity(Int(through - after))  // (nearly every event is a domain event)
         out.recordedAt.reserveCapacity(Int(through - after))
         var position = after
         while position < through {
@@ -29,7 +38,7 @@ struct DecodedEvents: Sendable {
                 }
                 position = v.position
                 do {
-                    out.events.append(try ProjectionEvent.decode(v))
+                    if let event = try ProjectionEvent.decode(v) { out.events.append(event) }
                 } catch {
                     failure = error as? ProjectionError
                     throw error
@@ -58,24 +67,10 @@ func keeping<R>(_ failure: inout ProjectionError?, _ body: (inout ProjectionErro
     }
 }
 
-/// Reads the next run on another thread while the caller applies the current one: with two
-/// cores, decoding and folding overlap.
-final class Prefetch: @unchecked Sendable {
-    // @unchecked: `result` is written once by the worker before `done.signal()` and read only
-    // after `done.wait()`, so the semaphore orders every access.
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<DecodedEvents, any Error>?
-
-    init(_ log: EventLog, after: UInt64, through: UInt64) {
-        DispatchQueue.global().async { [self] in
-            result = Result { try DecodedEvents.read(log, after: after, through: through) }
-            done.signal()
-        }
-    }
-
-    func get() throws -> DecodedEvents {
-        done.wait()
-        guard let result else { preconditionFailure("prefetch finished without a result") }
-        return try result.get()
+extension DecodedEvents {
+    /// Reads (after, through] on another thread while the caller applies the current run: with
+    /// two cores, decoding and folding overlap.
+    static func prefetch(_ log: EventLog, after: UInt64, through: UInt64) -> Promise<DecodedEvents> {
+        Promise(on: .global()) { try DecodedEvents.read(log, after: after, through: through) }
     }
 }

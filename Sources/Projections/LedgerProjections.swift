@@ -49,9 +49,9 @@ public final class LedgerProjections: @unchecked Sendable {
     public var eventsPerStep = 50_000
     /// Events a rebuild applies between commits: a commit writes every entry changed since the
     /// last, so rare commits make a rebuild cheaper (each member's value is written once per commit),
-    /// while a rebuild stopped half-way resumes from its last commit. 4,000,000: ~6 s of redo at
-    /// the rebuild's speed on the benchmark machine; at 1,000,000 the ten commits of a 10M-event
-    /// rebuild of 100,000 members took about a quarter of its time.
+    /// while a rebuild stopped half-way resumes from its last commit. 4,000,000: a few seconds of
+    /// redo at the rebuild's speed, and a 10M-event rebuild of 100,000 members spends little of
+    /// its time committing (measurements in BENCHMARKS.md).
     public var rebuildCommitEvents = 4_000_000
     /// Events decoded at a time and shared by the projections (bounds memory: two runs in flight).
     static let runEventsMax = 20_000
@@ -294,8 +294,8 @@ public final class LedgerProjections: @unchecked Sendable {
     /// partitioned by member on one thread per core, each thread decoding and applying its own
     /// members' events (`PartitionedRun`); otherwise several projections step on threads of their
     /// own over runs this thread decodes once for all (`RunPipeline`: with program figures in the
-    /// set, a partitioned pass plus a pass of its own for the figures cost ~15 % more than that,
-    /// BENCHMARKS.md). Within one run, the projections step here, one after the other, each run
+    /// set, one decoding for all three costs less than a partitioned pass plus a pass of its own
+    /// for the figures; BENCHMARKS.md). Within one run, the projections step here, one after the other, each run
     /// decoded once for all of them (the next one on another thread meanwhile).
     ///
     /// An event a projection cannot apply stops that projection just before it (`isolate`), and
@@ -359,7 +359,7 @@ public final class LedgerProjections: @unchecked Sendable {
         guard !selected.isEmpty else { return }
         let run = UInt64(min(eventsPerStep, Self.runEventsMax))
         let commitAfter = role == .build ? max(rebuildCommitEvents, eventsPerStep) : eventsPerStep
-        var prefetch: (after: UInt64, run: Prefetch)?
+        var prefetch: (after: UInt64, run: Promise<DecodedEvents>)?
         defer { for d in selected { try? d.flush(role) } }
         while true {
             let head = try log.headPosition()
@@ -383,7 +383,7 @@ public final class LedgerProjections: @unchecked Sendable {
             let feed = try prefetch.flatMap { $0.after == from ? try $0.run.get() : nil }
                 ?? DecodedEvents.read(log, after: from, through: min(head, from + run))
             prefetch = feed.through < head
-                ? (feed.through, Prefetch(log, after: feed.through, through: min(head, feed.through + run))) : nil
+                ? (feed.through, DecodedEvents.prefetch(log, after: feed.through, through: min(head, feed.through + run))) : nil
             for d in selected {
                 _ = try d.step(role, eventsMax: Int(run), through: nil, feed: feed, commitAfter: commitAfter)
                 progress?(d.name, try d.checkpoint(role), head)
@@ -444,32 +444,27 @@ public final class LedgerProjections: @unchecked Sendable {
 
 /// A shared projection commit running on another thread while the next step applies.
 final class InFlightCommit: @unchecked Sendable {
-    // @unchecked: the committing thread only runs `pending`'s `write` closures, which touch the
-    // store (LMDB, thread-safe) and the copies of the changed entries taken at the hand-off (their
-    // storage shared copy-on-write with the cache), never a worker's cache itself; `result` is
-    // written once before `done.signal()` and read after `done.wait()`.
+    // @unchecked: `pending` (closures, not Sendable) is run by the committing thread only, and
+    // read by the caller only after `wait()` returned; the result crosses through a `Promise`.
     let pending: [PendingProjectionCommit]
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<[Bool], any Error>?
+    private let result = Promise<[Bool]>()
 
     /// The commit runs on a thread of its own, not on Dispatch's global queue: its waiter blocks
     /// a thread (maybe one of the pool's) until it ends, and must not wait for a pool it fills.
+    /// The thread only runs `pending`'s `write` closures, which touch the store (LMDB,
+    /// thread-safe) and the copies of the changed entries taken at the hand-off (their storage
+    /// shared copy-on-write with the cache), never a worker's cache itself.
     init(store: ProjectionStore, pending: [PendingProjectionCommit], written: @escaping @Sendable () -> Void) {
         self.pending = pending
         let thread = Thread { [self] in
-            result = Result { try store.env.write { txn in try self.pending.map { try $0.write(txn) } } }
-            if case .success(let w)? = result, !w.contains(false) { written() }
-            done.signal()
+            let outcome = Result { try store.env.write { txn in try self.pending.map { try $0.write(txn) } } }
+            if case .success(let w) = outcome, !w.contains(false) { written() }
+            result.fulfill(outcome)
         }
         thread.name = "projection commit"
         thread.start()
     }
 
     /// Waits for the commit (again at once when called again).
-    func wait() -> Result<[Bool], any Error> {
-        done.wait()
-        done.signal()
-        guard let result else { preconditionFailure("commit finished without a result") }
-        return result
-    }
+    func wait() -> Result<[Bool], any Error> { result.wait() }
 }

@@ -11,9 +11,9 @@ import LedgerStore
 /// thread that owns the member, which is all a fold keyed by member needs, so the result equals
 /// a fold in log order.
 ///
-/// Why: with one decoding thread feeding one thread per projection (`RunPipeline`) the work did
-/// not divide evenly over 2 cores (the balances thread took ~45 % of it, the CPU was ~170 % busy)
-/// and every event crossed threads. Here the threads do equal shares of the same work.
+/// Why: with one decoding thread feeding one thread per projection (`RunPipeline`) the work
+/// divides as unevenly as the projections' costs differ, and every event crosses threads. Here
+/// the threads do equal shares of the same work, and an event stays on the thread that decoded it.
 ///
 /// Within a thread, events are applied a window at a time, grouped by member bucket (events of a
 /// bucket in log order): a member's entries (its dictionary slot, balance, lots and view) are
@@ -46,8 +46,8 @@ final class PartitionedRun: @unchecked Sendable {
         var partitions = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
         /// Events walked per window: a thread decodes its share of a window, then applies it
         /// bucket by bucket. Bounds memory (~windowEvents / partitions decoded events of ~250
-        /// bytes per thread: 32 MB at 2 partitions). On the 10M-event benchmark 262,144 used
-        /// ~10 % less CPU than applying each 4,096 events as read (`BENCHMARKS.md`).
+        /// bytes per thread: 32 MB at 2 partitions). Large enough that a member's entries are
+        /// loaded once for many of its events (see BENCHMARKS.md for the choice).
         var windowEvents = 262_144
         /// Buckets per thread (a power of two): a bucket's members' entries should fit in a core's
         /// cache (100,000 members over 2 partitions and 512 buckets: ~100 members a bucket).
@@ -161,7 +161,7 @@ final class PartitionedRun: @unchecked Sendable {
     /// Returns when the last event walked was recorded.
     private func walkPartition(_ p: Int, _ log: EventLog, after: UInt64, through: UInt64, starts: [UInt64],
                                progress: (UInt64) -> Void) -> Int64 {
-        var buckets = Array(repeating: [ProjectionEvent?](), count: shape.buckets)
+        var buckets = Array(repeating: [ProjectionEvent](), count: shape.buckets)
         let bucketMask = shape.buckets - 1
         var position = after
         var recordedAt: Int64 = 0
@@ -181,10 +181,9 @@ final class PartitionedRun: @unchecked Sendable {
                                                  hash = KeyHash.of(member)
                                                  return hash % count == UInt64(p)
                                              }) { v in
-                            // Appended as the Optional it is (unwrapping and wrapping again copied it).
                             let event: ProjectionEvent?
                             do { event = try ProjectionEvent.decode(v) } catch { failure = error as? ProjectionError; throw error }
-                            if event != nil { buckets[Int(truncatingIfNeeded: hash >> 40) & bucketMask].append(event) }
+                            if let event { buckets[Int(truncatingIfNeeded: hash >> 40) & bucketMask].append(event) }
                         }
                     }
                     // Positions are gapless (`forEachRecord` checks): the walk moved `n` on.
@@ -195,7 +194,8 @@ final class PartitionedRun: @unchecked Sendable {
                     recordedAt = last
                 }
                 for b in buckets.indices where !buckets[b].isEmpty {
-                    try buckets[b].withUnsafeBufferPointer { events in
+                    do {  // the batch ends here: the bucket's storage is unique again for `removeAll`
+                        let events = ProjectionBatch(buckets[b])
                         for (d, start) in zip(drivers, starts) { try d.apply(role, partition: p, events, after: start) }
                     }
                     buckets[b].removeAll(keepingCapacity: true)

@@ -195,16 +195,16 @@ public struct ProgramFigures: ProjectionFold {
             }
         case .pointsAdjusted(let a):
             f.pointsAdjusted = a.points
-            // A credit pays the member's debt first (as in the balances fold).
+            // A credit pays the member's debt first (the domain's rule).
             if a.points > 0, a.lotId != nil, case .figures(let debt)? = try state.value("debt/\(ProjectionKey.component(pe.member))") {
-                f.debtChange = -min(a.points, max(debt.debtChange, 0))
+                f.debtChange = -LifetimeFigures.debtPaid(by: a.points, owing: debt.debtChange)
             }
         case let .pointsExpired(_, _, points): f.pointsExpired = points
         case .pointsTransferredIn(let t):
             f.pointsTransferredIn = t.points
-            // Points coming in pay the member's debt first (as in the balances fold).
+            // Points coming in pay the member's debt first (the domain's rule).
             if case .figures(let debt)? = try state.value("debt/\(ProjectionKey.component(pe.member))") {
-                f.debtChange = -MemberState.debtPaid(by: t.points, owing: debt.debtChange)
+                f.debtChange = -LifetimeFigures.debtPaid(by: t.points, owing: debt.debtChange)
             }
         case .pointsTransferredOut(let t): f.pointsTransferredOut = t.points
         default: break

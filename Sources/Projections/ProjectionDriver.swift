@@ -43,7 +43,7 @@ protocol ProjectionDriving: AnyObject {
     /// Commits what is pending and splits the cache into `count` shards; returns the checkpoint.
     func beginPartitions(_ role: ProjectionRole, count: Int) throws -> UInt64
     /// Partition `partition`'s thread applies its members' events after `after`.
-    func apply(_ role: ProjectionRole, partition: Int, _ events: UnsafeBufferPointer<ProjectionEvent?>, after: UInt64) throws
+    func apply(_ role: ProjectionRole, partition: Int, _ events: ProjectionBatch, after: UInt64) throws
     /// Partition `partition`'s thread sorts its shard's changed keys ahead of a commit.
     func sortDirtyKeysAhead(_ role: ProjectionRole, partition: Int)
     /// Every partition applied through `through`: commits if `commit`.
@@ -181,7 +181,7 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
 
     func beginPartitions(_ role: ProjectionRole, count: Int) throws -> UInt64 { try worker(role).beginPartitions(count) }
 
-    func apply(_ role: ProjectionRole, partition: Int, _ events: UnsafeBufferPointer<ProjectionEvent?>, after: UInt64) throws {
+    func apply(_ role: ProjectionRole, partition: Int, _ events: ProjectionBatch, after: UInt64) throws {
         try worker(role).apply(partition: partition, events, after: after)
     }
 
@@ -201,7 +201,7 @@ final class ProjectionDriver<F: ProjectionFold>: ProjectionDriving {
         var position: UInt64 = 0
         while position < through {
             let run = try DecodedEvents.read(log, after: position, through: min(through, position + 50_000))
-            try run.events.withUnsafeBufferPointer { try fold.apply($0, to: state) }
+            try fold.apply(run.batch, to: state)
             position = run.through
         }
         var digest = ProjectionDigest()

@@ -1,3 +1,4 @@
+import ByteCodec
 public import LoyaltyDomain
 public import LedgerStore
 #if canImport(Glibc)
@@ -38,7 +39,7 @@ public struct ProjectionEvent: Sendable {
     /// `decode` for an event read in place: the same result and errors for what the log's writer
     /// accepts. The member id (a fold's key) must be valid UTF-8 (an id that is not is an error,
     /// never repaired into another id); the writer's other text rules are not checked again here.
-    public static func decode(_ v: EventView) throws(ProjectionError) -> ProjectionEvent? {
+    package static func decode(_ v: EventView) throws(ProjectionError) -> ProjectionEvent? {
         guard v.neutralisedBy == nil else { return nil }
         let decoded: DomainEvent?
         do {
@@ -59,14 +60,9 @@ public struct ProjectionEvent: Sendable {
                                occurredAt: Timestamp(microseconds: v.occurredAt), member: member, event: event)
     }
 
-    /// The member id of a stored event; nil if it is not UTF-8. ASCII (the usual case) is decoded
-    /// directly: `String(validating:as:)` looks up generic metadata on every call (1.5 % of a
-    /// rebuild's samples).
-    static func memberId(_ bytes: UnsafeRawBufferPointer) -> String? {
-        var bits: UInt8 = 0
-        for b in bytes { bits |= b }
-        return bits < 0x80 ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
-    }
+    /// The member id of a stored event; nil if it is not UTF-8 (`ByteReader.text`: ASCII, the
+    /// usual case, is taken as it is).
+    static func memberId(_ bytes: UnsafeRawBufferPointer) -> String? { ByteReader.text(bytes) }
 }
 
 /// A read model: a named, versioned, deterministic fold of the log into key -> value entries.
@@ -85,10 +81,10 @@ public protocol ProjectionFold: Sendable {
     /// Applies one event to the entries it touches: all of its changes or, when it throws, none
     /// (a `FoldFault`, named by the worker with the event's position, type and member).
     func apply(_ event: ProjectionEvent, to state: FoldState<Value>) throws
-    /// Applies a run of events in order (nil: not a domain event, skipped). The default loops
-    /// over `apply`; it is a requirement so that the loop is compiled for each fold (callers
-    /// reach folds through generic workers), reading events in place instead of copying each.
-    func apply(_ events: UnsafeBufferPointer<ProjectionEvent?>, to state: FoldState<Value>) throws
+    /// Applies a run of events in order. The default loops over `apply`; it is a requirement so
+    /// that the loop is compiled for each fold (callers reach folds through generic workers),
+    /// reading events in place instead of copying each.
+    func apply(_ events: ProjectionBatch, to state: FoldState<Value>) throws
     static func encode(_ value: Value, into writer: inout ValueWriter)
     static func decode(_ reader: inout ValueReader) throws(ProjectionError) -> Value
     /// Whether every entry is keyed by a member id (`ProjectionEvent.member`) and changed only by
@@ -100,16 +96,8 @@ public protocol ProjectionFold: Sendable {
 extension ProjectionFold {
     public static var keyedByMember: Bool { false }
 
-    public func apply(_ events: UnsafeBufferPointer<ProjectionEvent?>, to state: FoldState<Value>) throws {
-        guard let first = events.baseAddress else { return }
-        for k in events.indices where events[k] != nil {
-            // Read in place: `if let pe = events[k]` copied each 248-byte event (retaining what it
-            // holds) and destroyed the copy. An Optional keeps its payload at offset 0 with the
-            // payload's layout, so a present element is read as the event itself.
-            try (first + k).withMemoryRebound(to: ProjectionEvent.self, capacity: 1) { pe in
-                try pe.pointee.naming { try apply(pe.pointee, to: state) }
-            }
-        }
+    public func apply(_ events: ProjectionBatch, to state: FoldState<Value>) throws {
+        try events.forEach { pe in try pe.naming { try apply(pe, to: state) } }
     }
 
     static func encoded(_ value: Value) -> [UInt8] {
@@ -207,9 +195,8 @@ public final class FoldState<Value> {
         return order.map { out[$0] }
     }
 
-    /// The cached entry in `slot` read in place, without a copy (nil: deleted). Not
-    /// `body(values[slot])`: that copied the value (retaining what it holds) for every entry a
-    /// commit writes.
+    /// The cached entry in `slot` read in place, without a copy (nil: deleted): `body(values[slot])`
+    /// would copy the value (retaining what it holds) for every entry a commit writes.
     func withValue<R>(slot: Int, _ body: (UnsafePointer<Value>?) throws -> R) rethrows -> R {
         try values.withUnsafeBufferPointer { entries in
             guard entries[slot] != nil else { return try body(nil) }

@@ -75,7 +75,7 @@ public final class ProjectionStore: Sendable {
                                       what: "using the projections (a catch-up or rebuild)")
         var options = LMDBOptions()
         // Derived data: atomicity is needed (state and checkpoint together), durability is not
-        // (a lost commit is re-applied from the log). One sync per commit instead of two.
+        // (a lost commit is re-applied from the log), so a commit syncs once, not twice.
         options.durability = .relaxed
         options.maxDatabases = UInt32(1 + 2 * names.count + 4)
         options.mapSizeBytes = 64 << 20

@@ -146,10 +146,9 @@ final class ProjectionWorker<F: ProjectionFold> {
     private func apply(_ run: DecodedEvents, after: UInt64, through: UInt64, slot: Int) throws {
         precondition(after >= run.after && through <= run.through, "the run covers the step")
         let table = store.table(F.name, slot: slot)
-        var i = Int(after - run.after)
-        let end = Int(through - run.after)
-        while i < end {
-            let chunkEnd = min(end, i + 4_096)
+        var position = after
+        while position < through {
+            let chunkEnd = min(through, position + 4_096)
             try store.env.read { txn in
                 state.loader = cacheIsComplete ? nil : { key in
                     try Array(key.utf8).withUnsafeBytes { k in
@@ -157,11 +156,9 @@ final class ProjectionWorker<F: ProjectionFold> {
                     }
                 }
                 defer { state.loader = nil }
-                try run.events.withUnsafeBufferPointer { events in
-                    try fold.apply(UnsafeBufferPointer(rebasing: events[i ..< chunkEnd]), to: state)
-                }
+                try fold.apply(run.batch(after: position, through: chunkEnd), to: state)
             }
-            i = chunkEnd
+            position = chunkEnd
         }
     }
 
@@ -357,10 +354,10 @@ final class ProjectionWorker<F: ProjectionFold> {
 
     /// Partition `partition`'s thread (the only one touching its shard): applies `events`, which
     /// are its members' events of the run in log order, skipping those at or before `after`.
-    func apply(partition: Int, _ events: UnsafeBufferPointer<ProjectionEvent?>, after: UInt64) throws {
+    func apply(partition: Int, _ events: ProjectionBatch, after: UInt64) throws {
         guard let table = partitionTable, partition < shards.count else { preconditionFailure("apply outside a partitioned run") }
         let shard = shards[partition]
-        let events = Self.suffix(events, after: after)
+        let events = events.suffix(after: after)
         guard !events.isEmpty else { return }
         guard !cacheIsComplete else { return try fold.apply(events, to: shard) }
         try store.env.read { txn in
@@ -372,14 +369,6 @@ final class ProjectionWorker<F: ProjectionFold> {
             defer { shard.loader = nil }
             try fold.apply(events, to: shard)
         }
-    }
-
-    /// The events after position `after` (a projection that stood past the run's start skips the
-    /// ones it applied). Positions ascend, so it is a suffix.
-    private static func suffix(_ events: UnsafeBufferPointer<ProjectionEvent?>, after: UInt64) -> UnsafeBufferPointer<ProjectionEvent?> {
-        var k = 0
-        while k < events.count, (events[k]?.position ?? 0) <= after { k += 1 }
-        return UnsafeBufferPointer(rebasing: events[k...])
     }
 
     /// Every partition applied the run through `through` (the event there recorded at

@@ -6,11 +6,10 @@ import LedgerStore
 /// the calling thread reads and decodes the runs and hands them on through a bounded queue to one
 /// thread per projection, each of which steps its projection over every run at its own pace.
 ///
-/// Before, the projections stepped over a run together and waited for the slowest (and for the
-/// decoding of the next run) before the next: on 2 cores a rebuild of balances and member views
-/// kept the CPU ~160 % busy, as whichever thread finished first had nothing to do. Each step is
-/// still the worker's own (`ProjectionWorker.step`: exactly once, its commits as before); only
-/// when a projection moves on changes.
+/// No projection waits for the slowest one (or for the decoding of the next run) before it moves
+/// on: a thread that finished its run takes the next one. Each step is the worker's own
+/// (`ProjectionWorker.step`: exactly once, with its own commits); the pipeline only decides when
+/// a projection moves on.
 final class RunPipeline: @unchecked Sendable {
     // @unchecked: consumer thread `i` is the only one touching `drivers[i]` while `run` runs (a
     // driver's workers are used by one thread at a time), and the caller touches no driver until

@@ -1,94 +1,115 @@
-/// The binary form of projection values: little-endian fixed-width integers, length-prefixed
-/// UTF-8 strings, a tag byte for optionals. Values are derived data (a rebuild rewrites them), so
-/// the form only has to be stable within one projection version; a change bumps the version.
+import ByteCodec
+
+/// The binary form of projection values, on the package's byte codec (`ByteCodec`):
+/// little-endian fixed-width integers, counts as u32le, UTF-8 strings after their u32le length,
+/// a tag byte for optionals, and compact zigzag varints. Values are derived data (a rebuild
+/// rewrites them), so the form only has to be stable within one projection version; a change
+/// bumps the version.
 public struct ValueWriter {
-    public internal(set) var bytes: [UInt8] = []
+    private var writer: ByteWriter
 
-    public init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
-
-    public mutating func int64(_ v: Int64) {
-        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+    /// The value so far.
+    public internal(set) var bytes: [UInt8] {
+        get { writer.bytes }
+        _modify { yield &writer.bytes }
+        set { writer.bytes = newValue }
     }
 
-    public mutating func uint64(_ v: UInt64) {
-        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
-    }
+    public init(capacity: Int = 64) { writer = ByteWriter(capacity: capacity) }
 
-    public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+    public mutating func int64(_ v: Int64) { writer.int64LE(v) }
+
+    public mutating func uint64(_ v: UInt64) { writer.uint64LE(v) }
+
+    public mutating func bool(_ v: Bool) { writer.uint8(v ? 1 : 0) }
 
     /// Bytes already in the value form (copied as they are).
-    mutating func append(_ form: [UInt8]) { bytes.append(contentsOf: form) }
+    mutating func append(_ form: [UInt8]) { writer.append(form) }
 
     /// A one-byte tag (of an enum case).
-    public mutating func tag(_ v: UInt8) { bytes.append(v) }
+    public mutating func tag(_ v: UInt8) { writer.uint8(v) }
 
     public mutating func count(_ n: Int) {
         precondition(n >= 0 && n <= Int(UInt32.max), "count out of range")
-        withUnsafeBytes(of: UInt32(n).littleEndian) { bytes.append(contentsOf: $0) }
+        writer.uint32LE(UInt32(n))
     }
 
     public mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in
             count(utf8.count)
-            bytes.append(contentsOf: utf8)
+            writer.append(utf8)
         }
     }
 
     /// A signed integer as a zigzag LEB128 varint (1 byte for -64...63, at most 10).
-    mutating func varint(_ v: Int64) {
-        var u = UInt64(bitPattern: (v << 1) ^ (v >> 63))
-        while u >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: u) | 0x80)
-            u >>= 7
-        }
-        bytes.append(UInt8(u))
-    }
+    mutating func varint(_ v: Int64) { writer.zigzag(v) }
 
     /// A string as a varint byte length and its UTF-8.
     mutating func shortString(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in
-            varint(Int64(utf8.count))
-            bytes.append(contentsOf: utf8)
+            writer.zigzag(Int64(utf8.count))
+            writer.append(utf8)
         }
     }
 
     public mutating func optional<T>(_ v: T?, _ write: (inout ValueWriter, T) -> Void) {
-        guard let v else { bytes.append(0); return }
-        bytes.append(1)
+        guard let v else { writer.uint8(0); return }
+        writer.uint8(1)
         write(&self, v)
     }
 }
 
 /// Reads what `ValueWriter` wrote; every read is bounds-checked and a short or malformed value
-/// throws (a damaged projection is rebuilt, never trusted).
+/// throws `ProjectionError.damagedValue` (a damaged projection is rebuilt, never trusted).
 public struct ValueReader {
-    let buffer: UnsafeRawBufferPointer
-    var offset = 0
+    private var reader: ByteReader
 
-    public init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+    /// A reader of bytes that stay valid while it is used (a value in place in LMDB's map).
+    package init(_ buffer: UnsafeRawBufferPointer) { reader = ByteReader(buffer) }
 
-    public var isAtEnd: Bool { offset == buffer.count }
+    /// Runs `body` with a reader of `bytes`.
+    public static func read<R>(_ bytes: [UInt8], _ body: (inout ValueReader) throws(ProjectionError) -> R) throws(ProjectionError) -> R {
+        let result = bytes.withUnsafeBytes { b in
+            var reader = ValueReader(b)
+            return Result { () throws(ProjectionError) -> R in try body(&reader) }
+        }
+        return try result.get()
+    }
+
+    public var isAtEnd: Bool { reader.isAtEnd }
+    var offset: Int { reader.offset }
+    var buffer: UnsafeRawBufferPointer { reader.buffer }
+
+    /// Runs one read of the codec, its error as a damaged value.
+    @inline(__always)
+    private mutating func read<T>(_ body: (inout ByteReader) throws(ByteCodecError) -> T) throws(ProjectionError) -> T {
+        do {
+            return try body(&reader)
+        } catch {
+            throw .damagedValue("\(error)")
+        }
+    }
 
     mutating func take(_ n: Int) throws(ProjectionError) -> UnsafeRawBufferPointer {
-        guard n >= 0, buffer.count - offset >= n else {
-            throw .damagedValue("value ends at byte \(buffer.count), needed \(n) more at \(offset)")
-        }
-        defer { offset += n }
-        return UnsafeRawBufferPointer(rebasing: buffer[offset ..< offset + n])
+        try read { (r) throws(ByteCodecError) in try r.take(n) }
     }
 
     public mutating func int64() throws(ProjectionError) -> Int64 {
-        Int64(littleEndian: try take(8).loadUnaligned(as: Int64.self))
+        try read { (r) throws(ByteCodecError) in try r.int64LE() }
     }
 
     public mutating func uint64() throws(ProjectionError) -> UInt64 {
-        UInt64(littleEndian: try take(8).loadUnaligned(as: UInt64.self))
+        try read { (r) throws(ByteCodecError) in try r.uint64LE() }
+    }
+
+    mutating func uint8() throws(ProjectionError) -> UInt8 {
+        try read { (r) throws(ByteCodecError) in try r.uint8() }
     }
 
     public mutating func bool() throws(ProjectionError) -> Bool {
-        switch try take(1)[0] {
+        switch try uint8() {
         case 0: return false
         case 1: return true
         case let b: throw .damagedValue("boolean byte \(b) at \(offset - 1)")
@@ -96,38 +117,26 @@ public struct ValueReader {
     }
 
     public mutating func count(max: Int = 1 << 24) throws(ProjectionError) -> Int {
-        let n = Int(UInt32(littleEndian: try take(4).loadUnaligned(as: UInt32.self)))
+        let n = Int(try read { (r) throws(ByteCodecError) in try r.uint32LE() })
         guard n <= max else { throw .damagedValue("count \(n) over its limit of \(max) at \(offset - 4)") }
         return n
     }
 
     public mutating func string() throws(ProjectionError) -> String {
         let n = try count(max: 1 << 20)
-        guard let s = String(validating: try take(n), as: UTF8.self) else {
-            throw .damagedValue("string at \(offset - n) is not UTF-8")
-        }
-        return s
+        return try read { (r) throws(ByteCodecError) in try r.utf8(n) }
     }
 
-    /// What `ValueWriter.varint` wrote; more than 10 bytes, or bits past 64, are refused.
+    /// What `ValueWriter.varint` wrote; more than 10 bytes, bits past 64 or a non-minimal form
+    /// are refused.
     mutating func varint() throws(ProjectionError) -> Int64 {
-        var u: UInt64 = 0
-        for i in 0 ..< 10 {
-            let b = try take(1)[0]
-            guard i < 9 || b <= 1 else { throw .damagedValue("varint over 64 bits at \(offset - 1)") }
-            u |= UInt64(b & 0x7F) << (7 * UInt64(i))
-            if b < 0x80 { return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1) }
-        }
-        throw .damagedValue("varint longer than 10 bytes at \(offset - 10)")
+        try read { (r) throws(ByteCodecError) in try r.zigzag() }
     }
 
     mutating func shortString() throws(ProjectionError) -> String {
         let n = try varint()
         guard n >= 0, n <= 1 << 20 else { throw .damagedValue("string length \(n) at \(offset)") }
-        guard let s = String(validating: try take(Int(n)), as: UTF8.self) else {
-            throw .damagedValue("string at \(offset - Int(n)) is not UTF-8")
-        }
-        return s
+        return try read { (r) throws(ByteCodecError) in try r.utf8(Int(n)) }
     }
 
     public mutating func optional<T>(_ read: (inout ValueReader) throws(ProjectionError) -> T) throws(ProjectionError) -> T? {

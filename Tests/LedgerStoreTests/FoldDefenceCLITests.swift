@@ -40,7 +40,7 @@ import Testing
     }
 
     /// `balance` reads the balances projection: it holds only once the projection applies the
-    /// reversal's `debtPaid` (`MemberState.lotCredits`) as the model does.
+    /// reversal's `debtPaid` (`LifetimeFigures.lotCredits`) as the model does.
     @Test(.timeLimit(.minutes(2)))
     func case11ARedemptionReversalPaysTheDebtFirstInTheBalance() throws {
         let dir = try TemporaryDirectory.withLedger()

@@ -246,10 +246,13 @@ import Testing
     @Test func reImportingTheDemoDataWritesNothing() throws {
         let dir = try TemporaryDirectory.withLedger()
         let l = ["--ledger", dir.ledger]
-        #expect(try runTool("loyalty", ["program", "publish", "schemas/examples/retail.rules.json".fromPackageRoot, "--at", "2026-01-01"] + l).status == 0)
+        #expect(try runTool("loyalty", ["program", "publish", "schemas/examples/retail.rules.json".fromPackageRoot, "--at", "2025-01-01"] + l).status == 0)
         let generated = try runTool("loyalty", ["generate", "--commands", "--count", "4000", "--members", "200"])
         let file = dir.path + "/c.jsonl"
-        try generated.out.write(toFile: file, atomically: true, encoding: .utf8)
+        // The generator writes only commands the ledger accepts; one that is refused (more points
+        // than the member has) shows that a refusal is remembered too.
+        let refused = #"{"command":"redeem","member":"M0000001","points":99999999,"redemptionId":"R-over","occurredAt":"2025-06-02"}"#
+        try (generated.out + refused + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let first = try runTool("loyalty", ["import", file] + l)
         #expect(first.out.contains("refused") && !first.out.contains(" 0 refused"), "\(first.out)")
         let count = try eventCount(l)

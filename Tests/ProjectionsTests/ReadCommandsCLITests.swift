@@ -112,8 +112,9 @@ import Testing
         #expect(early.pending != .int(0) && early.pending != early.issued, "pending is what is pending, not what was issued")
         let lapsed = try compare(l, dir.path, at: "2026-09-30T00:00:00Z")
         #expect(lapsed.expired != .int(0), "lapsed lots count as expired before their expiry event")
-        // Expiry events written for part of the lots (the generated lots expire at the end of
-        // January and February 2026): written and lapsed expiries add up as reconcile's.
+        // Expiry events written for part of the lots (the generated year's lots expire month by
+        // month through 2026, the first ones at the end of January): written and lapsed expiries
+        // add up as reconcile's.
         #expect(try Self.run(l, ["expire", "--as-of", "2026-02-01T00:00:00Z"]).status == 0)
         for t in ["2025-01-13T00:00:00Z", "2026-02-15T00:00:00Z", "2026-09-30T00:00:00Z"] {
             let after = try compare(l, dir.path, at: t)
