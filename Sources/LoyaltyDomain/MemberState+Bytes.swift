@@ -1,3 +1,5 @@
+import ByteCodec
+
 /// The binary form of the decision state (`MemberState`, the model's program-wide state and its
 /// owner tables), as the ledger keeps it checkpointed beside the log. It is derived data: a
 /// change of form bumps `LedgerModel.stateFormatVersion` and the state is folded anew from the
@@ -5,82 +7,72 @@
 /// the same bytes (the decision-state check compares digests of these bytes).
 ///
 /// Signed integers are zigzag LEB128 varints, strings a varint byte length and UTF-8, optionals a
-/// 0/1 tag. Every read is bounds-checked and throws `StateBytesError` (never traps): a damaged
+/// 0/1 tag (`ByteCodec`). Every read is bounds-checked and throws `StateBytesError` (never traps): a damaged
 /// value makes the ledger fold the state anew.
 public struct StateBytesError: Error, Sendable, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
 }
 
+/// The state's values over the package's byte codec (`ByteCodec`): zigzag varints, varint
+/// counts and lengths, 0/1 tags.
 struct StateWriter {
-    var bytes: [UInt8] = []
+    var w: ByteWriter
 
-    init(capacity: Int = 128) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int = 128) { w = ByteWriter(capacity: capacity) }
 
-    mutating func int(_ v: Int64) {
-        var u = UInt64(bitPattern: (v << 1) ^ (v >> 63))
-        while u >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: u) | 0x80)
-            u >>= 7
-        }
-        bytes.append(UInt8(u))
-    }
+    var bytes: [UInt8] { w.bytes }
 
-    mutating func count(_ n: Int) { int(Int64(n)) }
-    mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
-
-    mutating func string(_ s: String) {
-        var s = s
-        s.withUTF8 { utf8 in
-            count(utf8.count)
-            bytes.append(contentsOf: utf8)
-        }
-    }
+    mutating func tag(_ v: UInt8) { w.uint8(v) }
+    mutating func int(_ v: Int64) { w.zigzag(v) }
+    mutating func count(_ n: Int) { w.varint(UInt64(n)) }
+    mutating func bool(_ v: Bool) { w.uint8(v ? 1 : 0) }
+    mutating func string(_ s: String) { bytes(Array(s.utf8)) }
 
     mutating func bytes(_ b: [UInt8]) {
         count(b.count)
-        bytes.append(contentsOf: b)
+        w.append(b)
     }
 
     mutating func time(_ t: Timestamp) { int(t.microseconds) }
 
     mutating func optional<T>(_ v: T?, _ write: (inout StateWriter, T) -> Void) {
-        guard let v else { bytes.append(0); return }
-        bytes.append(1)
+        guard let v else { tag(0); return }
+        tag(1)
         write(&self, v)
     }
 }
 
+/// Reads what `StateWriter` wrote; `ByteCodecError`s become `StateBytesError`s.
 struct StateReader {
-    let bytes: [UInt8]
-    var offset = 0
+    var r: ByteReader
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    var isAtEnd: Bool { offset == bytes.count }
-
-    mutating func byte() throws(StateBytesError) -> UInt8 {
-        guard offset < bytes.count else { throw StateBytesError("the value ends at byte \(bytes.count), more was expected") }
-        defer { offset += 1 }
-        return bytes[offset]
-    }
-
-    mutating func int() throws(StateBytesError) -> Int64 {
-        var u: UInt64 = 0
-        for i in 0 ..< 10 {
-            let b = try byte()
-            guard i < 9 || b <= 1 else { throw StateBytesError("a varint over 64 bits at byte \(offset - 1)") }
-            u |= UInt64(b & 0x7F) << (7 * UInt64(i))
-            if b < 0x80 { return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1) }
+    /// Runs `body` over `bytes`, refusing bytes left after it.
+    static func read<T>(_ bytes: [UInt8], _ what: String, _ body: (inout StateReader) throws(StateBytesError) -> T) throws(StateBytesError) -> T {
+        do {
+            return try ByteReader.read(bytes) { (r: inout ByteReader) throws(StateBytesError) -> T in
+                var reader = StateReader(r: r)
+                let value = try body(&reader)
+                guard reader.r.isAtEnd else { throw StateBytesError("\(what): \(reader.r.remainingCount) bytes after the value") }
+                return value
+            }
         }
-        throw StateBytesError("a varint longer than 10 bytes at byte \(offset - 10)")
     }
 
-    /// A count of items or bytes: not negative, and never more than the bytes left (each item
-    /// takes at least one byte), so a damaged count cannot make a reader reserve memory.
+    private static func wrap<T>(_ body: () throws(ByteCodecError) -> T) throws(StateBytesError) -> T {
+        do { return try body() } catch { throw StateBytesError("\(error)") }
+    }
+
+    var offset: Int { r.offset }
+
+    mutating func byte() throws(StateBytesError) -> UInt8 { try Self.wrap { () throws(ByteCodecError) in try r.uint8() } }
+    mutating func int() throws(StateBytesError) -> Int64 { try Self.wrap { () throws(ByteCodecError) in try r.zigzag() } }
+
+    /// A count of items or bytes, never more than the bytes left (each item takes at least one
+    /// byte), so a damaged count cannot make a reader reserve memory.
     mutating func count() throws(StateBytesError) -> Int {
-        let n = try int()
-        guard n >= 0, n <= Int64(bytes.count - offset) else { throw StateBytesError("a count of \(n) at byte \(offset) past the value's end") }
+        let n = try Self.wrap { () throws(ByteCodecError) in try r.varint() }
+        guard n <= UInt64(r.remainingCount) else { throw StateBytesError("a count of \(n) at byte \(r.offset) past the value's end") }
         return Int(n)
     }
 
@@ -88,23 +80,18 @@ struct StateReader {
         switch try byte() {
         case 0: return false
         case 1: return true
-        case let b: throw StateBytesError("a boolean byte \(b) at byte \(offset - 1)")
+        case let b: throw StateBytesError("a boolean byte \(b) at byte \(r.offset - 1)")
         }
     }
 
     mutating func rawBytes() throws(StateBytesError) -> [UInt8] {
         let n = try count()
-        defer { offset += n }
-        return Array(bytes[offset ..< offset + n])
+        return try Self.wrap { () throws(ByteCodecError) in try r.bytes(n) }
     }
 
     mutating func string() throws(StateBytesError) -> String {
         let n = try count()
-        guard let s = String(validating: bytes[offset ..< offset + n], as: UTF8.self) else {
-            throw StateBytesError("the string at byte \(offset) is not UTF-8")
-        }
-        offset += n
-        return s
+        return try Self.wrap { () throws(ByteCodecError) in try r.utf8(n) }
     }
 
     mutating func time() throws(StateBytesError) -> Timestamp { Timestamp(microseconds: try int()) }
@@ -125,10 +112,10 @@ struct StateReader {
 extension LotSource {
     fileprivate func write(_ w: inout StateWriter) {
         switch self {
-        case .purchase(let id): w.bytes.append(0); w.string(id)
-        case .adjustment(let id): w.bytes.append(1); w.string(id)
-        case .transfer(let id): w.bytes.append(2); w.string(id)
-        case .bonus(let id): w.bytes.append(3); w.string(id)
+        case .purchase(let id): w.tag(0); w.string(id)
+        case .adjustment(let id): w.tag(1); w.string(id)
+        case .transfer(let id): w.tag(2); w.string(id)
+        case .bonus(let id): w.tag(3); w.string(id)
         }
     }
 
@@ -158,7 +145,7 @@ extension MemberState {
     /// The member's whole state in its binary form (`init(stateBytes:)` reads it back equal).
     public var stateBytes: [UInt8] {
         var w = StateWriter(capacity: 256 + 96 * lots.count + 96 * purchases.count)
-        w.bytes.append(Self.formatTag)
+        w.tag(Self.formatTag)
         w.string(member)
         w.optional(enrolledAt) { $0.time($1) }
         w.bool(closed)
@@ -223,62 +210,64 @@ extension MemberState {
     /// Reads what `stateBytes` wrote. Throws for anything else: a short value, a bad tag, invalid
     /// UTF-8, a lot remainder outside 0...points, a lot id twice.
     public init(stateBytes bytes: [UInt8]) throws(StateBytesError) {
-        var r = StateReader(bytes)
-        guard try r.byte() == Self.formatTag else { throw StateBytesError("member state of an unknown form (tag \(bytes[0]))") }
-        self.init(member: try r.string())
-        enrolledAt = try r.optional { r throws(StateBytesError) in try r.time() }
-        closed = try r.bool()
-        (brand, store, channel) = (try r.string(), try r.string(), try r.string())
-        birthDate = try r.optional { r throws(StateBytesError) in try r.string() }
-        gender = try r.optional { r throws(StateBytesError) in try r.string() }
-        for _ in 0 ..< (try r.count()) { profile[try r.string()] = try r.string() }
-        for _ in 0 ..< (try r.count()) {
-            let id = try r.string(), points = try r.int(), remaining = try r.int()
-            let earnedAt = try r.time(), availableAt = try r.time()
-            let expiresAt = try r.optional { r throws(StateBytesError) in try r.time() }
-            let source = try LotSource.read(&r)
-            let lot = Lot(lotId: id, points: points, remaining: remaining, earnedAt: earnedAt, availableAt: availableAt,
-                          expiresAt: expiresAt, source: source, expiryWritten: try r.bool())
-            do { try addLot(lot) } catch { throw StateBytesError("member '\(member)': \(error.message)") }
+        self = try StateReader.read(bytes, "member state") { (r: inout StateReader) throws(StateBytesError) -> MemberState in
+            let tag = try r.byte()
+            guard tag == Self.formatTag else { throw StateBytesError("member state of an unknown form (tag \(tag))") }
+            var s = MemberState(member: try r.string())
+            s.enrolledAt = try r.optional { r throws(StateBytesError) in try r.time() }
+            s.closed = try r.bool()
+            (s.brand, s.store, s.channel) = (try r.string(), try r.string(), try r.string())
+            s.birthDate = try r.optional { r throws(StateBytesError) in try r.string() }
+            s.gender = try r.optional { r throws(StateBytesError) in try r.string() }
+            for _ in 0 ..< (try r.count()) { s.profile[try r.string()] = try r.string() }
+            for _ in 0 ..< (try r.count()) {
+                let id = try r.string(), points = try r.int(), remaining = try r.int()
+                let earnedAt = try r.time(), availableAt = try r.time()
+                let expiresAt = try r.optional { r throws(StateBytesError) in try r.time() }
+                let source = try LotSource.read(&r)
+                let lot = Lot(lotId: id, points: points, remaining: remaining, earnedAt: earnedAt, availableAt: availableAt,
+                              expiresAt: expiresAt, source: source, expiryWritten: try r.bool())
+                do throws(FoldError) { try s.addLot(lot) } catch { throw StateBytesError("member '\(s.member)': \(error.message)") }
+            }
+            for _ in 0 ..< (try r.count()) { s.holds[try r.string()] = Hold(holding: try r.int(), until: try r.time()) }
+            (s.debt, s.earned, s.redeemed, s.expired) = (try r.int(), try r.int(), try r.int(), try r.int())
+            (s.adjusted, s.clawedBack, s.transferredIn, s.transferredOut) = (try r.int(), try r.int(), try r.int(), try r.int())
+            for _ in 0 ..< (try r.count()) {
+                var p = Purchase(purchaseId: try r.string(), at: try r.time(), store: try r.string(), amount: try r.int(),
+                                 currency: try r.string(), paidWithPoints: try r.int())
+                (p.returned, p.points, p.clawedBack) = (try r.int(), try r.int(), try r.int())
+                p.lotIds = try r.list { r throws(StateBytesError) in try r.string() }
+                p.qualifying = try r.int()
+                s.purchases[p.purchaseId] = p
+            }
+            s.purchaseCount = try r.count()
+            s.totalSpend = try r.int()
+            s.firstPurchaseAt = try r.optional { r throws(StateBytesError) in try r.time() }
+            s.lastPurchaseAt = try r.optional { r throws(StateBytesError) in try r.time() }
+            s.lastActivityAt = try r.optional { r throws(StateBytesError) in try r.time() }
+            for _ in 0 ..< (try r.count()) {
+                let id = try r.string(), points = try r.int()
+                let reward = try r.optional { r throws(StateBytesError) in try r.string() }
+                let allocations = try r.list(LotAllocation.read)
+                s.redemptions[id] = Redemption(points: points, reward: reward, allocations: allocations, reversed: try r.bool())
+            }
+            s.qualifying = try r.list { r throws(StateBytesError) in (at: try r.time(), value: try r.int()) }
+            s.accruals = try r.list { r throws(StateBytesError) in (at: try r.time(), points: try r.int()) }
+            s.lastBirthdayBonusYear = try r.optional { r throws(StateBytesError) in try r.int() }
+            s.tier = try r.optional { r throws(StateBytesError) in try r.string() }
+            s.tierSince = try r.optional { r throws(StateBytesError) in try r.time() }
+            s.tierFloor = try r.optional { r throws(StateBytesError) in (tier: try r.string(), until: try r.time()) }
+            for _ in 0 ..< (try r.count()) { s.adjustmentKeys[try r.string()] = try r.int() }
+            for _ in 0 ..< (try r.count()) { s.transferKeys[try r.string()] = try r.int() }
+            return s
         }
-        for _ in 0 ..< (try r.count()) { holds[try r.string()] = Hold(holding: try r.int(), until: try r.time()) }
-        (debt, earned, redeemed, expired) = (try r.int(), try r.int(), try r.int(), try r.int())
-        (adjusted, clawedBack, transferredIn, transferredOut) = (try r.int(), try r.int(), try r.int(), try r.int())
-        for _ in 0 ..< (try r.count()) {
-            var p = Purchase(purchaseId: try r.string(), at: try r.time(), store: try r.string(), amount: try r.int(),
-                             currency: try r.string(), paidWithPoints: try r.int())
-            (p.returned, p.points, p.clawedBack) = (try r.int(), try r.int(), try r.int())
-            p.lotIds = try r.list { r throws(StateBytesError) in try r.string() }
-            p.qualifying = try r.int()
-            purchases[p.purchaseId] = p
-        }
-        purchaseCount = try r.count()
-        totalSpend = try r.int()
-        firstPurchaseAt = try r.optional { r throws(StateBytesError) in try r.time() }
-        lastPurchaseAt = try r.optional { r throws(StateBytesError) in try r.time() }
-        lastActivityAt = try r.optional { r throws(StateBytesError) in try r.time() }
-        for _ in 0 ..< (try r.count()) {
-            let id = try r.string(), points = try r.int()
-            let reward = try r.optional { r throws(StateBytesError) in try r.string() }
-            let allocations = try r.list(LotAllocation.read)
-            redemptions[id] = Redemption(points: points, reward: reward, allocations: allocations, reversed: try r.bool())
-        }
-        qualifying = try r.list { r throws(StateBytesError) in (at: try r.time(), value: try r.int()) }
-        accruals = try r.list { r throws(StateBytesError) in (at: try r.time(), points: try r.int()) }
-        lastBirthdayBonusYear = try r.optional { r throws(StateBytesError) in try r.int() }
-        tier = try r.optional { r throws(StateBytesError) in try r.string() }
-        tierSince = try r.optional { r throws(StateBytesError) in try r.time() }
-        tierFloor = try r.optional { r throws(StateBytesError) in (tier: try r.string(), until: try r.time()) }
-        for _ in 0 ..< (try r.count()) { adjustmentKeys[try r.string()] = try r.int() }
-        for _ in 0 ..< (try r.count()) { transferKeys[try r.string()] = try r.int() }
-        guard r.isAtEnd else { throw StateBytesError("member '\(member)': \(bytes.count - r.offset) bytes after the state") }
     }
 }
 
 extension LedgerModel {
     /// The version of the decision state's binary form (members, program, owners). A stored state
     /// of another version is folded anew from the log.
-    public static let stateFormatVersion: UInt32 = 1
+    public static let stateFormatVersion: UInt32 = 2
 
     /// The program-wide part of the state: rules, rewards and the fold's running totals. Small
     /// (rule sets and rewards), so it is kept whole.
@@ -299,29 +288,30 @@ extension LedgerModel {
     /// A model holding only the program-wide state `bytes` (what `programStateBytes` wrote); its
     /// members and owner tables are loaded as decisions need them.
     public init(programStateBytes bytes: [UInt8]) throws(StateBytesError) {
-        self.init()
-        var r = StateReader(bytes)
-        for _ in 0 ..< (try r.count()) {
-            let at = try r.time()
-            let data = try r.rawBytes()
-            guard case .programPublished(let rules)? = try? DomainEvent.decode(type: "program.published", schemaVersion: DomainEvent.schemaVersion, bytes: data) else {
-                throw StateBytesError("a published rule set does not decode")
+        self = try StateReader.read(bytes, "program state") { (r: inout StateReader) throws(StateBytesError) -> LedgerModel in
+            var m = LedgerModel()
+            for _ in 0 ..< (try r.count()) {
+                let at = try r.time()
+                let data = try r.rawBytes()
+                guard case .programPublished(let rules)? = try? DomainEvent.decode(type: "program.published", schemaVersion: DomainEvent.schemaVersion, bytes: data) else {
+                    throw StateBytesError("a published rule set does not decode")
+                }
+                m.publishedRules.append((at, rules))
             }
-            publishedRules.append((at, rules))
-        }
-        for _ in 0 ..< (try r.count()) {
-            let data = try r.rawBytes()
-            guard case .rewardDefined(let d)? = try? DomainEvent.decode(type: "reward.defined", schemaVersion: DomainEvent.schemaVersion, bytes: data) else {
-                throw StateBytesError("a reward definition does not decode")
+            for _ in 0 ..< (try r.count()) {
+                let data = try r.rawBytes()
+                guard case .rewardDefined(let d)? = try? DomainEvent.decode(type: "reward.defined", schemaVersion: DomainEvent.schemaVersion, bytes: data) else {
+                    throw StateBytesError("a reward definition does not decode")
+                }
+                m.rewards[d.rewardId] = Reward(definition: d, issued: try r.int(), pointsSpent: try r.int())
             }
-            rewards[d.rewardId] = Reward(definition: d, issued: try r.int(), pointsSpent: try r.int())
+            let count = try r.int()
+            guard count >= 0 else { throw StateBytesError("event count \(count)") }
+            m.eventCount = Int(count)
+            m.pointsMoved = try r.int()
+            m.moneyRecorded = try r.int()
+            return m
         }
-        let count = try r.int()
-        guard count >= 0 else { throw StateBytesError("event count \(count)") }
-        eventCount = Int(count)
-        pointsMoved = try r.int()
-        moneyRecorded = try r.int()
-        guard r.isAtEnd else { throw StateBytesError("\(bytes.count - r.offset) bytes after the program state") }
     }
 
     /// A return's entry in `returns`, in binary form.
@@ -332,9 +322,6 @@ extension LedgerModel {
     }
 
     public static func returnEntry(_ bytes: [UInt8]) throws(StateBytesError) -> (purchaseId: String, amount: MinorUnits) {
-        var r = StateReader(bytes)
-        let entry = (purchaseId: try r.string(), amount: try r.int())
-        guard r.isAtEnd else { throw StateBytesError("\(bytes.count - r.offset) bytes after a return entry") }
-        return entry
+        try StateReader.read(bytes, "return entry") { (r: inout StateReader) throws(StateBytesError) in (purchaseId: try r.string(), amount: try r.int()) }
     }
 }
