@@ -7,8 +7,8 @@ import Foundation
 ///
 /// A line longer than `InputLimits.lineBytesMax` is not kept in memory: it is read through to
 /// its end and reported as `.tooLong`, and the next line is read as usual.
-struct LineReader {
-    enum Line: Equatable {
+public struct LineReader {
+    public enum Line: Equatable, Sendable {
         case bytes([UInt8])
         /// A line of `byteCount` bytes (more than `InputLimits.lineBytesMax`), skipped.
         case tooLong(byteCount: Int)
@@ -22,10 +22,13 @@ struct LineReader {
     /// Bytes of an over-long line already dropped (0: not inside one).
     private var skipped = 0
 
-    init(fd: Int32) { self.fd = fd }
+    /// Bytes read from the file so far (for progress against its size).
+    public private(set) var bytesRead = 0
+
+    public init(fd: Int32) { self.fd = fd }
 
     /// The next line without its line end, or nil at the end of the input.
-    mutating func nextLine() throws -> Line? {
+    public mutating func nextLine() throws -> Line? {
         while true {
             if atStart, buffer.count - start >= 3 || atEnd || buffer[start...].contains(0x0A) {
                 if buffer[start...].starts(with: InputText.byteOrderMark) { start += 3 }
@@ -68,9 +71,9 @@ struct LineReader {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CLIError("read failed: \(String(cString: strerror(errno)))")
+                throw ApplicationError("read failed: \(String(cString: strerror(errno)))")
             }
-            if n == 0 { atEnd = true } else { buffer.append(contentsOf: chunk[0..<n]) }
+            if n == 0 { atEnd = true } else { buffer.append(contentsOf: chunk[0..<n]); bytesRead += n }
             return
         }
     }
