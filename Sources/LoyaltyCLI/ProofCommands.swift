@@ -144,34 +144,10 @@ struct BackupCommand: ParsableCommand {
     @Argument(help: "The backup directory: new, or empty.") var dest: String
 
     func run() throws {
-        let files = try? FileManager.default.contentsOfDirectory(atPath: dest)
-        if let files, !files.isEmpty { throw CLIError("\(dest) is not empty: a backup goes into a new or empty directory") }
-        if files == nil {
-            if FileManager.default.fileExists(atPath: dest) { throw CLIError("\(dest) exists and is not a directory") }
-            try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
-        }
         let app = try options.open()
         defer { app.close() }
-        let log = app.log
-        let before = try log.headPosition()
-        try log.copyLogCompacting(to: dest)
-        let after = try log.headPosition()
-        var copyOptions = EventLogOptions()
-        copyOptions.writable = false
-        let copy = try EventLog.open(path: dest, options: copyOptions)
-        let report = try copy.verify()
-        guard report.isValid else {
-            for problem in report.problems { printError("bad: \(problem)") }
-            throw CLIError("backup failed verification: first bad position \(report.firstBadPosition.map(String.init) ?? "n/a")")
-        }
-        // The copy is the log as of one moment between the two head reads, hash for hash.
-        let head = report.head
-        guard (before...after).contains(head.position), try log.chainHash(at: head.position) == head.hash else {
-            throw CLIError("backup head \(head.position) \(head.hash.hex) is not the ledger's state between positions \(before) and \(after)")
-        }
-        copy.close()
-        let bytes = (try? FileManager.default.attributesOfItem(atPath: dest + "/data.mdb")[.size] as? Int) ?? 0
-        print("backup ok: \(report.eventCount) events, \(bytes) bytes, head \(head.position) \(head.hash.hex) (verified; index/ and merkle/ rebuild from the log)")
+        let report = try app.backup(to: dest) { printError("bad: \($0)") }
+        print("backup ok: \(report.eventCount) events, \(report.bytes) bytes, head \(report.head.position) \(report.head.hash.hex) (verified; index/ and merkle/ rebuild from the log)")
     }
 }
 

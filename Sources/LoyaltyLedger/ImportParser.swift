@@ -17,7 +17,7 @@ final class ImportParser: @unchecked Sendable {
         var entries: [(line: Int, command: Command, input: String)] = []
         var bad: [(line: Int, reason: String)] = []
         var lastLine = 0
-        /// Bytes of the file read so far.
+        /// Bytes of the file up to the end of the batch's last line.
         var bytesRead = 0
     }
 
@@ -129,13 +129,13 @@ final class ImportParser: @unchecked Sendable {
             }
             if batch.entries.count >= batchSize {
                 batch.lastLine = lineNumber
-                batch.bytesRead = reader.bytesRead
+                batch.bytesRead = reader.bytesConsumed
                 guard hand(batch) else { return }
                 batch = Batch()
             }
         }
         batch.lastLine = lineNumber
-        batch.bytesRead = reader.bytesRead
+        batch.bytesRead = reader.bytesConsumed
         _ = hand(batch)  // (possibly empty: it carries the last line's number)
     }
 }

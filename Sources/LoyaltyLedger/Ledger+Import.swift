@@ -23,6 +23,7 @@ public struct ImportOptions: Sendable {
 /// Where an import stands: what a progress display shows.
 public struct ImportProgress: Sendable, Equatable {
     public var linesRead = 0
+    /// Bytes of the file up to the end of the last line read.
     public var bytesRead = 0
     /// The file's size (nil: not a regular file, such as a pipe).
     public var bytesTotal: Int?

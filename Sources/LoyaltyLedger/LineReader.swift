@@ -22,8 +22,10 @@ public struct LineReader {
     /// Bytes of an over-long line already dropped (0: not inside one).
     private var skipped = 0
 
-    /// Bytes read from the file so far (for progress against its size).
+    /// Bytes read from the file so far.
     public private(set) var bytesRead = 0
+    /// Bytes of the file up to the end of the last line returned (for progress against its size).
+    public private(set) var bytesConsumed = 0
 
     public init(fd: Int32) { self.fd = fd }
 
@@ -31,16 +33,18 @@ public struct LineReader {
     public mutating func nextLine() throws -> Line? {
         while true {
             if atStart, buffer.count - start >= 3 || atEnd || buffer[start...].contains(0x0A) {
-                if buffer[start...].starts(with: InputText.byteOrderMark) { start += 3 }
+                if buffer[start...].starts(with: InputText.byteOrderMark) { start += 3; bytesConsumed += 3 }
                 atStart = false
             }
             if let newline = buffer[start...].firstIndex(of: 0x0A) {
                 defer { start = newline + 1 }
+                bytesConsumed += newline + 1 - start + skipped
                 return take(start..<newline)
             }
             if atEnd {
                 guard start < buffer.count || skipped > 0 else { return nil }
                 defer { start = buffer.count }
+                bytesConsumed += buffer.count - start + skipped
                 return take(start..<buffer.count)
             }
             if buffer.count - start > InputLimits.lineBytesMax {

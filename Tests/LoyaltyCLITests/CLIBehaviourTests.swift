@@ -97,4 +97,28 @@ import Testing
         guard case .array(let written)? = value["events"] else { Issue.record("no events: \(json)"); return }
         #expect(written.first?["type"] == .string("points.adjusted"))
     }
+
+    /// The progress bar is drawn when standard error is a terminal: `script` gives the import a
+    /// pseudo-terminal.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func importsDrawAProgressBarOnATerminal() throws {
+        let dir = try TemporaryDirectory.withLedger()
+        let file = dir.path + "/members.csv"
+        let lines = (1...300).map { "M\($0),2026-01-05T09:00:00Z,S1,," }
+        try (["member_id,enrolled_at,store_id,birth_date,gender"] + lines + [""]).joined(separator: "\n")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", "\(builtExecutable("loyalty")) import \(file) --batch 10 --ledger \(dir.ledger)", "/dev/null"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("importing") && text.contains("[########################] 100%") && text.contains("bytes"), "\(text)")
+        #expect(text.contains("imported 301 lines: 300 commands written"), "\(text)")
+    }
 }
