@@ -144,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoyaltyAuditTests",
-            dependencies: ["LoyaltyAudit", "LoyaltyDomain", "LoyaltyLedger", "LedgerStore", "LedgerJSON"],
+            dependencies: ["LoyaltyAudit", "LoyaltyDomain", "LedgerStore", "LedgerJSON"],
             swiftSettings: strictSettings
         ),
         // The application layer through its Swift API: decisions, queries, reports, imports.
