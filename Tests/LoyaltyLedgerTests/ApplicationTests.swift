@@ -5,6 +5,7 @@ import LoyaltyAudit
 import LoyaltyDomain
 import LoyaltyLedger
 import Projections
+import Synchronization
 import Testing
 
 /// The application layer through its Swift API: imports, queries and reports as the CLI and the
@@ -97,6 +98,14 @@ import Testing
         #expect(try app.figures(FiguresQuery(from: "2026-02-02", to: "2026-02-02", grouping: .none), at: now).total["purchases"] == 1)
 
         #expect(try app.explain(member: "M1", at: now).json["member"] == .string("M1"))
+        let rows = HistoryBytes()
+        let neutralised = try app.history(member: "M1", from: nil, to: nil, header: [], format: { row, out in
+            row.writeJSON(into: &out)
+            out.append(0x0A)
+        }, flush: { rows.append($0) })
+        #expect(neutralised.isEmpty)
+        #expect(rows.lines.count == 3 && rows.lines[0].contains("member.enrolled"), "\(rows.lines)")
+        #expect(throws: ApplicationError.self) { _ = try app.history(member: "nobody", from: nil, to: nil, header: [], format: { _, _ in }, flush: { _ in }) }
         let reconciliation = try app.reconcile(at: now)
         #expect(reconciliation.report.matched)
         let export = try app.reconcilePurchases(exportPath: dir.path + "/purchases.csv", from: nil, to: nil)
@@ -138,4 +147,11 @@ import Testing
         #expect(try source.allMembers().sorted() == seen.sorted())
         #expect(try source.figures(member: "M1", at: .now())?.available == 12)
     }
+}
+
+/// What `history` flushed (from its output thread).
+final class HistoryBytes: Sendable {
+    private let bytes = Mutex<[UInt8]>([])
+    func append(_ more: [UInt8]) { bytes.withLock { $0 += more } }
+    var lines: [String] { bytes.withLock { String(decoding: $0, as: UTF8.self).split(separator: "\n").map(String.init) } }
 }
