@@ -9,6 +9,10 @@ struct Loyalty: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loyalty",
         abstract: "An event-sourced loyalty-points ledger on LMDB.",
+        discussion: """
+            --ledger PATH (default: $LOYALTY_LEDGER or ./ledger) and --wait-for-writer SECONDS go before or after \
+            the subcommand. Times are RFC 3339, or YYYY-MM-DD: local midnight in the program's time zone.
+            """,
         subcommands: [
             InitCommand.self, AppendCommand.self, EventsCommand.self, TailCommand.self,
             VerifyCommand.self, StatsCommand.self, GenerateCommand.self,
