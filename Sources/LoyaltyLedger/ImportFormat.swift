@@ -23,7 +23,9 @@ public enum ImportFormat: Equatable, Sendable {
     }
 
     /// The command of one line of this format (`now`: what a JSON command without a time means).
-    public func parse(_ line: [UInt8], now: Timestamp) throws -> Command {
+    /// A CSV date without a time (`2026-11-03`) is handed to `localMidnight` as midnight UTC of
+    /// that date, which gives the instant it means (the program's local midnight; by default UTC).
+    public func parse(_ line: [UInt8], now: Timestamp, localMidnight: (Timestamp) -> Timestamp = { $0 }) throws -> Command {
         switch self {
         case .jsonl:
             return try Command(json: try JSONCanonical.parse(utf8: line), now: now)
@@ -31,18 +33,18 @@ public enum ImportFormat: Equatable, Sendable {
             let f = try CSV.fields(line, names: Self.memberHeader)
             return .enroll(member: try CSV.required(f[0], "member_id"), store: try CSV.required(f[2], "store_id"), brand: "main", channel: "store",
                            birthDate: f[3].isEmpty ? nil : f[3], gender: f[4].isEmpty ? nil : f[4], profile: [:],
-                           at: try CSV.time(f[1], "enrolled_at"))
+                           at: try CSV.time(f[1], "enrolled_at", localMidnight: localMidnight))
         case .purchases:
-            return .purchase(try Self.purchase(csvLine: line))
+            return .purchase(try Self.purchase(csvLine: line, localMidnight: localMidnight))
         }
     }
 
     /// One line of the purchases CSV.
-    public static func purchase(csvLine line: [UInt8]) throws -> Command.Purchase {
+    public static func purchase(csvLine line: [UInt8], localMidnight: (Timestamp) -> Timestamp = { $0 }) throws -> Command.Purchase {
         let f = try CSV.fields(line, names: purchaseHeader)
         return .init(member: try CSV.required(f[0], "member_id"), purchaseId: try CSV.required(f[1], "purchase_id"),
                      amount: try CSV.required(f[3], "amount"), currency: f[4].isEmpty ? nil : f[4],
-                     store: try CSV.required(f[5], "store_id"), at: try CSV.time(f[2], "occurred_at"))
+                     store: try CSV.required(f[5], "store_id"), at: try CSV.time(f[2], "occurred_at", localMidnight: localMidnight))
     }
 }
 
@@ -131,7 +133,9 @@ public enum CSV {
         return value
     }
 
-    public static func time(_ value: String, _ field: String) throws -> Timestamp {
+    /// `value` as a time; a date alone goes through `localMidnight` (see `ImportFormat.parse`).
+    public static func time(_ value: String, _ field: String, localMidnight: (Timestamp) -> Timestamp = { $0 }) throws -> Timestamp {
+        if value.utf8.count == 10, let midnight = Timestamp(rfc3339: value) { return localMidnight(midnight) }
         guard let t = Timestamp(rfc3339: value) else { throw ApplicationError("field '\(field)': '\(value)' is not a date (YYYY-MM-DD) or RFC 3339 time") }
         return t
     }

@@ -22,6 +22,8 @@ final class ImportParser: @unchecked Sendable {
     }
 
     static let batchesAheadMax = 4
+    /// Distinct CSV dates whose local midnight is remembered (a file spans a few years of days).
+    static let midnightsCachedMax = 100_000
 
     private let fd: Int32
     private let batchSize: Int
@@ -98,6 +100,15 @@ final class ImportParser: @unchecked Sendable {
         var lineNumber = 0
         var batch = Batch()
         var enrolledHere = Set<String>()
+        // A CSV date alone is local midnight in the time zone of the rules in force that day.
+        var midnights: [Int64: Timestamp] = [:]
+        func localMidnight(_ utcMidnight: Timestamp) -> Timestamp {
+            if let known = midnights[utcMidnight.microseconds] { return known }
+            let zone = (try? ledger.rules(at: utcMidnight))?.timeZone
+            let local = zone.map { RequestedTime.date(utcMidnight: utcMidnight).resolved(in: $0) } ?? utcMidnight
+            if midnights.count < Self.midnightsCachedMax { midnights[utcMidnight.microseconds] = local }
+            return local
+        }
         while let read = try reader.nextLine() {
             lineNumber += 1
             guard case .bytes(let line) = read else {
@@ -112,7 +123,7 @@ final class ImportParser: @unchecked Sendable {
                 }
             }
             do {
-                let command = try kind.parse(line, now: now)
+                let command = try kind.parse(line, now: now, localMidnight: localMidnight)
                 let input = String(decoding: line, as: UTF8.self)  // (valid: parsing checked every byte)
                 if !retryRefused, let earlier = try RefusalMemory.earlier(command, input: input, log: ledger.log) { throw ApplicationError(earlier) }
                 // A member enrolled by this import is in `enrolledHere`; any other is in the model

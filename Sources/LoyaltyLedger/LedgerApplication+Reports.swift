@@ -70,7 +70,7 @@ extension LedgerApplication {
     /// Matches the purchases CSV at `path` (a till's export) against the ledger over the export's
     /// period, or `from`...`to` where given.
     public func reconcilePurchases(exportPath path: String, from: Timestamp?, to: Timestamp?) throws -> PurchaseReconcileReport {
-        let (purchases, bad) = try Self.readPurchaseExport(path)
+        let (purchases, bad) = try readPurchaseExport(path)
         var period: (from: Timestamp, to: Timestamp)?
         if from != nil || to != nil {
             let times = purchases.map(\.purchase.at)
@@ -81,14 +81,16 @@ extension LedgerApplication {
         }
     }
 
-    /// The export's purchases and its bad lines, with the import's own CSV parsing.
-    static func readPurchaseExport(_ path: String) throws -> ([SourcePurchase], [(line: Int, reason: String)]) {
+    /// The export's purchases and its bad lines, with the import's own CSV parsing (a date alone
+    /// is local midnight in the program's time zone, as in an import).
+    func readPurchaseExport(_ path: String) throws -> ([SourcePurchase], [(line: Int, reason: String)]) {
         let fd = Glibc.open(path, O_RDONLY)
         guard fd >= 0 else { throw ApplicationError("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { Glibc.close(fd) }
         var reader = LineReader(fd: fd)
         var purchases: [SourcePurchase] = [], bad: [(line: Int, reason: String)] = []
         var lineNumber = 0
+        var midnights: [Int64: Timestamp] = [:]
         while let read = try reader.nextLine() {
             lineNumber += 1
             guard case .bytes(let line) = read else {
@@ -102,7 +104,13 @@ extension LedgerApplication {
                 continue
             }
             if InputText.isBlank(line) { continue }
-            do { purchases.append(SourcePurchase(line: lineNumber, purchase: try ImportFormat.purchase(csvLine: line))) } catch {
+            let local = { (midnight: Timestamp) -> Timestamp in
+                if let known = midnights[midnight.microseconds] { return known }
+                let resolved = (try? self.resolve(.date(utcMidnight: midnight))) ?? midnight
+                if midnights.count < ImportParser.midnightsCachedMax { midnights[midnight.microseconds] = resolved }
+                return resolved
+            }
+            do { purchases.append(SourcePurchase(line: lineNumber, purchase: try ImportFormat.purchase(csvLine: line, localMidnight: local))) } catch {
                 bad.append((lineNumber, "\(error)"))
             }
         }

@@ -127,6 +127,12 @@ import Testing
         let instant = try #require(RequestedTime("2026-11-03T10:00:00+01:00"))
         #expect(try app.resolve(instant).rfc3339 == "2026-11-03T09:00:00Z")
         #expect(RequestedTime("2026-13-01") == nil && RequestedTime("yesterday") == nil)
+        // A date alone in an import file is local midnight too; a full time stays as written.
+        try "member_id,enrolled_at,store_id,birth_date,gender\nM1,2026-11-03,S1,,\nM2,2026-11-03T00:00:00Z,S1,,\n"
+            .write(toFile: dir.path + "/m.csv", atomically: true, encoding: .utf8)
+        #expect(try await app.ledger.importFile(path: dir.path + "/m.csv").written == 2)
+        #expect(try app.ledger.member("M1")?.enrolledAt?.rfc3339 == "2026-11-02T16:00:00Z")
+        #expect(try app.ledger.member("M2")?.enrolledAt?.rfc3339 == "2026-11-03T00:00:00Z")
         #expect(throws: ApplicationError.self) { try ZoneName.resolve("Mars/Olympus", at: .now()) }
         #expect(throws: ApplicationError.self) { try LedgerApplication.defaultRules(currency: "yuan", zone: nil) }
         // A rules document may name its zone; the log records the offset.
