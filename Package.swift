@@ -73,12 +73,6 @@ let package = Package(
             dependencies: ["LedgerJSON", "ByteCodec"],
             swiftSettings: strictSettings
         ),
-        // The facade the CLI and the server share: the log plus the domain.
-        .target(
-            name: "LoyaltyLedger",
-            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyDomain", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: strictSettings
-        ),
         // Read models: checkpointed folds of the log in their own LMDB environment.
         .target(
             name: "Projections",
@@ -93,21 +87,29 @@ let package = Package(
         // Disputes and reconciliation: member history, as-of views, an independent fold of the log.
         .target(
             name: "LoyaltyAudit",
-            dependencies: ["LoyaltyDomain", "LoyaltyLedger", "LedgerStore", "LedgerJSON"],
+            dependencies: ["LoyaltyDomain", "LedgerStore", "LedgerJSON"],
             swiftSettings: strictSettings
         ),
+        // The application the CLI and the server share: decisions on the log, queries of the
+        // projections, audit reports, imports, proofs.
+        .target(
+            name: "LoyaltyLedger",
+            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyDomain", "Projections", "LoyaltyAudit", "LedgerProofs",
+                           .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        // `loyalty`: parses arguments, calls LoyaltyLedger, prints.
         .executableTarget(
             name: "LoyaltyCLI",
             dependencies: [
+                "LoyaltyLedger",
                 "Projections",
                 "LoyaltyAudit",
                 "LedgerStore",
                 "LedgerJSON",
                 "LoyaltyDomain",
-                "LoyaltyLedger",
                 "LedgerProofs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -124,6 +126,7 @@ let package = Package(
             path: "Tests/LedgerTestSupport",
             swiftSettings: strictSettings
         ),
+        // One test target per library, depending on what it tests (and the shared helpers).
         .testTarget(
             name: "ByteCodecTests",
             dependencies: ["ByteCodec"],
@@ -131,44 +134,49 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerStoreTests",
-            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyCLI", "LoyaltyDomain", "LedgerTorture", "LedgerTestSupport"],
+            dependencies: ["LedgerStore", "LedgerTorture", "LedgerTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LedgerProofsTests",
-            dependencies: ["LedgerProofs", "LedgerStore", "LoyaltyCLI", "LedgerTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["LedgerProofs", "LedgerStore", "LedgerTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LoyaltyDomainTests",
             dependencies: [
                 "LoyaltyDomain",
-                "Projections",
-                "LoyaltyLedger",
-                "LedgerStore",
                 "LedgerJSON",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
-            resources: [],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Projections", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LoyaltyCLI",
-                           "LedgerTestSupport"],
-            swiftSettings: strictSettings
-        ),
-        // The write path's property: random commands and raw bytes from the edges, against a real
-        // ledger, every fold and the CLI.
-        .testTarget(
-            name: "LedgerPropertyTests",
-            dependencies: ["LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "Projections", "LoyaltyAudit",
-                           "LoyaltyCLI", "LedgerTestSupport"],
+            dependencies: ["Projections", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LoyaltyAuditTests",
-            dependencies: ["LoyaltyAudit", "LoyaltyDomain", "LoyaltyLedger", "LedgerStore", "LedgerJSON"],
+            dependencies: ["LoyaltyAudit", "LoyaltyDomain", "LedgerStore", "LedgerJSON"],
+            swiftSettings: strictSettings
+        ),
+        // The application layer through its Swift API: decisions, queries, reports, imports.
+        .testTarget(
+            name: "LoyaltyLedgerTests",
+            dependencies: [
+                "LoyaltyLedger", "Projections", "LoyaltyAudit", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Everything that runs the `loyalty` binary (and the write path's property test, which
+        // feeds it raw bytes), with whatever each test reads back directly.
+        .testTarget(
+            name: "LoyaltyCLITests",
+            dependencies: ["LoyaltyCLI", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "Projections", "LoyaltyAudit",
+                           "LedgerProofs", "LedgerTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
     ],

@@ -1,10 +1,10 @@
-// Fuzz target: the import file parser of `loyalty import` (Sources/LoyaltyCLI): lines read by the
-// real `LineReader` from a file descriptor (over-long lines skipped, as the import reports them), the first line's header telling CSV members, CSV
-// purchases or JSON Lines apart (as `ImportParser.parseAll` does), each line parsed by
-// `ImportCommand.parse`. The CLI's `CSV` enum and `ImportCommand.parse` are compiled from
-// ImportCommand.swift itself (tools/fuzz.sh cuts them out: the rest of that file needs the whole
-// CLI). Properties: no trap; a parsed CSV line, written back as CSV, parses to the same command;
-// a parsed JSON line passes the command round trip.
+// Fuzz target: the import file parser of `Ledger.importFile` (Sources/LoyaltyLedger): lines read
+// by the real `LineReader` from a file descriptor (over-long lines skipped, as the import reports
+// them), the first line's header telling CSV members, CSV purchases or JSON Lines apart (as
+// `ImportParser.parseAll` does), each line parsed by `ImportFormat.parse`. tools/fuzz.sh compiles
+// the module's own files (ImportFormat.swift, LineReader.swift, InputText.swift,
+// ApplicationError.swift). Properties: no trap; a parsed CSV line, written back as CSV, parses to
+// the same command; a parsed JSON line passes the command round trip.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,18 +27,17 @@ enum ImportCSVTarget {
         FuzzCheck.require(written == bytes.count, "writing the input failed")
         _ = lseek(fd, 0, SEEK_SET)
         var reader = LineReader(fd: fd)
-        var kind = ImportCommand.Kind.jsonl
+        var kind = ImportFormat.jsonl
         var lineNumber = 0
         while let read = try? reader.nextLine() {
             lineNumber += 1
             guard case .bytes(let line) = read else { continue }
             if InputText.isBlank(line) { continue }
-            if lineNumber == 1 {
-                let header = String(validating: line, as: UTF8.self).map { CSV.split($0).map { $0.lowercased() } }
-                if header == ImportCommand.memberHeader { kind = .members; continue }
-                if header == ImportCommand.purchaseHeader { kind = .purchases; continue }
+            if lineNumber == 1, let csv = ImportFormat.csvHeader(line) {
+                kind = csv
+                continue
             }
-            guard let command = try? ImportCommand.parse(line, kind: kind, now: FuzzCheck.now) else { continue }
+            guard let command = try? kind.parse(line, now: FuzzCheck.now) else { continue }
             switch kind {
             case .jsonl: CommandJSONEncoding.checkRoundTrip(command, origin: "import line \(lineNumber)")
             case .members, .purchases: checkCSVRoundTrip(command, kind: kind, line: line)
@@ -46,7 +45,7 @@ enum ImportCSVTarget {
         }
     }
 
-    static func checkCSVRoundTrip(_ command: Command, kind: ImportCommand.Kind, line: [UInt8]) {
+    static func checkCSVRoundTrip(_ command: Command, kind: ImportFormat, line: [UInt8]) {
         let fields: [String]
         switch command {
         case let .enroll(member, store, _, _, birthDate, gender, _, at):
@@ -59,7 +58,7 @@ enum ImportCSVTarget {
         }
         let csv = fields.map(quoted).joined(separator: ",")
         do {
-            let again = try ImportCommand.parse(Array(csv.utf8), kind: kind, now: FuzzCheck.now)
+            let again = try kind.parse(Array(csv.utf8), now: FuzzCheck.now)
             FuzzCheck.require(again == command, "CSV line \(String(decoding: line, as: UTF8.self)) re-read from \(csv) differently:\n  \(command)\n  \(again)")
         } catch {
             FuzzCheck.require(false, "CSV line \(String(decoding: line, as: UTF8.self)) written back as \(csv) is refused: \(error)")

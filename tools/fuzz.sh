@@ -11,8 +11,8 @@
 # The targets are built with swiftc directly (not SwiftPM), into .build-fuzz: ByteCodec, LedgerJSON
 # and LoyaltyDomain as static libraries instrumented for libFuzzer and AddressSanitizer, then one
 # executable per target from Fuzz/<Target>.swift, Fuzz/Support/ and the product files it tests
-# (the record codec of LedgerStore; the import parser of the CLI, cut out of
-# Sources/LoyaltyCLI/ImportCommand.swift because the rest of that file needs the whole CLI).
+# (the record codec of LedgerStore; the import parser of LoyaltyLedger, whose files
+# `import_parser_files` names depend on LedgerJSON and LoyaltyDomain only).
 # libFuzzer writes what it discovers into .build-fuzz/corpus/<target>, never into Fuzz/corpus.
 # Exits non-zero when any target crashed, timed out or ran out of memory, naming the input.
 set -euo pipefail
@@ -54,34 +54,17 @@ library() {  # library NAME DEPENDENCY-STAMPS...: Sources/NAME as a static libra
   fi
 }
 
-# The import parser's pure part: `CSV`, `CLIError` and `ImportCommand`'s kinds, headers and
-# line parsers, cut out of the CLI's files by their declarations.
-generate_import_parser() {
-  local out="$scratch/gen/ImportParserCut.swift" cmd=Sources/LoyaltyCLI/ImportCommand.swift
-  {
-    echo "// Cut out of $cmd and Sources/LoyaltyCLI/Loyalty.swift by tools/fuzz.sh: do not edit."
-    echo "import Foundation"; echo "import LedgerJSON"; echo "import LoyaltyDomain"
-    echo "enum ImportCommand {"
-    sed -n '/^    enum Kind /p;/^    static let memberHeader/p;/^    static let purchaseHeader/p' "$cmd"
-    sed -n '/^    static func parse(_ line: \[UInt8\], kind: Kind/,/^    }/p;/^    static func purchase(csvLine/,/^    }/p' "$cmd"
-    echo "}"
-    echo "extension ImportCommand.Kind: Equatable {}"
-    sed -n '/^enum CSV {/,/^}/p' "$cmd"
-    sed -n '/^struct CLIError/,/^}/p' Sources/LoyaltyCLI/Loyalty.swift
-  } >"$out.new"
-  local needed
-  for needed in "enum Kind" memberHeader purchaseHeader "static func parse" "static func purchase" "enum CSV" "struct CLIError"; do
-    grep -q "$needed" "$out.new" || { echo "fuzz.sh: could not find '$needed' in the CLI sources" >&2; exit 2; }
-  done
-  if cmp -s "$out.new" "$out"; then rm "$out.new"; else mv "$out.new" "$out"; fi
-}
+# The import parser's files in Sources/LoyaltyLedger: the formats and CSV, line reading, text
+# checks and the error they throw (they import nothing but Foundation, LedgerJSON, LoyaltyDomain).
+import_parser_files=(Sources/LoyaltyLedger/ImportFormat.swift Sources/LoyaltyLedger/LineReader.swift
+                     Sources/LoyaltyLedger/InputText.swift Sources/LoyaltyLedger/ApplicationError.swift)
 
 target_sources() {  # the files of one target besides Fuzz/Support
   case $1 in
     stored-event) echo Fuzz/StoredEvent.swift Fuzz/Support/LedgerStoreStubs.swift Sources/LedgerStore/EventRecord.swift \
                        Sources/LedgerStore/ByteCoding.swift Sources/LedgerStore/LogLimits.swift Sources/LedgerStore/EventDraftValidation.swift ;;
     command-json) echo Fuzz/CommandJSON.swift ;;
-    import-csv) echo Fuzz/ImportCSV.swift "$scratch/gen/ImportParserCut.swift" Sources/LoyaltyCLI/LineReader.swift Sources/LoyaltyCLI/InputText.swift ;;
+    import-csv) echo Fuzz/ImportCSV.swift "${import_parser_files[@]}" ;;
     program-rules) echo Fuzz/ProgramRules.swift ;;
     *) echo "fuzz.sh: unknown target '$1' (stored-event, command-json, import-csv, program-rules)" >&2; exit 2 ;;
   esac
@@ -91,7 +74,6 @@ build_started=$SECONDS
 library ByteCodec
 library LedgerJSON
 library LoyaltyDomain "$scratch/lib/libLedgerJSON.a" "$scratch/lib/libByteCodec.a"
-generate_import_parser
 for t in "${targets[@]}"; do
   read -r -a sources <<<"$(target_sources "$t")"
   shared=(Fuzz/Support/FuzzCheck.swift Fuzz/Support/CommandJSONEncoding.swift)

@@ -1,5 +1,4 @@
 public import LoyaltyDomain
-public import LoyaltyLedger
 
 /// One member's figures as reconciliation compares them (all points, evaluated at one time).
 public struct MemberFigures: Hashable, Sendable {
@@ -78,19 +77,4 @@ public protocol BalanceSource: Sendable {
     func allMembers() throws -> [String]
     /// The member's figures evaluated at business time `at` (nil: the source has no such member).
     func figures(member: String, at: Timestamp) throws -> MemberFigures?
-}
-
-/// The stand-in source until the balances projection lands: the domain model the `Ledger`
-/// facade folds at open (`Ledger.withModel`, `Balance`).
-public struct ModelBalanceSource: BalanceSource {
-    public let ledger: Ledger
-    public init(ledger: Ledger) { self.ledger = ledger }
-
-    public func position() throws -> UInt64 { try ledger.modelPosition() }
-
-    public func allMembers() throws -> [String] { try ledger.withModel { Array($0.members.keys) } }
-
-    public func figures(member: String, at: Timestamp) throws -> MemberFigures? {
-        try ledger.withModel { $0.balance(member, at: at).map(MemberFigures.init) }
-    }
 }

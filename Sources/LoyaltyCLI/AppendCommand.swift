@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerStore
 import LoyaltyDomain
+import LoyaltyLedger
 
 struct AppendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +39,7 @@ struct AppendCommand: AsyncParsableCommand {
         }
         defer { if fd != 0 { close(fd) } }
         var input = LineReader(fd: fd)
-        let log = try options.open(writable: true)
+        let log = try options.openLog(writable: true)
         defer { log.close() }
         var appended = 0, deduplicated = 0, lineNumber = 0
         var pending: [EventDraft] = []

@@ -10,15 +10,17 @@ struct DecisionsCommand: ParsableCommand {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The state's checkpoint and the log's head.")
-        @OptionGroup var options: DomainOptions
+        @OptionGroup var options: LedgerOptions
+        @Option(help: "table or json") var format: OutputFormat = .table
 
         func run() throws {
-            let ledger = try options.open(writable: false)
-            defer { ledger.close() }
-            let (checkpoint, head) = try ledger.decisionStatePosition()
-            switch options.format {
+            let app = try options.open()
+            defer { app.close() }
+            let (checkpoint, head) = try app.decisionState().decisionStatePosition()
+            switch format {
             case .json:
-                printJSON(.object(["checkpoint": checkpoint.map { .int(Int64($0)) } ?? .null, "head": .int(Int64(head))]))
+                let stored: JSONValue = checkpoint.map { .int(Int64($0)) } ?? .null
+                printJSON(.object(["checkpoint": stored, "head": .int(Int64(head))]))
             case .table:
                 print("decision state: checkpoint \(checkpoint.map(String.init) ?? "none"), log head \(head)")
             }
@@ -28,17 +30,21 @@ struct DecisionsCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compare the stored state, digest for digest, with a fold of the log from position 0 (exit 1 when they differ).")
-        @OptionGroup var options: DomainOptions
+        @OptionGroup var options: LedgerOptions
+        @Option(help: "table or json") var format: OutputFormat = .table
 
         func run() throws {
-            let ledger = try options.open()
-            defer { ledger.close() }
-            let check = try ledger.checkDecisionState()
-            switch options.format {
+            let app = try options.open(writable: true)
+            defer { app.close() }
+            let check = try app.ledger.checkDecisionState()
+            switch format {
             case .json:
-                printJSON(.object(["ok": .bool(check.ok), "position": .int(Int64(check.position)), "members": .int(Int64(check.members)),
-                                   "ownerEntries": .int(Int64(check.ownerEntries)), "storedDigest": .string(check.storedDigest),
-                                   "foldedDigest": .string(check.foldedDigest), "differences": .array(check.differences.map { .string($0) })]))
+                let fields: [(key: String, value: JSONValue)] = [
+                    ("ok", .bool(check.ok)), ("position", .int(Int64(check.position))), ("members", .int(Int64(check.members))),
+                    ("ownerEntries", .int(Int64(check.ownerEntries))), ("storedDigest", .string(check.storedDigest)),
+                    ("foldedDigest", .string(check.foldedDigest)), ("differences", .array(check.differences.map { .string($0) })),
+                ]
+                printJSON(.object(fields))
             case .table:
                 print("decision state at position \(check.position): \(check.members) members, \(check.ownerEntries) owner entries")
                 print("stored  \(check.storedDigest)\nfolded  \(check.foldedDigest)")
@@ -51,13 +57,13 @@ struct DecisionsCommand: ParsableCommand {
 
     struct Rebuild: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Fold the state anew from position 0.")
-        @OptionGroup var options: DomainOptions
+        @OptionGroup var options: LedgerOptions
 
         func run() throws {
-            let ledger = try options.open()
-            defer { ledger.close() }
-            try ledger.rebuildDecisionState()
-            let (checkpoint, _) = try ledger.decisionStatePosition()
+            let app = try options.open(writable: true)
+            defer { app.close() }
+            try app.ledger.rebuildDecisionState()
+            let (checkpoint, _) = try app.ledger.decisionStatePosition()
             print("decision state rebuilt through position \(checkpoint ?? 0)")
         }
     }

@@ -9,56 +9,82 @@ import LoyaltyLedger
 /// Options every domain command shares: the ledger and the business time.
 struct DomainOptions: ParsableArguments {
     @OptionGroup var ledger: LedgerOptions
-    @Option(name: .customLong("at"), help: "Business time (RFC 3339 or YYYY-MM-DD; default: now).")
-    var at: String?
+    @Option(name: .customLong("at"), help: "Business time (RFC 3339, or YYYY-MM-DD: local midnight in the program's time zone; default: now).",
+            transform: TimeArgument.parse)
+    var at: RequestedTime?
     @Option(help: "table or json") var format: OutputFormat = .table
     @Flag(name: .customLong("allow-future"), help: "Accept a business time more than the program's futureToleranceSeconds after now.")
     var allowFuture = false
 
-    func time() throws -> Timestamp { try parseTime(at, option: "--at") }
-
-    /// `text` as a time (nil: now); the error names the option.
-    func parseTime(_ text: String?, option: String) throws -> Timestamp {
-        guard let text else { return .now() }
-        guard let t = Timestamp(rfc3339: text) else { throw ValidationError("\(option): '\(text)' is not an RFC 3339 time or YYYY-MM-DD date") }
-        return t
+    /// Opens the ledger for writing, builds the command (resolving its times against the
+    /// program), carries it out and prints what it did.
+    func run(_ command: (LedgerApplication) throws -> Command) async throws {
+        let app = try ledger.open(writable: true)
+        defer { app.close() }
+        let outcome = try await CommandRun.execute(app, try command(app), allowFuture: allowFuture)
+        CommandRun.print(outcome, format: format)
     }
+}
 
-    /// Opens an existing ledger: only `loyalty init` creates one, so a mistyped `--ledger` fails
-    /// naming the path instead of starting an empty ledger there.
-    func open(writable: Bool = true) throws -> Ledger {
-        try Ledger.open(path: ledger.path, create: false, writable: writable) { o in
-            o.writerLockWaitMilliseconds = ledger.waitForWriter * 1000
-        }
-    }
-
-    /// Runs one command and prints what it did.
-    func run(_ command: Command) async throws {
-        let ledger = try open()
-        defer { ledger.close() }
-        let outcome: CommandOutcome
+/// Carrying out one command and printing its outcome, for every command that writes.
+enum CommandRun {
+    static func execute(_ app: LedgerApplication, _ command: Command, allowFuture: Bool) async throws -> CommandOutcome {
         do {
-            outcome = try await ledger.execute(command, allowFuture: allowFuture)
+            return try await app.ledger.execute(command, allowFuture: allowFuture)
         } catch let error as DomainError {
-            throw CLIError("refused: \(error)")
+            throw CLIError("refused: \(RefusalText.describe(error))")
         }
+    }
+
+    static func print(_ outcome: CommandOutcome, format: OutputFormat) {
         switch format {
         case .json:
             let events: [JSONValue] = outcome.events.map { .object(["position": .int(Int64($0.position)), "type": .string($0.event.type), "data": $0.event.json]) }
-            print(String(decoding: JSONCanonical.encode(.object([
-                "replayed": .bool(outcome.replayed), "originalPosition": outcome.originalPosition.map { .int(Int64($0)) },
-                "events": .array(events)])), as: UTF8.self))
+            printJSON(.object(["replayed": .bool(outcome.replayed), "originalPosition": outcome.originalPosition.map { .int(Int64($0)) },
+                               "events": .array(events)]))
         case .table:
             if outcome.replayed {
-                print("already done: the same command was carried out before (position \(outcome.originalPosition ?? 0)); nothing written")
+                Swift.print("already done: the same command was carried out before (position \(outcome.originalPosition ?? 0)); nothing written")
             } else if outcome.events.isEmpty {
-                print("nothing to do")
+                Swift.print("nothing to do")
             } else {
-                for (position, event) in outcome.events {
-                    print("\(position)  \(event.type)  \(String(decoding: JSONCanonical.encode(event.json), as: UTF8.self))")
-                }
+                for (position, event) in outcome.events { Swift.print(readable(position, event)) }
             }
         }
+    }
+
+    /// "position 5  points.earned  member M1, points 42, ...": the event's fields as text (nested
+    /// values as JSON), or for published rules the facts a person checks.
+    static func readable(_ position: UInt64, _ event: DomainEvent) -> String {
+        if case .programPublished(let rules) = event {
+            return "position \(position)  program.published  version \(rules.version): currency \(rules.currency), time zone \(rules.timeZone), "
+                + "\(rules.tiers.count) tier(s), \(rules.campaigns.count) campaign(s)"
+        }
+        guard case .object(let fields) = event.json else { return "position \(position)  \(event.type)" }
+        let text = fields.map { key, value -> String in
+            switch value {
+            case .string, .integer, .bool, .null: return "\(key) \(plainText(value))"
+            default: return "\(key) \(jsonLine(value))"
+            }
+        }
+        return "position \(position)  \(event.type)  " + text.joined(separator: ", ")
+    }
+}
+
+/// Every time argument: RFC 3339, or a date `YYYY-MM-DD` meaning local midnight in the program's
+/// time zone (`RequestedTime`, resolved by `LedgerApplication.resolve`).
+enum TimeArgument {
+    static func parse(_ text: String) throws -> RequestedTime {
+        guard let time = RequestedTime(text) else {
+            throw ValidationError("'\(text)' is not an RFC 3339 time (2026-11-03T10:15:00Z) or a date (2026-11-03)")
+        }
+        return time
+    }
+
+    /// A local date `YYYY-MM-DD` (figures' days).
+    static func date(_ text: String) throws -> String {
+        guard text.utf8.count == 10, case .date? = RequestedTime(text) else { throw ValidationError("'\(text)' is not a date (YYYY-MM-DD)") }
+        return text
     }
 }
 
@@ -83,13 +109,13 @@ struct ProgramCommand: ParsableCommand {
 
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
-            let rules: ProgramRules
-            do {
-                rules = try ProgramRules(json: try JSONCanonical.parse(utf8: Array([UInt8](data).trimmingPrefix(InputText.byteOrderMark))))
-            } catch {
-                throw CLIError("\(file): \(error)")
+            try await options.run { app in
+                let at = try app.resolve(options.at)
+                let (rules, note): (ProgramRules, String?)
+                do { (rules, note) = try LedgerApplication.rules(document: [UInt8](data), effectiveAt: at) } catch { throw CLIError("\(file): \(error)") }
+                if let note { printError("note: \(note)") }
+                return .publishProgram(rules, at: at)
             }
-            try await options.run(.publishProgram(rules, at: try options.time()))
         }
     }
 
@@ -97,8 +123,9 @@ struct ProgramCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the rules in force at --at.")
         @OptionGroup var options: DomainOptions
         func run() throws {
-            let ledger = try options.open(writable: false)
-            print(String(decoding: JSONCanonical.encode(try ledger.rules(at: try options.time()).json), as: UTF8.self))
+            let app = try options.ledger.open()
+            defer { app.close() }
+            printJSON(try app.programRules(at: try app.resolve(options.at)).json)
         }
     }
 }
@@ -113,8 +140,8 @@ struct EnrollCommand: AsyncParsableCommand {
     @Option(name: .customLong("birth-date")) var birthDate: String?
     @Option var gender: String?
     func run() async throws {
-        try await options.run(.enroll(member: member, store: store, brand: brand, channel: channel, birthDate: birthDate,
-                                      gender: gender, profile: [:], at: try options.time()))
+        try await options.run { app in .enroll(member: member, store: store, brand: brand, channel: channel, birthDate: birthDate,
+                                      gender: gender, profile: [:], at: try app.resolve(options.at)) }
     }
 }
 
@@ -134,8 +161,8 @@ struct PurchaseCommand: AsyncParsableCommand {
             guard parts.count == 2 else { throw ValidationError("--line '\(line)' must be category=amount") }
             return (String(parts[0]), String(parts[1]))
         }
-        try await options.run(.purchase(.init(member: member, purchaseId: purchaseId, amount: amount, currency: currency, store: store,
-                                              lines: parsed, paidWithPoints: paidWithPoints, at: try options.time())))
+        try await options.run { app in .purchase(.init(member: member, purchaseId: purchaseId, amount: amount, currency: currency, store: store,
+                                              lines: parsed, paidWithPoints: paidWithPoints, at: try app.resolve(options.at))) }
     }
 }
 
@@ -146,7 +173,7 @@ struct ReturnCommand: AsyncParsableCommand {
     @Option(name: .customLong("id")) var returnId: String
     @Option var amount: String?
     func run() async throws {
-        try await options.run(.returnPurchase(purchaseId: purchaseId, returnId: returnId, amount: amount, at: try options.time()))
+        try await options.run { app in .returnPurchase(purchaseId: purchaseId, returnId: returnId, amount: amount, at: try app.resolve(options.at)) }
     }
 }
 
@@ -158,8 +185,8 @@ struct RedeemCommand: AsyncParsableCommand {
     @Option(name: .customLong("id")) var redemptionId: String
     @Option var reward: String?
     func run() async throws {
-        try await options.run(.redeem(member: member, points: try points.map { try parsePoints($0, "--points") },
-                                      redemptionId: redemptionId, reward: reward, at: try options.time()))
+        try await options.run { app in .redeem(member: member, points: try points.map { try parsePoints($0, "--points") },
+                                      redemptionId: redemptionId, reward: reward, at: try app.resolve(options.at)) }
     }
 }
 
@@ -167,7 +194,7 @@ struct ReverseRedemptionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "reverse-redemption", abstract: "Reverse a redemption (restores its lots).")
     @OptionGroup var options: DomainOptions
     @Argument var redemptionId: String
-    func run() async throws { try await options.run(.reverseRedemption(redemptionId: redemptionId, at: try options.time())) }
+    func run() async throws { try await options.run { app in .reverseRedemption(redemptionId: redemptionId, at: try app.resolve(options.at)) } }
 }
 
 struct AdjustCommand: AsyncParsableCommand {
@@ -179,8 +206,8 @@ struct AdjustCommand: AsyncParsableCommand {
     @Option(name: .customLong("id")) var key: String
     @Option(name: .customLong("operator")) var operatorId = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
     func run() async throws {
-        try await options.run(.adjust(member: member, points: try parsePoints(points, "--points"), reason: reason,
-                                      operatorId: operatorId, key: key, at: try options.time()))
+        try await options.run { app in .adjust(member: member, points: try parsePoints(points, "--points"), reason: reason,
+                                      operatorId: operatorId, key: key, at: try app.resolve(options.at)) }
     }
 }
 
@@ -192,7 +219,7 @@ struct TransferCommand: AsyncParsableCommand {
     @Option var points: String
     @Option(name: .customLong("id")) var key: String
     func run() async throws {
-        try await options.run(.transfer(from: from, to: to, points: try parsePoints(points, "--points"), key: key, at: try options.time()))
+        try await options.run { app in .transfer(from: from, to: to, points: try parsePoints(points, "--points"), key: key, at: try app.resolve(options.at)) }
     }
 }
 
@@ -202,11 +229,10 @@ struct HoldCommand: AsyncParsableCommand {
     @Argument var member: String
     @Option var points: String
     @Option(name: .customLong("id")) var holdId: String
-    @Option(help: "When the hold lapses (RFC 3339).") var until: String
+    @Option(help: "When the hold lapses (RFC 3339, or YYYY-MM-DD).", transform: TimeArgument.parse) var until: RequestedTime
     func run() async throws {
-        guard let expiresAt = Timestamp(rfc3339: until) else { throw ValidationError("--until: '\(until)' is not an RFC 3339 time") }
-        try await options.run(.hold(member: member, points: try parsePoints(points, "--points"), holdId: holdId,
-                                    expiresAt: expiresAt, at: try options.time()))
+        try await options.run { app in .hold(member: member, points: try parsePoints(points, "--points"), holdId: holdId,
+                                    expiresAt: try app.resolve(until), at: try app.resolve(options.at)) }
     }
 }
 
@@ -214,7 +240,7 @@ struct ReleaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "release", abstract: "Release a hold.")
     @OptionGroup var options: DomainOptions
     @Argument var holdId: String
-    func run() async throws { try await options.run(.release(holdId: holdId, at: try options.time())) }
+    func run() async throws { try await options.run { app in .release(holdId: holdId, at: try app.resolve(options.at)) } }
 }
 
 struct RewardCommand: ParsableCommand {
@@ -228,8 +254,8 @@ struct RewardCommand: ParsableCommand {
         @Option var stock: Int64?
         @Option(help: "Total points that may be spent on it.") var budget: Int64?
         func run() async throws {
-            try await options.run(.defineReward(rewardId: rewardId, name: name ?? rewardId, cost: try parsePoints(cost, "--cost"),
-                                                stock: stock, budget: budget, at: try options.time()))
+            try await options.run { app in .defineReward(rewardId: rewardId, name: name ?? rewardId, cost: try parsePoints(cost, "--cost"),
+                                                stock: stock, budget: budget, at: try app.resolve(options.at)) }
         }
     }
 }
@@ -237,9 +263,10 @@ struct RewardCommand: ParsableCommand {
 struct ExpireCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "expire", abstract: "Write an expiry event per lot past its expiry.")
     @OptionGroup var options: DomainOptions
-    @Option(name: .customLong("as-of")) var asOf: String?
+    @Option(name: .customLong("as-of"), help: "Expire what is past its expiry at this time (default: --at, or now).", transform: TimeArgument.parse)
+    var asOf: RequestedTime?
     func run() async throws {
-        try await options.run(.expire(asOf: try options.parseTime(asOf ?? options.at, option: "--as-of")))
+        try await options.run { app in .expire(asOf: try app.resolve(asOf ?? options.at)) }
     }
 }
 
@@ -248,9 +275,10 @@ struct TiersCommand: ParsableCommand {
     struct Evaluate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Upgrade and downgrade tiers as of a time.")
         @OptionGroup var options: DomainOptions
-        @Option(name: .customLong("as-of")) var asOf: String?
+        @Option(name: .customLong("as-of"), help: "Evaluate tiers as of this time (default: --at, or now).", transform: TimeArgument.parse)
+        var asOf: RequestedTime?
         func run() async throws {
-            try await options.run(.evaluateTiers(asOf: try options.parseTime(asOf ?? options.at, option: "--as-of")))
+            try await options.run { app in .evaluateTiers(asOf: try app.resolve(asOf ?? options.at)) }
         }
     }
 }

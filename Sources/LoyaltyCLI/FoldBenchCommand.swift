@@ -40,7 +40,7 @@ struct FoldBenchCommand: ParsableCommand {
 
     /// Every domain event of the log (raw `append` events of other types are left out).
     func loadEvents() throws -> [RecordedEvent] {
-        let log = try options.open(writable: false)
+        let log = try options.openLog(writable: false)
         defer { log.close() }
         var out: [RecordedEvent] = []
         var position: UInt64 = 0

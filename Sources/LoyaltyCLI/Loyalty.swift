@@ -1,12 +1,18 @@
 import ArgumentParser
 import Foundation
 import LedgerStore
+import LoyaltyDomain
+import LoyaltyLedger
 
 @main
 struct Loyalty: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loyalty",
         abstract: "An event-sourced loyalty-points ledger on LMDB.",
+        discussion: """
+            --ledger PATH (default: $LOYALTY_LEDGER or ./ledger) and --wait-for-writer SECONDS go before or after \
+            the subcommand. Times are RFC 3339, or YYYY-MM-DD: local midnight in the program's time zone.
+            """,
         subcommands: [
             InitCommand.self, AppendCommand.self, EventsCommand.self, TailCommand.self,
             VerifyCommand.self, StatsCommand.self, GenerateCommand.self,
@@ -21,7 +27,35 @@ struct Loyalty: AsyncParsableCommand {
 
     static func main() async {
         MemoryFaultReport.install()
-        await main(nil)
+        await main(GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+    }
+}
+
+/// `--ledger` and `--wait-for-writer` are options of every command that opens a ledger, and are
+/// accepted before the subcommand too (`loyalty --ledger X balance m1`): given there, they are
+/// moved after the subcommand's own arguments (before a `--`), where its `LedgerOptions` parse
+/// them, so there is one definition of each and one place they are read.
+enum GlobalOptions {
+    static let names = ["--ledger", "--wait-for-writer"]
+
+    static func movedAfterSubcommand(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var rest = arguments[...]
+        while let first = rest.first {
+            if names.contains(first), rest.count >= 2 {
+                leading += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else if names.contains(where: { first.hasPrefix($0 + "=") }) {
+                leading.append(first)
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, !rest.isEmpty else { return arguments }
+        var out = Array(rest)
+        out.insert(contentsOf: leading, at: out.firstIndex(of: "--") ?? out.endIndex)
+        return out
     }
 }
 
@@ -67,27 +101,60 @@ struct LedgerOptions: ParsableArguments {
     var waitForWriter: Int = 0
 
     /// Every command line is checked here: an invalid UTF-8 argument would reach the command
-    /// repaired (see `InputText.checkArguments`).
-    func validate() throws { try InputText.checkArguments() }
+    /// repaired (see `checkArguments`).
+    func validate() throws {
+        try Self.checkArguments()
+        guard waitForWriter >= 0, waitForWriter <= 86_400 else {
+            throw ValidationError("--wait-for-writer: '\(waitForWriter)' is not 0 to 86400 seconds")
+        }
+    }
 
     var path: String {
         ledger ?? ProcessInfo.processInfo.environment["LOYALTY_LEDGER"] ?? "./ledger"
     }
 
-    /// Opens the ledger at `path`; only `init` passes `create` (any other command on a missing
-    /// ledger fails naming the path). Readers open it read-only (see `EventLog.open`).
-    func open(writable: Bool, create: Bool = false) throws -> EventLog {
+    /// Opens the application on the ledger at `path`: read-only unless `writable` (commands);
+    /// only `init` passes `create` (any other command on a missing ledger fails naming the path).
+    func open(writable: Bool = false, create: Bool = false) throws -> LedgerApplication {
+        try LedgerApplication.open(path: path, options: ApplicationOptions(writable: writable, create: create,
+                                                                           writerLockWaitMilliseconds: waitForWriter * 1000))
+    }
+
+    /// Opens the log alone, for the commands that read or write raw events (`append`, `bench-fold`):
+    /// opening the application for writing would fold the decision state first.
+    func openLog(writable: Bool) throws -> EventLog {
+        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
+            throw CLIError("no ledger at \(path): create one with `loyalty init --ledger \(path)`")
+        }
         var options = EventLogOptions()
         options.writable = writable
-        options.create = create
         options.writerLockWaitMilliseconds = waitForWriter * 1000
         return try EventLog.open(path: path, options: options)
     }
-}
 
-/// Output format for commands that print data.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json
+    /// Opens the application read-only and catches the projections up first (`names`, default
+    /// all), saying on standard error how far behind they were and which stopped.
+    func openCaughtUp(_ names: [String]? = nil) throws -> LedgerApplication {
+        let app = try open()
+        let progress = TerminalProgress(verb: "catching up")
+        let report = try app.catchUp(names, progress: progress.report)
+        progress.finish()
+        for stop in report.stops { printError("warning: \(stop)") }
+        printError("projections at position \(report.head): were \(report.eventsBehind) events behind, caught up in \(report.elapsedMilliseconds) ms")
+        return app
+    }
+
+    /// Checks every command-line argument: the standard library turns argv into Strings with
+    /// `String(cString:)`, which repairs invalid UTF-8, so the raw bytes are checked here.
+    static func checkArguments() throws {
+        for i in 0..<Int(CommandLine.argc) where i > 0 {
+            guard let arg = CommandLine.unsafeArgv[i] else { continue }
+            let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(arg).assumingMemoryBound(to: UInt8.self), count: strlen(arg)))
+            if let offset = InputText.firstInvalidOffset(bytes) {
+                throw CLIError("command-line argument \(i) is not valid UTF-8 (bad byte 0x\(InputText.hex(bytes[offset])) at byte \(offset + 1))")
+            }
+        }
+    }
 }
 
 /// An error that ends a command with a one-line reason and exit code 1.
@@ -96,20 +163,36 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Writes to standard error.
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-}
-
-struct InitCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create an empty ledger.")
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Create an empty ledger (with --currency or --time-zone: and its default program).",
+        discussion: """
+            --currency and --time-zone publish the default program (1 point per whole currency unit, rounded down; \
+            lots expire 12 months after earning, at the end of that month) as version 1 with them, in force from \
+            the start of the log's time. A time zone is UTC, a fixed offset (+08:00) or an IANA name (Asia/Shanghai), \
+            which the program records as its offset.
+            """)
 
     @OptionGroup var options: LedgerOptions
+    @Option(help: "The program's currency (ISO 4217, e.g. CNY).") var currency: String?
+    @Option(name: .customLong("time-zone"), help: "The program's time zone: UTC, +08:00 or an IANA name such as Asia/Shanghai.") var timeZone: String?
+    @Option(help: "table or json") var format: OutputFormat = .table
 
-    func run() throws {
-        let log = try options.open(writable: true, create: true)
-        defer { log.close() }
-        let head = try log.head()
-        print("ledger ready at \(options.path) (head position \(head.position))")
+    func validate() throws {
+        if let currency { do { _ = try LedgerApplication.defaultRules(currency: currency, zone: nil) } catch { throw ValidationError("--currency: \(error)") } }
+        if let timeZone { do { _ = try ZoneName.resolve(timeZone, at: .now()) } catch { throw ValidationError("--time-zone: \(error)") } }
+    }
+
+    func run() async throws {
+        let app = try options.open(writable: true, create: true)
+        defer { app.close() }
+        if currency != nil || timeZone != nil {
+            let (rules, note) = try LedgerApplication.defaultRules(currency: currency, zone: timeZone)
+            if let note { printError("note: \(note)") }
+            let outcome = try await CommandRun.execute(app, .publishProgram(rules, at: LedgerApplication.defaultRulesEffectiveAt), allowFuture: false)
+            CommandRun.print(outcome, format: format)
+        }
+        let head = try app.log.head()
+        if format == .table { print("ledger ready at \(options.path) (head position \(head.position))") }
     }
 }

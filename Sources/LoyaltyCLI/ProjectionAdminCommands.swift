@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerJSON
 import LoyaltyDomain
+import LoyaltyLedger
 import Projections
 
 struct ProjectionsCommand: ParsableCommand {
@@ -15,8 +16,9 @@ struct ProjectionsCommand: ParsableCommand {
         @Option(help: "table or json") var format: OutputFormat = .table
 
         func run() throws {
-            let projections = try LedgerProjections(log: try ledger.open(writable: false))
-            let rows = try projections.status()
+            let app = try ledger.open()
+            defer { app.close() }
+            let rows = try app.projections().status()
             switch format {
             case .json:
                 printJSON(.array(rows.map { s in
@@ -48,7 +50,9 @@ struct ProjectionsCommand: ParsableCommand {
         @OptionGroup var steps: StepOptions
 
         func run() throws {
-            let projections = try LedgerProjections(log: try ledger.open(writable: false))
+            let app = try ledger.open()
+            defer { app.close() }
+            let projections = try app.projections()
             steps.apply(to: projections)
             let progress = TerminalProgress(verb: "catching up")
             let applied = try projections.catchUp(progress: progress.report)
@@ -85,7 +89,9 @@ struct ProjectionsCommand: ParsableCommand {
         }
 
         func run() throws {
-            let projections = try LedgerProjections(log: try ledger.open(writable: false))
+            let app = try ledger.open()
+            defer { app.close() }
+            let projections = try app.projections()
             steps.apply(to: projections)
             let names = name.map { [$0] } ?? LedgerProjections.names
             let started = ContinuousClock.now
@@ -114,7 +120,9 @@ struct ProjectionsCommand: ParsableCommand {
         }
 
         func run() throws {
-            let projections = try openProjections(ledger)
+            let app = try ledger.openCaughtUp()
+            defer { app.close() }
+            let projections = try app.projections()
             var bad: [String] = []
             for n in name.map({ [$0] }) ?? LedgerProjections.names {
                 let r = try projections.checkDeterminism(n)

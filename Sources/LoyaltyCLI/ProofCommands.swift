@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerProofs
 import LedgerStore
+import LoyaltyLedger
 
 // Tamper evidence (schemas/ledger-format.md section 14): keys, signed checkpoints, inclusion and
 // consistency proofs, offline verification, and verified backups.
@@ -37,8 +38,9 @@ struct CheckpointCommand: ParsableCommand {
 
     func run() throws {
         let signingKey = try CheckpointSigningKey.read(path: key)
-        let log = try options.open(writable: false)
-        let checkpoint = try LedgerProver(log: log).checkpoint(key: signingKey)
+        let app = try options.open()
+        defer { app.close() }
+        let checkpoint = try app.prover().checkpoint(key: signingKey)
         try writeOutput(try checkpoint.encoded(), to: out)
         if out != nil {
             print("checkpoint of \(checkpoint.treeSize) events, root \(checkpoint.rootHash), signed by key \(checkpoint.keyId) at \(checkpoint.timestamp)")
@@ -78,16 +80,18 @@ struct ProveCommand: ParsableCommand {
         let data: Data
         if consistency {
             let old = try Checkpoint.read(path: arguments[0]), new = try Checkpoint.read(path: arguments[1])
-            let prover = try LedgerProver(log: try options.open(writable: false))
-            data = try prover.consistencyProof(old: old, new: new).encoded()
+            let app = try options.open()
+            defer { app.close() }
+            data = try app.prover().consistencyProof(old: old, new: new).encoded()
         } else {
             // Bad data, not bad usage: exit 1 with the reason (ValidationError would exit 64).
             guard let position = UInt64(arguments[0]), position >= 1 else {
                 throw CLIError("POSITION must be a whole number from 1, got '\(arguments[0])'")
             }
             let signed = try Checkpoint.read(path: checkpoint ?? "")
-            let prover = try LedgerProver(log: try options.open(writable: false))
-            data = try prover.inclusionProof(position: position, checkpoint: signed).encoded()
+            let app = try options.open()
+            defer { app.close() }
+            data = try app.prover().inclusionProof(position: position, checkpoint: signed).encoded()
         }
         try writeOutput(data, to: out)
     }
@@ -140,32 +144,10 @@ struct BackupCommand: ParsableCommand {
     @Argument(help: "The backup directory: new, or empty.") var dest: String
 
     func run() throws {
-        let files = try? FileManager.default.contentsOfDirectory(atPath: dest)
-        if let files, !files.isEmpty { throw CLIError("\(dest) is not empty: a backup goes into a new or empty directory") }
-        if files == nil {
-            if FileManager.default.fileExists(atPath: dest) { throw CLIError("\(dest) exists and is not a directory") }
-            try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
-        }
-        let log = try options.open(writable: false)
-        let before = try log.headPosition()
-        try log.copyLogCompacting(to: dest)
-        let after = try log.headPosition()
-        var copyOptions = EventLogOptions()
-        copyOptions.writable = false
-        let copy = try EventLog.open(path: dest, options: copyOptions)
-        let report = try copy.verify()
-        guard report.isValid else {
-            for problem in report.problems { printError("bad: \(problem)") }
-            throw CLIError("backup failed verification: first bad position \(report.firstBadPosition.map(String.init) ?? "n/a")")
-        }
-        // The copy is the log as of one moment between the two head reads, hash for hash.
-        let head = report.head
-        guard (before...after).contains(head.position), try log.chainHash(at: head.position) == head.hash else {
-            throw CLIError("backup head \(head.position) \(head.hash.hex) is not the ledger's state between positions \(before) and \(after)")
-        }
-        copy.close()
-        let bytes = (try? FileManager.default.attributesOfItem(atPath: dest + "/data.mdb")[.size] as? Int) ?? 0
-        print("backup ok: \(report.eventCount) events, \(bytes) bytes, head \(head.position) \(head.hash.hex) (verified; index/ and merkle/ rebuild from the log)")
+        let app = try options.open()
+        defer { app.close() }
+        let report = try app.backup(to: dest) { printError("bad: \($0)") }
+        print("backup ok: \(report.eventCount) events, \(report.bytes) bytes, head \(report.head.position) \(report.head.hash.hex) (verified; index/ and merkle/ rebuild from the log)")
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LedgerStore
+import LoyaltyLedger
 
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +16,9 @@ struct EventsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let log = try options.open(writable: false)
+        let app = try options.open()
+        defer { app.close() }
+        let log = app.log
         var position = after
         var remaining = limit ?? Int.max
         var hash: ChainHash?
@@ -42,7 +45,9 @@ struct TailCommand: AsyncParsableCommand {
     @Flag(help: "Keep following new commits (until interrupted).") var follow = false
 
     func run() async throws {
-        let log = try options.open(writable: false)
+        let app = try options.open()
+        defer { app.close() }
+        let log = app.log
         var text = ""
         for try await event in log.subscribe(after: after, follow: follow) {
             text += EventLine.render(event)
@@ -64,13 +69,15 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var options: LedgerOptions
 
     func run() throws {
-        let log = try options.open(writable: false)
+        let app = try options.open()
+        defer { app.close() }
+        let log = app.log
         var report = try log.verify()
         // The neutralised table is checked against a log whose records all read (as the Python verifier does).
         let neutralisations = report.isValid ? try log.verifyNeutralisations() : (problems: [], neutralisations: [])
         report.problems += neutralisations.problems
         if report.isValid {
-            for n in neutralisations.neutralisations { print(NeutraliseText.line(n)) }
+            for n in neutralisations.neutralisations { print(Neutralised(position: n.position, by: n.by, data: n.data).line) }
             print("ok: \(report.eventCount) events, \(report.memberCount) members, \(report.keyedEventCount) idempotency keys, \(report.chainCheckpointCount) chain checkpoints, index through \(report.indexedThrough); head \(report.head.position) \(report.head.hash.hex)")
             return
         }
@@ -86,8 +93,9 @@ struct StatsCommand: ParsableCommand {
     @Option(help: "table or json") var format: OutputFormat = .table
 
     func run() throws {
-        let log = try options.open(writable: false)
-        let stats = try log.stats()
+        let app = try options.open()
+        defer { app.close() }
+        let stats = try app.stats()
         switch format {
         case .json:
             let encoder = JSONEncoder()
@@ -106,8 +114,7 @@ struct StatsCommand: ParsableCommand {
                 ("map size", "\(stats.mapSizeBytes) bytes (\(stats.mapUsedBytes) used)"),
                 ("bytes per event", stats.bytesPerEvent.map(String.init) ?? "-"),
             ]
-            let width = rows.map(\.0.count).max() ?? 0
-            for (k, v) in rows { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }
+            printPairs(rows)
         }
     }
 }

@@ -59,6 +59,15 @@ public final class Ledger: Sendable {
         return Ledger(log: log, keeper: keeper, clock: clock)
     }
 
+    /// The decision state for reading, over a log already open in this process (read-only): it
+    /// starts from the stored checkpoint and folds what was committed after it before each read.
+    /// Closing it is closing `log`.
+    public static func reading(log: EventLog, path: String) throws -> Ledger {
+        let keeper = ModelKeeper()
+        try keeper.open(log: log, ledgerPath: path, writable: false)
+        return Ledger(log: log, keeper: keeper, clock: .system)
+    }
+
     private init(log: EventLog, keeper: ModelKeeper, clock: LedgerClock) {
         self.log = log
         self.keeper = keeper

@@ -8,7 +8,7 @@ import Testing
 /// events already recorded), built through `Ledger.execute` with explicit business times.
 @Suite struct AsOfTests {
     func view(_ l: TestLedger, _ m: String, asOf: String? = nil, knownAt: Timestamp? = nil) throws -> AsOfView {
-        try AsOfView.load(member: m, log: l.ledger.log, filter: ViewFilter(asOf: asOf.map(t), knownAt: knownAt))
+        try AsOfView.load(member: m, log: l.log, filter: ViewFilter(asOf: asOf.map(t), knownAt: knownAt))
     }
 
     func available(_ l: TestLedger, _ m: String, asOf: String, knownAt: Timestamp? = nil) throws -> Points? {
@@ -40,7 +40,7 @@ import Testing
         #expect(try available(l, "M1", asOf: "2026-01-15T00:00:00Z") == 0)
         // The view at the head equals the model's balance.
         let now = t("2026-03-01T00:00:00Z")
-        #expect(try view(l, "M1").balance(at: now) == (try l.ledger.balance("M1", at: now)))
+        #expect(try view(l, "M1").balance(at: now) == (l.balance("M1", at: now)))
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -89,7 +89,7 @@ import Testing
         try await l.buy("M1", "P3", "40.00", at: "2026-02-05T10:00:00Z")
         try await l.enroll("M2")
         try await l.buy("M2", "P9", "10.00", at: "2026-02-05T10:00:00Z")
-        let rows = try History.rows(member: "M1", log: l.ledger.log)
+        let rows = try History.rows(member: "M1", log: l.log)
         #expect(rows.map(\.type) == ["member.enrolled", "purchase.recorded", "points.earned", "purchase.recorded", "points.earned",
                                      "points.redeemed", "purchase.recorded", "points.earned"])
         #expect(rows.map(\.position) == rows.map(\.position).sorted())
@@ -99,9 +99,9 @@ import Testing
         // The late purchase does not turn the evaluation clock back.
         #expect(rows[7].occurredAt == t("2026-02-05T10:00:00Z") && rows[7].evaluatedAt == t("2026-02-12T10:00:00Z"))
         #expect(rows.allSatisfy { $0.recordedAt >= rows[0].recordedAt })
-        let window = try History.rows(member: "M1", log: l.ledger.log, from: t("2026-02-04T00:00:00Z"), to: t("2026-02-11T00:00:00Z"))
+        let window = try History.rows(member: "M1", log: l.log, from: t("2026-02-04T00:00:00Z"), to: t("2026-02-11T00:00:00Z"))
         #expect(window.map(\.available) == [100, 150, 30, 70])
-        #expect(throws: AuditError.self) { try History.rows(member: "nobody", log: l.ledger.log) }
+        #expect(throws: AuditError.self) { try History.rows(member: "nobody", log: l.log) }
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -112,7 +112,7 @@ import Testing
         try await l.buy("M1", "P1", "100.00", at: "2026-02-01T10:00:00Z", store: "S7")
         try await l.run(.redeem(member: "M1", points: 30, redemptionId: "R1", reward: nil, at: t("2026-02-02T10:00:00Z")))
         try await l.run(.adjust(member: "M1", points: 25, reason: "late delivery", operatorId: "support-1", key: "K1", at: t("2026-02-03T10:00:00Z")))
-        let x = try Explanation.explain(member: "M1", log: l.ledger.log, at: t("2026-02-04T00:00:00Z"))
+        let x = try Explanation.explain(member: "M1", log: l.log, at: t("2026-02-04T00:00:00Z"))
         let text = x.lines.joined(separator: "\n")
         #expect(x.balance.available == 95)
         #expect(text.contains("P:P1: 70 of 100 left, purchase P1 (10000 minor units at S7)"))

@@ -69,12 +69,12 @@ import Testing
             }
         }
         for (from, to) in [(nil, nil), (t("2026-03-05T00:00:00Z"), t("2026-03-20T00:00:00Z"))] as [(Timestamp?, Timestamp?)] {
-            let rows = try History.rows(member: "M1", log: l.ledger.log, from: from, to: to)
+            let rows = try History.rows(member: "M1", log: l.log, from: from, to: to)
             #expect(rows.count > History.pipelineChunkEvents || from != nil)
             var expected: [UInt8] = Array("H\n".utf8)
             for r in rows { r.writeJSON(into: &expected); expected.append(0x0A) }
             let sink = Sink()
-            try History.write(member: "M1", log: l.ledger.log, from: from, to: to, header: Array("H\n".utf8), flushBytes: 1_000,
+            try History.write(member: "M1", log: l.log, from: from, to: to, header: Array("H\n".utf8), flushBytes: 1_000,
                               format: { r, out in r.writeJSON(into: &out); out.append(0x0A) },
                               flush: { sink.bytes += $0; sink.flushes += 1 })
             #expect(sink.bytes == expected)
@@ -82,7 +82,7 @@ import Testing
         }
         let sink = Sink()
         #expect(throws: AuditError.self) {
-            try History.write(member: "nobody", log: l.ledger.log, header: Array("H\n".utf8), format: { _, _ in }, flush: { sink.bytes += $0 })
+            try History.write(member: "nobody", log: l.log, header: Array("H\n".utf8), format: { _, _ in }, flush: { sink.bytes += $0 })
         }
         #expect(sink.bytes.isEmpty, "nothing, not even the header, for an unknown member")
     }

@@ -27,7 +27,7 @@ import Testing
             line(5, "M1", "P1", "10.00", "2026-02-01T10:00:00Z"),
             line(7, "M1", "P6", "12.345", "2026-02-04T12:00:00Z"),
         ]
-        let r = try PurchaseReconciler.run(source: source, badLines: [(6, "expected 6 fields, found 5")], log: l.ledger.log)
+        let r = try PurchaseReconciler.run(source: source, badLines: [(6, "expected 6 fields, found 5")], log: l.log)
         #expect(!r.allMatched)
         let found = r.findings.map { "\($0.kind.rawValue) \($0.purchaseId) \($0.line.map(String.init) ?? "-")" }
         #expect(found == ["field_mismatch P2 3", "missing_from_ledger P4 4", "duplicate_in_source P1 5", "bad_line  6",
@@ -45,9 +45,9 @@ import Testing
         try await l.enroll("M1")
         try await l.buy("M1", "P1", "90.00", at: "2026-02-01T10:00:00Z")
         try await l.buy("M1", "P2", "50.00", at: "2026-02-01T11:00:00Z")
-        #expect(try l.ledger.member("M1")?.earned == 100)
+        #expect(l.member("M1")?.earned == 100)
         let r = try PurchaseReconciler.run(source: [line(2, "M1", "P1", "90.00", "2026-02-01T10:00:00Z"),
-                                                    line(3, "M1", "P2", "50.00", "2026-02-01T11:00:00Z")], badLines: [], log: l.ledger.log)
+                                                    line(3, "M1", "P2", "50.00", "2026-02-01T11:00:00Z")], badLines: [], log: l.log)
         #expect(r.allMatched, "\(r.findings)")
         #expect(r.pointsChecked == 2 && r.matched == 2)
     }
@@ -63,7 +63,7 @@ import Testing
         // Double points from 15 February, published only after both purchases were recorded.
         try await l.publish(#"{"version": 2, "currency": "EUR", "earning": {"pointsPerUnit": 2}}"#, at: "2026-02-15T00:00:00Z")
         let r = try PurchaseReconciler.run(source: [line(2, "M1", "P1", "10.00", "2026-02-01T10:00:00Z"),
-                                                    line(3, "M1", "P2", "10.00", "2026-03-01T10:00:00Z")], badLines: [], log: l.ledger.log)
+                                                    line(3, "M1", "P2", "10.00", "2026-03-01T10:00:00Z")], badLines: [], log: l.log)
         #expect(r.findings.map(\.kind) == [.pointsDisagree])
         #expect(r.findings.first?.line == 3)
         #expect(r.findings.first?.detail == "rules in force give 20 points, the ledger recorded 10")

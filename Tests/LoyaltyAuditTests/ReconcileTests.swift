@@ -3,13 +3,12 @@ import LedgerJSON
 import LedgerStore
 import LoyaltyAudit
 import LoyaltyDomain
-import LoyaltyLedger
 import Testing
 
 /// A balance source that serves the model's figures with one value changed: a tampered
 /// projection.
 struct TamperedSource: BalanceSource {
-    let base: ModelBalanceSource
+    let base: ModelSource
     let member: String
     let change: @Sendable (inout MemberFigures) -> Void
     var extraMember: String? = nil
@@ -69,11 +68,11 @@ struct FixedSource: BalanceSource {
         defer { l.done() }
         for partitions in [1, 2, 3] {
             let r = try Reconciler(evaluatedAt: Self.evaluation, partitions: partitions, batchEvents: 7)
-                .run(log: l.ledger.log, source: ModelBalanceSource(ledger: l.ledger))
+                .run(log: l.log, source: ModelSource(ledger: l))
             #expect(r.matched, "\(r.summary())")
             #expect(r.membersChecked == 3)
-            #expect(r.headPosition == (try l.ledger.log.headPosition()))
-            #expect(r.headHash == (try l.ledger.log.head().hash.hex))
+            #expect(r.headPosition == (try l.log.headPosition()))
+            #expect(r.headHash == (try l.log.head().hash.hex))
             #expect(r.totals.credits == r.totals.holdings)
             // The figures are not trivially zero: debt, written and unwritten expiry, a hold and
             // pending points all occur (C: P5 10 available less a hold of 5, P4 20 pending; K2 lapsed).
@@ -90,13 +89,13 @@ struct FixedSource: BalanceSource {
         let l = try await busyLedger()
         defer { l.done() }
         for m in ["A", "B", "C"] {
-            let rows = try History.rows(member: m, log: l.ledger.log)
+            let rows = try History.rows(member: m, log: l.log)
             let last = try #require(rows.last)
-            let b = try #require(try l.ledger.balance(m, at: last.evaluatedAt))
+            let b = try #require(l.balance(m, at: last.evaluatedAt))
             #expect([last.available, last.pending, last.held, last.debt] == [b.available, b.pending, b.held, b.debt], "member \(m)")
             #expect(rows.map(\.evaluatedAt) == rows.map(\.evaluatedAt).sorted())
         }
-        let a = try History.rows(member: "A", log: l.ledger.log)
+        let a = try History.rows(member: "A", log: l.log)
         #expect(a.contains { $0.type == "redemption.reversed" && $0.available > 0 })
         #expect(a.map(\.debt).max() == 50)
     }
@@ -105,9 +104,9 @@ struct FixedSource: BalanceSource {
     func aTamperedProjectionValueIsCaughtAndTheMemberNamed() async throws {
         let l = try await busyLedger()
         defer { l.done() }
-        let base = ModelBalanceSource(ledger: l.ledger)
+        let base = ModelSource(ledger: l)
         let tampered = TamperedSource(base: base, member: "B", change: { $0.available += 1 })
-        let r = try Reconciler(evaluatedAt: Self.evaluation).run(log: l.ledger.log, source: tampered)
+        let r = try Reconciler(evaluatedAt: Self.evaluation).run(log: l.log, source: tampered)
         #expect(!r.matched)
         let truth = try #require(try base.figures(member: "B", at: Self.evaluation))
         #expect(r.mismatches.map { "\($0.member).\($0.field) \($0.expected ?? -1) \($0.found ?? -1)" } == ["B.available \(truth.available) \(truth.available + 1)"])
@@ -124,9 +123,9 @@ struct FixedSource: BalanceSource {
         let l = try await busyLedger()
         defer { l.done() }
         // Identity still holds in the source (earned and available both +5): only the comparison catches it.
-        var tampered = TamperedSource(base: ModelBalanceSource(ledger: l.ledger), member: "C", change: { $0.earned += 5; $0.available += 5 })
+        var tampered = TamperedSource(base: ModelSource(ledger: l), member: "C", change: { $0.earned += 5; $0.available += 5 })
         tampered.extraMember = "GHOST"
-        let r = try Reconciler(evaluatedAt: Self.evaluation).run(log: l.ledger.log, source: tampered)
+        let r = try Reconciler(evaluatedAt: Self.evaluation).run(log: l.log, source: tampered)
         #expect(r.identityFailures.isEmpty)
         #expect(Set(r.mismatches.map { "\($0.member).\($0.field)" }) == ["C.available", "C.earned", "GHOST.member"])
         #expect(r.membersInError == ["C", "GHOST"])

@@ -1,6 +1,5 @@
 import Foundation
 import LoyaltyDomain
-import LoyaltyLedger
 
 /// Reads and parses an import file on a thread of its own and hands its commands over in batches,
 /// while the importing task decides the batch before and the log's writer stores the one before
@@ -18,9 +17,13 @@ final class ImportParser: @unchecked Sendable {
         var entries: [(line: Int, command: Command, input: String)] = []
         var bad: [(line: Int, reason: String)] = []
         var lastLine = 0
+        /// Bytes of the file up to the end of the batch's last line.
+        var bytesRead = 0
     }
 
     static let batchesAheadMax = 4
+    /// Distinct CSV dates whose local midnight is remembered (a file spans a few years of days).
+    static let midnightsCachedMax = 100_000
 
     private let fd: Int32
     private let batchSize: Int
@@ -93,10 +96,19 @@ final class ImportParser: @unchecked Sendable {
 
     private func parseAll() throws {
         var reader = LineReader(fd: fd)
-        var kind = ImportCommand.Kind.jsonl
+        var kind = ImportFormat.jsonl
         var lineNumber = 0
         var batch = Batch()
         var enrolledHere = Set<String>()
+        // A CSV date alone is local midnight in the time zone of the rules in force that day.
+        var midnights: [Int64: Timestamp] = [:]
+        func localMidnight(_ utcMidnight: Timestamp) -> Timestamp {
+            if let known = midnights[utcMidnight.microseconds] { return known }
+            let zone = (try? ledger.rules(at: utcMidnight))?.timeZone
+            let local = zone.map { RequestedTime.date(utcMidnight: utcMidnight).resolved(in: $0) } ?? utcMidnight
+            if midnights.count < Self.midnightsCachedMax { midnights[utcMidnight.microseconds] = local }
+            return local
+        }
         while let read = try reader.nextLine() {
             lineNumber += 1
             guard case .bytes(let line) = read else {
@@ -105,17 +117,15 @@ final class ImportParser: @unchecked Sendable {
             }
             if InputText.isBlank(line) { continue }
             if lineNumber == 1 {
-                let header = String(validating: line, as: UTF8.self).map { CSV.split($0).map { $0.lowercased() } }
-                if header == ImportCommand.memberHeader { kind = .members; continue }
-                if header == ImportCommand.purchaseHeader { kind = .purchases; continue }
+                if let csv = ImportFormat.csvHeader(line) { kind = csv; continue }
                 if line.first != UInt8(ascii: "{") {
-                    throw CLIError("line 1: not a JSON command nor a known CSV header (members: \(ImportCommand.memberHeader.joined(separator: ",")); purchases: \(ImportCommand.purchaseHeader.joined(separator: ",")))")
+                    throw ApplicationError("line 1: not a JSON command nor a known CSV header (members: \(ImportFormat.memberHeader.joined(separator: ",")); purchases: \(ImportFormat.purchaseHeader.joined(separator: ",")))")
                 }
             }
             do {
-                let command = try ImportCommand.parse(line, kind: kind, now: now)
+                let command = try kind.parse(line, now: now, localMidnight: localMidnight)
                 let input = String(decoding: line, as: UTF8.self)  // (valid: parsing checked every byte)
-                if !retryRefused, let earlier = try RefusalMemory.earlier(command, input: input, log: ledger.log) { throw CLIError(earlier) }
+                if !retryRefused, let earlier = try RefusalMemory.earlier(command, input: input, log: ledger.log) { throw ApplicationError(earlier) }
                 // A member enrolled by this import is in `enrolledHere`; any other is in the model
                 // (which holds every decision queued so far) or unknown.
                 if enrollUnknown, case .purchase(let p) = command, !enrolledHere.contains(p.member), try ledger.member(p.member)?.isEnrolled != true {
@@ -130,11 +140,13 @@ final class ImportParser: @unchecked Sendable {
             }
             if batch.entries.count >= batchSize {
                 batch.lastLine = lineNumber
+                batch.bytesRead = reader.bytesConsumed
                 guard hand(batch) else { return }
                 batch = Batch()
             }
         }
         batch.lastLine = lineNumber
+        batch.bytesRead = reader.bytesConsumed
         _ = hand(batch)  // (possibly empty: it carries the last line's number)
     }
 }

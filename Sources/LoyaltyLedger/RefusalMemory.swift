@@ -1,7 +1,6 @@
 import LedgerJSON
 import LedgerStore
 import LoyaltyDomain
-import LoyaltyLedger
 
 /// Refusals an import remembers, so that re-running it writes nothing new whatever was refused
 /// the first time. A domain refusal of a command with an idempotency key K is recorded as a

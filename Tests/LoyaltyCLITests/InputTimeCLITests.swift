@@ -195,7 +195,7 @@ import Testing
         try #"{"version":2,"retroClaimDays":7,"earning":{"pointsPerUnit":3}}"#.write(toFile: rules, atomically: true, encoding: .utf8)
         #expect(try runTool("loyalty", ["program", "publish", rules, "--at", "2026-03-01"] + l).status == 0)
         let within = try runTool("loyalty", ["purchase", "M1", "--id", "P1", "--amount", "10", "--store", "S1", "--at", "2026-03-04"] + l)
-        #expect(within.status == 0 && within.out.contains(#""points":30"#) && within.out.contains(#""ruleVersion":2"#), "\(within.out) \(within.err)")
+        #expect(within.status == 0 && within.out.contains("points 30,") && within.out.contains("ruleVersion 2"), "\(within.out) \(within.err)")
         let beyond = try runTool("loyalty", ["purchase", "M1", "--id", "P2", "--amount", "10", "--store", "S1", "--at", "2026-03-03T11:59:59Z"] + l)
         #expect(beyond.status != 0 && beyond.err.contains("retroClaimDays (7)"), "\(beyond.err)")
     }

@@ -7,8 +7,8 @@ import Foundation
 ///
 /// A line longer than `InputLimits.lineBytesMax` is not kept in memory: it is read through to
 /// its end and reported as `.tooLong`, and the next line is read as usual.
-struct LineReader {
-    enum Line: Equatable {
+public struct LineReader {
+    public enum Line: Equatable, Sendable {
         case bytes([UInt8])
         /// A line of `byteCount` bytes (more than `InputLimits.lineBytesMax`), skipped.
         case tooLong(byteCount: Int)
@@ -22,22 +22,29 @@ struct LineReader {
     /// Bytes of an over-long line already dropped (0: not inside one).
     private var skipped = 0
 
-    init(fd: Int32) { self.fd = fd }
+    /// Bytes read from the file so far.
+    public private(set) var bytesRead = 0
+    /// Bytes of the file up to the end of the last line returned (for progress against its size).
+    public private(set) var bytesConsumed = 0
+
+    public init(fd: Int32) { self.fd = fd }
 
     /// The next line without its line end, or nil at the end of the input.
-    mutating func nextLine() throws -> Line? {
+    public mutating func nextLine() throws -> Line? {
         while true {
             if atStart, buffer.count - start >= 3 || atEnd || buffer[start...].contains(0x0A) {
-                if buffer[start...].starts(with: InputText.byteOrderMark) { start += 3 }
+                if buffer[start...].starts(with: InputText.byteOrderMark) { start += 3; bytesConsumed += 3 }
                 atStart = false
             }
             if let newline = buffer[start...].firstIndex(of: 0x0A) {
                 defer { start = newline + 1 }
+                bytesConsumed += newline + 1 - start + skipped
                 return take(start..<newline)
             }
             if atEnd {
                 guard start < buffer.count || skipped > 0 else { return nil }
                 defer { start = buffer.count }
+                bytesConsumed += buffer.count - start + skipped
                 return take(start..<buffer.count)
             }
             if buffer.count - start > InputLimits.lineBytesMax {
@@ -68,9 +75,9 @@ struct LineReader {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CLIError("read failed: \(String(cString: strerror(errno)))")
+                throw ApplicationError("read failed: \(String(cString: strerror(errno)))")
             }
-            if n == 0 { atEnd = true } else { buffer.append(contentsOf: chunk[0..<n]) }
+            if n == 0 { atEnd = true } else { buffer.append(contentsOf: chunk[0..<n]); bytesRead += n }
             return
         }
     }

@@ -22,13 +22,13 @@ import Testing
     func overflowingSumsAreErrorsNamingThePositionNeverTraps() async throws {
         let dir = TemporaryDirectory()
         do {
-            let log = try BadEventTests.open(dir)
+            let log = try StoredEventDrafts.open(dir)
             defer { log.close() }
-            _ = try await log.append([BadEventTests.enrolled("A"), BadEventTests.enrolled("B"),
-                                      BadEventTests.purchased("A", id: "p1", amount: Int64.max),
-                                      BadEventTests.purchased("A", id: "p2", amount: 100), BadEventTests.purchased("B", id: "p3", amount: 100),
-                                      BadEventTests.earned("A", lot: "P:x", points: Int64.max), BadEventTests.earned("A", lot: "P:y", points: 1),
-                                      BadEventTests.earned("B", lot: "P:z", points: 3)])
+            _ = try await log.append([StoredEventDrafts.enrolled("A"), StoredEventDrafts.enrolled("B"),
+                                      StoredEventDrafts.purchased("A", id: "p1", amount: Int64.max),
+                                      StoredEventDrafts.purchased("A", id: "p2", amount: 100), StoredEventDrafts.purchased("B", id: "p3", amount: 100),
+                                      StoredEventDrafts.earned("A", lot: "P:x", points: Int64.max), StoredEventDrafts.earned("A", lot: "P:y", points: 1),
+                                      StoredEventDrafts.earned("B", lot: "P:z", points: 3)])
         }
         let figures = try Self.run(dir.ledger, ["figures"])
         #expect(figures.status == 1 && figures.err.contains("position 4 (purchase.recorded, member A): "), "\(figures)")
@@ -55,11 +55,11 @@ import Testing
         let dir = TemporaryDirectory()
         let store = String(repeating: "S", count: 600), member = String(repeating: "M", count: 250)
         do {
-            let log = try BadEventTests.open(dir)
+            let log = try StoredEventDrafts.open(dir)
             defer { log.close() }
-            _ = try await log.append([BadEventTests.enrolled(member, store: store), BadEventTests.enrolled("B", store: store),
-                                      BadEventTests.purchased(member, id: "p1", amount: 1_000, store: store),
-                                      BadEventTests.earned(member, lot: "P:p1", points: 10)])
+            _ = try await log.append([StoredEventDrafts.enrolled(member, store: store), StoredEventDrafts.enrolled("B", store: store),
+                                      StoredEventDrafts.purchased(member, id: "p1", amount: 1_000, store: store),
+                                      StoredEventDrafts.earned(member, lot: "P:p1", points: 10)])
         }
         let figures = try Self.run(dir.ledger, ["figures", "--by", "store", "--format", "csv", "--store", store])
         #expect(figures.status == 0 && figures.out.contains("\n" + store + ",2,1,1000,"), "\(figures)")

@@ -2,14 +2,14 @@ import Foundation
 @testable import LedgerJSON
 import LoyaltyDomain
 import Testing
-@testable import LoyaltyCLI
+@testable import LoyaltyLedger
 
 /// Bytes to text, CSV splitting and cells, and the line reader, without the binary.
 @Suite struct InputTextTests {
     @Test func invalidUTF8IsRefusedNeverRepaired() throws {
         #expect(try InputText.string(Array("Zoë".utf8), field: "member") == "Zoë")
         for bad: [UInt8] in [[0xFF], [0x41, 0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80]] {
-            #expect(throws: CLIError.self) { try InputText.string(bad, field: "member") }
+            #expect(throws: ApplicationError.self) { try InputText.string(bad, field: "member") }
             #expect(InputText.firstInvalidOffset(bad) != nil, "\(bad)")
         }
         #expect(InputText.firstInvalidOffset(Array("a€😀".utf8)) == nil)
@@ -30,7 +30,7 @@ import Testing
     @Test func csvSplitsBytesAndNamesTheBadField() throws {
         #expect(CSV.split(Array(#"a,"b,""c""" ,d"#.utf8)).map { String(decoding: $0, as: UTF8.self) } == ["a", #"b,"c""#, "d"])
         #expect(CSV.split(Array("é,\u{301}x".utf8)).count == 2, "a comma followed by a combining mark still splits")
-        #expect(throws: CLIError.self) { try CSV.fields(Array("a,b".utf8), names: ["x"]) }
+        #expect(throws: ApplicationError.self) { try CSV.fields(Array("a,b".utf8), names: ["x"]) }
         do {
             _ = try CSV.fields([0x61, 0x2C, 0xFF], names: ["first", "second"])
             Issue.record("expected a refusal")
@@ -39,15 +39,6 @@ import Testing
         }
     }
 
-    @Test func csvCellsNeutraliseFormulasButNotNumbers() {
-        #expect(CSVCell.text("=HYPERLINK(\"x\")") == #""'=HYPERLINK(""x"")""#)
-        for s in ["+1", "-1", "@SUM(A1)", "\tx", "=1+1"] { #expect(CSVCell.text(s).hasPrefix("'") || CSVCell.text(s).hasPrefix("\"'"), "\(s)") }
-        #expect(CSVCell.text("plain") == "plain")
-        #expect(CSVCell.text("a,b") == #""a,b""#)
-        #expect(CSVCell.json(.integer("-42")) == "-42")
-        #expect(CSVCell.json(.string("-42")) == "'-42")
-        #expect(CSVCell.number(-7) == "-7")
-    }
 
     @Test func theLineReaderDropsABOMAndCRAndSkipsOverLongLines() throws {
         let path = NSTemporaryDirectory() + "line-reader-" + UUID().uuidString

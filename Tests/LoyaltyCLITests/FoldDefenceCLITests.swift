@@ -24,7 +24,7 @@ import Testing
         let owing = try runTool("loyalty", ["balance", "M1", "--as-of", "2026-01-05T12:00:00Z", "--format", "json"] + l)
         #expect(owing.out.contains(#""available":0"#) && owing.out.contains(#""debt":600"#), "\(owing.out)\(owing.err)")
         let reversed = try runTool("loyalty", ["reverse-redemption", "R1", "--at", "2026-01-06T00:00:00Z"] + l)
-        #expect(reversed.status == 0 && reversed.out.contains(#""debtPaid":600"#), "\(reversed.out)\(reversed.err)")
+        #expect(reversed.status == 0 && reversed.out.contains("debtPaid 600"), "\(reversed.out)\(reversed.err)")
         return l
     }
 

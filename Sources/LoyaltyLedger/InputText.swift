@@ -1,29 +1,29 @@
 import Foundation
 
-/// Limits on what the command line reads (import, append, reconcile), in one place.
-enum InputLimits {
+/// Limits on the input files the application reads (import, append, reconcile), in one place.
+public enum InputLimits {
     /// The longest input line kept: a longer one is reported with its number and skipped.
-    static let lineBytesMax = 4 << 20
+    public static let lineBytesMax = 4 << 20
     /// How much one `read` asks for.
-    static let readChunkBytes = 1 << 20
+    public static let readChunkBytes = 1 << 20
 }
 
 /// Input bytes to text. Invalid UTF-8 is refused, never repaired: `String(decoding:as:)` would
 /// turn every bad sequence into U+FFFD, so two different ids would become the same text and the
 /// second command would pass for a replay of the first.
-enum InputText {
-    static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+public enum InputText {
+    public static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     /// `bytes` as a String; the error names `field` (when given) and the first bad byte.
-    static func string(_ bytes: some Collection<UInt8>, field: String?) throws -> String {
+    public static func string(_ bytes: some Collection<UInt8>, field: String?) throws -> String {
         if let s = String(validating: bytes, as: UTF8.self) { return s }
         let offset = firstInvalidOffset(Array(bytes)) ?? 0
         let what = field.map { "field '\($0)'" } ?? "the line"
-        throw CLIError("\(what) is not valid UTF-8 (bad byte 0x\(hex(Array(bytes)[offset])) at byte \(offset + 1) of the \(field == nil ? "line" : "field"))")
+        throw ApplicationError("\(what) is not valid UTF-8 (bad byte 0x\(hex(Array(bytes)[offset])) at byte \(offset + 1) of the \(field == nil ? "line" : "field"))")
     }
 
     /// The offset of the first byte that does not start or continue a valid UTF-8 sequence.
-    static func firstInvalidOffset(_ bytes: [UInt8]) -> Int? {
+    public static func firstInvalidOffset(_ bytes: [UInt8]) -> Int? {
         var i = 0
         while i < bytes.count {
             let n = sequenceLength(bytes, at: i)
@@ -51,25 +51,14 @@ enum InputText {
         }
     }
 
-    static func tooLongReason(byteCount: Int) -> String {
+    public static func tooLongReason(byteCount: Int) -> String {
         "the line is \(byteCount) bytes long, more than the \(InputLimits.lineBytesMax) allowed"
     }
 
     /// True for a line of spaces and tabs only (skipped by every reader).
-    static func isBlank(_ bytes: [UInt8]) -> Bool { bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
+    public static func isBlank(_ bytes: [UInt8]) -> Bool { bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
 
-    /// Checks every command-line argument: the standard library turns argv into Strings with
-    /// `String(cString:)`, which repairs invalid UTF-8, so the raw bytes are checked here.
-    static func checkArguments() throws {
-        for i in 0..<Int(CommandLine.argc) where i > 0 {
-            guard let arg = CommandLine.unsafeArgv[i] else { continue }
-            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(arg).assumingMemoryBound(to: UInt8.self), count: strlen(arg))
-            if String(validating: bytes, as: UTF8.self) == nil {
-                let offset = firstInvalidOffset(Array(bytes)) ?? 0
-                throw CLIError("command-line argument \(i) is not valid UTF-8 (bad byte 0x\(hex(bytes[offset])) at byte \(offset + 1))")
-            }
-        }
-    }
 
-    private static func hex(_ b: UInt8) -> String { (b < 0x10 ? "0" : "") + String(b, radix: 16, uppercase: true) }
+    /// A byte as two upper-case hex digits (error messages).
+    public static func hex(_ b: UInt8) -> String { (b < 0x10 ? "0" : "") + String(b, radix: 16, uppercase: true) }
 }
