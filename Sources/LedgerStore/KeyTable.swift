@@ -80,15 +80,53 @@ final class KeyTable: @unchecked Sendable {
         self.writable = writable
         (fd, map, mapBytes, slotBits) = try Self.mapFile(path: path, writable: writable, slotBitsLimit: slotBitsLimit)
         entryCount = 0
-        (entryCount, highestPosition) = countEntries()
+        // Counting reads every slot (O(events)): the counts a clean close stored spare it. A
+        // table open in a writer, or left by a crash, is counted.
+        (entryCount, highestPosition) = storedCounts() ?? countEntries()
         guard entryCount * 4 <= 3 * slotCount else {
             throw LedgerError.damaged(path: path, reason: "\(entryCount) of \(slotCount) slots used, more than the 3/4 the writer allows")
+        }
+        if writable {
+            // Until a clean close writes them again, the stored counts may fall behind.
+            setHeaderWord(Self.countedOffset, 0)
+            guard msync(map, Self.headerBytes, MS_SYNC) == 0 else { throw LedgerError.io(operation: "msync(\(path))", errno: errno) }
         }
     }
 
     deinit {
+        if writable {
+            // A clean close: every entry is in the file, then the counts that describe them, so
+            // the next open need not read every slot. (A crash leaves them marked stale.)
+            if msync(map, mapBytes, MS_SYNC) == 0 {
+                setHeaderWord(Self.entryCountOffset, UInt64(entryCount))
+                setHeaderWord(Self.highestPositionOffset, highestPosition)
+                setHeaderWord(Self.countedOffset, Self.countedMark)
+                _ = msync(map, Self.headerBytes, MS_SYNC)
+            }
+        }
         munmap(map, mapBytes)
         close(fd)
+    }
+
+    /// Header words after the magic and the slot bits: a mark that the two counts after it
+    /// describe the file (written at a clean close, cleared at a writer's open).
+    static let countedOffset = 16, entryCountOffset = 24, highestPositionOffset = 32
+    static let countedMark: UInt64 = 0x4445_5443_4E55_4F43  // "COUNTED" (little-endian)
+
+    private func headerWord(_ offset: Int) -> UInt64 {
+        UInt64(littleEndian: map.load(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    private func setHeaderWord(_ offset: Int, _ value: UInt64) {
+        map.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self)
+    }
+
+    /// The counts a clean close stored, when marked valid and plausible for this table.
+    private func storedCounts() -> (Int, UInt64)? {
+        guard headerWord(Self.countedOffset) == Self.countedMark else { return nil }
+        let count = headerWord(Self.entryCountOffset), highest = headerWord(Self.highestPositionOffset)
+        guard count <= UInt64(slotCount), highest <= Self.positionMax else { return nil }
+        return (Int(count), highest)
     }
 
     private static func create(path: String, slotBits: Int) throws {

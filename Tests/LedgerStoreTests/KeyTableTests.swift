@@ -3,6 +3,36 @@ import Testing
 @testable import LedgerStore
 
 @Suite struct KeyTableTests {
+    /// A clean close stores the counts, so the next open reads 4 KiB instead of every slot; a
+    /// writer's open marks them stale until its own clean close (a crash leaves them stale).
+    @Test func aCleanCloseStoresTheCountsAndAWritersOpenMarksThemStale() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/keys.table"
+        func countedMark() throws -> UInt64 {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            return bytes[16..<24].enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        }
+        do {
+            let table = try #require(try KeyTable.open(path: path, writable: true, logHead: 5_000))
+            try table.insert((1...5_000).map { (hash: KeyHash.of("key-\($0)"), position: UInt64($0)) })
+            #expect(try countedMark() == 0, "stale while a writer has it open")
+        }
+        #expect(try countedMark() == KeyTable.countedMark)
+        let reader = try #require(try KeyTable.open(path: path, writable: false, logHead: 5_000))
+        #expect(reader.entryCount == 5_000 && reader.highestPosition == 5_000)
+        do {
+            let writer = try #require(try KeyTable.open(path: path, writable: true, logHead: 5_000))
+            #expect(writer.entryCount == 5_000 && writer.highestPosition == 5_000)
+            #expect(try countedMark() == 0)
+        }
+        // Counts that cannot describe the table are ignored: the slots are counted instead.
+        let fd = open(path, O_RDWR)
+        var absurd = UInt64.max.littleEndian
+        #expect(pwrite(fd, &absurd, 8, 24) == 8)
+        close(fd)
+        #expect(try KeyTable.open(path: path, writable: false, logHead: 5_000)?.entryCount == 5_000)
+    }
+
     @Test func growsAndFindsEveryEntryAndReinsertIsANoOp() throws {
         let dir = TemporaryDirectory()
         let table = try #require(try KeyTable.open(path: dir.path + "/keys.table", writable: true, logHead: 200_000))
