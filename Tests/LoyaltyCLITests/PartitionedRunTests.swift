@@ -27,7 +27,7 @@ import Testing
         // difference runs partitioned too.
         let more = dir.path + "/more"
         try FileManager.default.copyItem(atPath: dir.ledger, toPath: more)
-        try importGenerated(more, commands: 1_000, members: 120, seed: 7, start: "2026-05-04")
+        try importGenerated(more, commands: 1_000, members: 120, seed: 7, start: "2026-01-12", days: 120)
         var digests: [[String: String]] = []
         for shape in Self.shapes {
             try? FileManager.default.removeItem(atPath: dir.ledger + "/projections")
