@@ -69,7 +69,11 @@ public final class LedgerApplication: Sendable {
         (self.path, self.log, self.decisions) = (path, log, decisions)
     }
 
-    public func close() { log.close() }
+    /// Closes the ledger; a writer first flushes its decision state (`Ledger.close`), so the next
+    /// open starts from here.
+    public func close() {
+        if let decisions { decisions.close() } else { log.close() }
+    }
 
     /// The decision state (commands, imports); an error when the application is read-only.
     public var ledger: Ledger {

@@ -31,4 +31,17 @@ import Testing
         let check = try await runBounded(["decisions", "check", "--ledger", dir.ledger], seconds: 120)
         #expect(check.exitCode == 0 && check.out.contains("OK"), "\(check)")
     }
+
+    /// Every writing command leaves the decision state flushed through the head at its close,
+    /// so the next process folds nothing.
+    @Test(.timeLimit(.minutes(2)))
+    func aCommandLeavesTheStateCheckpointedAtTheHead() async throws {
+        let dir = TemporaryDirectory()
+        for arguments in [["init"], ["enroll", "M1", "--store", "S1"], ["adjust", "M1", "--points", "5", "--reason", "goodwill", "--id", "K1"]] {
+            let run = try await runBounded(arguments + ["--ledger", dir.ledger])
+            #expect(run.exitCode == 0, "\(run)")
+        }
+        let status = try await runBounded(["decisions", "status", "--format", "json", "--ledger", dir.ledger])
+        #expect(status.out.contains(#""checkpoint":2"#) && status.out.contains(#""head":2"#), "\(status)")
+    }
 }
