@@ -3,7 +3,7 @@ import LoyaltyDomain
 
 /// Reads and parses an import file on a thread of its own and hands its commands over in batches,
 /// while the importing task decides the batch before and the log's writer stores the one before
-/// that: three stages on two cores (parsing was a tenth of the deciding thread's work).
+/// that: three stages on two cores (parsing is the lightest of the three).
 ///
 /// At most `batchesAheadMax` parsed batches wait; the importing task takes them in file order.
 final class ImportParser: @unchecked Sendable {

@@ -120,7 +120,7 @@ public final class Ledger: Sendable {
         switch answer {
         case .replay(let key):
             // The original was queued before this replay, so it is committed (and its key in the
-            // log's key table) by now. (The model kept a table of its own: 5 % of an import.)
+            // log's key table) by now: the log answers where it is, the model keeps no such table.
             let original = try log.position(ofKey: key + "#0")
             return CommandOutcome(events: [], replayed: true, originalPosition: original ?? 0)
         case .events(let events):

@@ -17,7 +17,7 @@ import Synchronization
 /// have: the `epoch` moves on, every decision of the older epoch still queued is refused as
 /// `StaleDecision` when the writer reaches it (its caller decides again), and the model is folded
 /// anew from the log on the writer thread at the start of the next group, when nothing is staged.
-/// Until then decisions run on the writer thread (the old way), and none is made ahead while such
+/// Until then decisions run on the writer thread, and none is made ahead while such
 /// a decision is queued: the two would reach the model out of log order.
 final class ModelKeeper: CommitObserver {
     /// What the writer thread and the deciders share about the queue. Its own lock, held briefly:
@@ -133,8 +133,8 @@ final class ModelKeeper: CommitObserver {
 
     /// Decided commands and their events, in order. They are encoded into drafts on the writer
     /// thread when it reaches them: the decider is the import's busier thread. Flat (one array of
-    /// events, one of commands): an array per command, and copies of its tuples, were 6 % of the
-    /// writer thread and as much again to free.
+    /// events, one of commands), so the writer thread neither allocates an array per command nor
+    /// copies tuples, nor frees them.
     struct Decided: Sendable {
         private(set) var commands: [Command] = []
         private(set) var events: [DomainEvent] = []
@@ -233,8 +233,8 @@ final class ModelKeeper: CommitObserver {
         private let ran = Atomic<Bool>(false)
         func firstRun() -> Bool { !ran.exchange(true, ordering: .relaxed) }
 
-        /// Frees the decided events on the caller's thread, once the outcome arrived: freed by
-        /// the writer with its request, they were 8 % of an import's writer thread.
+        /// Frees the decided events on the caller's thread, once the outcome arrived, so the
+        /// writer thread (an import's bottleneck) never frees them.
         func release() { _ = decided.withLock { $0.take() } }
     }
 
