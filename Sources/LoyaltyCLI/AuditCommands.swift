@@ -95,7 +95,7 @@ struct ReconcileCommand: ParsableCommand {
 
         func run() throws {
             // What is checked: the balances projection, caught up, as one consistent snapshot.
-            let app = try options.openCaughtUp([Projections.Balances.name])
+            let app = try options.openCaughtUp([Projections.Balances.name], always: true)
             let outcome = try app.reconcile(at: try app.resolve(at), partitions: partitions)
             let path = report ?? defaultReportName("reconcile")
             try writeReport(outcome.report.json, to: path)

@@ -134,13 +134,22 @@ struct LedgerOptions: ParsableArguments {
 
     /// Opens the application read-only and catches the projections up first (`names`, default
     /// all), saying on standard error how far behind they were and which stopped.
-    func openCaughtUp(_ names: [String]? = nil) throws -> LedgerApplication {
+    /// Opens the application and catches the projections up when they are near the head; far
+    /// behind, the answer comes from their last checkpoint and stderr says how far behind
+    /// (`LedgerApplication.catchUpIfNear`; `loyalty projections catch-up` brings them up).
+    /// `always`: checks of the projections against the log (`reconcile`, `projections check`)
+    /// wait for the whole catch-up.
+    func openCaughtUp(_ names: [String]? = nil, always: Bool = false) throws -> LedgerApplication {
         let app = try open()
         let progress = TerminalProgress(verb: "catching up")
-        let report = try app.catchUp(names, progress: progress.report)
+        let report = always ? try app.catchUp(names, progress: progress.report) : try app.catchUpIfNear(names, progress: progress.report)
         progress.finish()
         for stop in report.stops { printError("warning: \(stop)") }
-        printError("projections at position \(report.head): were \(report.eventsBehind) events behind, caught up in \(report.elapsedMilliseconds) ms")
+        if report.stale {
+            printError("note: the projections are \(report.eventsBehind) events behind the log (head \(report.head)): answered as of position \(report.head - report.eventsBehind); `loyalty projections catch-up` brings them up")
+        } else {
+            printError("projections at position \(report.head): were \(report.eventsBehind) events behind, caught up in \(report.elapsedMilliseconds) ms")
+        }
         return app
     }
 

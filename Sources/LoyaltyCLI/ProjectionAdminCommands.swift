@@ -120,7 +120,7 @@ struct ProjectionsCommand: ParsableCommand {
         }
 
         func run() throws {
-            let app = try ledger.openCaughtUp()
+            let app = try ledger.openCaughtUp(always: true)
             defer { app.close() }
             let projections = try app.projections()
             var bad: [String] = []

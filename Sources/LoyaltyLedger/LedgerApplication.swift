@@ -28,6 +28,13 @@ public struct CatchUpReport: Sendable, Equatable {
     public var elapsedMilliseconds: Int64
     /// Projections that stopped before an event they cannot apply (each line names it).
     public var stops: [String]
+    /// Not caught up: too far behind to wait for (`catchUpIfNear`); answers are as of
+    /// `head - eventsBehind`.
+    public var stale = false
+
+    public init(head: UInt64, eventsBehind: UInt64, elapsedMilliseconds: Int64, stops: [String], stale: Bool = false) {
+        (self.head, self.eventsBehind, self.elapsedMilliseconds, self.stops, self.stale) = (head, eventsBehind, elapsedMilliseconds, stops, stale)
+    }
 }
 
 /// The application every front end opens once (the CLI per command, the server per process):
@@ -113,6 +120,28 @@ public final class LedgerApplication: Sendable {
             slot = opened
             return opened
         }
+    }
+
+    /// The most events a read catches the projections up by before it answers
+    /// (`catchUpIfNear`); about a second of catch-up on this machine's slowest phase.
+    public static let readCatchUpEventsMax: UInt64 = 500_000
+
+    /// How far the projections named (default: all) are behind the log's head, in events.
+    public func projectionLag(_ names: [String]? = nil) throws -> UInt64 {
+        try projections().status().filter { names?.contains($0.name) ?? true }.map(\.lagEvents).max() ?? 0
+    }
+
+    /// A read's catch-up: when the projections named are at most `readCatchUpEventsMax` events
+    /// behind, they are caught up and the answer is current; further behind (after an import
+    /// run by another process), the read answers from their last checkpoint at once and the
+    /// report says how far behind that is (`stale`), instead of making the request wait.
+    public func catchUpIfNear(_ names: [String]? = nil, eventsMax: UInt64 = LedgerApplication.readCatchUpEventsMax,
+                              progress: ProjectionProgress? = nil) throws -> CatchUpReport {
+        let lag = try projectionLag(names)
+        guard lag <= eventsMax else {
+            return CatchUpReport(head: try log.headPosition(), eventsBehind: lag, elapsedMilliseconds: 0, stops: [], stale: true)
+        }
+        return try catchUp(names, progress: progress)
     }
 
     /// Brings the projections named (default: all) up to the log's head. A projection stopped

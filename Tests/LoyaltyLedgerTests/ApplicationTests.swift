@@ -64,6 +64,24 @@ import Testing
         #expect(again.written == 0 && again.replayed == 3 && again.refused == 1, "\(again)")
     }
 
+    /// A read catches the projections up when they are near the head; far behind, it answers at
+    /// once from their checkpoint and says how far behind; the balance, from the decision state,
+    /// is current either way.
+    @Test func readsNeverWaitForALongCatchUp() async throws {
+        let dir = TemporaryDirectory()
+        _ = try await imported(dir)
+        let app = try LedgerApplication.open(path: dir.ledger)
+        defer { app.close() }
+        let head = try app.log.headPosition()
+        let far = try app.catchUpIfNear(eventsMax: 2)
+        #expect(far.stale && far.eventsBehind == head && far.elapsedMilliseconds == 0)
+        #expect(try app.projectionLag() == head, "nothing was caught up")
+        #expect(try app.balance(member: "M2", at: .now()).available > 0, "the balance is current without the projections")
+        let near = try app.catchUpIfNear()
+        let lagAfter = try app.projectionLag()
+        #expect(!near.stale && near.eventsBehind == head && lagAfter == 0)
+    }
+
     @Test func queriesAnswerFromTheProjectionsAndFiltersNameTheValidValues() async throws {
         let dir = TemporaryDirectory()
         _ = try await imported(dir)
