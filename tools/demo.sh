@@ -62,7 +62,7 @@ step "projections: balances, member views and program figures, folded from the l
 "$BIN" projections catch-up
 "$BIN" projections status
 
-step "balance of member M0000042 now (from the balances projection; lots in the order they will be spent)"
+step "balance of member M0000042 now (from the checkpointed decision state; lots in the order they will be spent)"
 "$BIN" balance M0000042
 
 step "member view of M0000042 (profile, tier, purchases, lifecycle stage now)"
@@ -114,6 +114,9 @@ step "verify: re-walk the hash chain, every member stream and every index"
 
 step "determinism: every projection equals a fresh fold of the log, digest for digest"
 "$BIN" projections check
+
+step "the decision state commands are decided against (decisions/) equals a fresh fold of the log, digest for digest"
+"$BIN" decisions check
 
 step "stats"
 "$BIN" stats
