@@ -94,7 +94,7 @@ let package = Package(
         // projections, audit reports, imports, proofs.
         .target(
             name: "LoyaltyLedger",
-            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyDomain", "Projections", "LoyaltyAudit", "LedgerProofs",
+            dependencies: ["LedgerStore", "LedgerJSON", "LoyaltyDomain", "Projections", "LoyaltyAudit", "LedgerProofs", "ByteCodec",
                            .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
@@ -119,10 +119,11 @@ let package = Package(
             dependencies: ["LedgerStore"],
             swiftSettings: strictSettings
         ),
-        // Helpers the test targets share (temporary directories, running the built executables).
+        // Helpers the test targets share (temporary directories, running the built executables,
+        // opening logs).
         .target(
             name: "LedgerTestSupport",
-            dependencies: [],
+            dependencies: ["LedgerStore"],
             path: "Tests/LedgerTestSupport",
             swiftSettings: strictSettings
         ),

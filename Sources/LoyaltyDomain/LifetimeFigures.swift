@@ -82,3 +82,21 @@ extension LifetimeFigures {
         }
     }
 }
+
+/// A type that keeps its counters in a `LifetimeFigures` and offers them by name (`MemberState`,
+/// `Balance`, the balances projection's records).
+public protocol LifetimeCounted {
+    var figures: LifetimeFigures { get set }
+}
+
+extension LifetimeCounted {
+    @inlinable public var earned: Points { get { figures.earned } set { figures.earned = newValue } }
+    @inlinable public var redeemed: Points { get { figures.redeemed } set { figures.redeemed = newValue } }
+    @inlinable public var expired: Points { get { figures.expired } set { figures.expired = newValue } }
+    @inlinable public var adjusted: Points { get { figures.adjusted } set { figures.adjusted = newValue } }
+    @inlinable public var clawedBack: Points { get { figures.clawedBack } set { figures.clawedBack = newValue } }
+    @inlinable public var transferredIn: Points { get { figures.transferredIn } set { figures.transferredIn = newValue } }
+    @inlinable public var transferredOut: Points { get { figures.transferredOut } set { figures.transferredOut = newValue } }
+    /// Clawbacks the lots could not cover; later earnings pay it first.
+    @inlinable public var debt: Points { get { figures.debt } set { figures.debt = newValue } }
+}

@@ -196,15 +196,4 @@ public struct MemberState: Hashable, Sendable {
     }
 }
 
-// MARK: The counters by name
-
-extension MemberState {
-    public var earned: Points { get { figures.earned } set { figures.earned = newValue } }
-    public var redeemed: Points { get { figures.redeemed } set { figures.redeemed = newValue } }
-    public var expired: Points { get { figures.expired } set { figures.expired = newValue } }
-    public var adjusted: Points { get { figures.adjusted } set { figures.adjusted = newValue } }
-    public var clawedBack: Points { get { figures.clawedBack } set { figures.clawedBack = newValue } }
-    public var transferredIn: Points { get { figures.transferredIn } set { figures.transferredIn = newValue } }
-    public var transferredOut: Points { get { figures.transferredOut } set { figures.transferredOut = newValue } }
-    public var debt: Points { get { figures.debt } set { figures.debt = newValue } }
-}
+extension MemberState: LifetimeCounted {}

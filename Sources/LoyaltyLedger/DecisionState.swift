@@ -209,22 +209,12 @@ struct DecisionState {
 
     /// Applies a stored event (see `ModelKeeper.apply`), loading the member it changes first.
     mutating func apply(_ e: RecordedEvent, book: inout ModelKeeper.Book) throws {
-        guard DomainEvent.isDomainType(e.type), e.neutralisedBy == nil else {
+        guard let event = try ModelKeeper.decode(e) else {
             book.through = max(book.through, e.position)
             return
         }
-        let event: DomainEvent
-        do {
-            event = try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data)
-        } catch {
-            throw StoredEventError(e, reason: "it does not decode: \(error)")
-        }
         try prefetch(event)
-        do throws(FoldError) {
-            try model.apply(event, at: Timestamp(microseconds: e.occurredAt))
-        } catch {
-            throw StoredEventError(e, reason: error.message)
-        }
+        try ModelKeeper.apply(event, of: e, to: &model)
         dirty.note(event)
         book.through = max(book.through, e.position)
     }
@@ -239,18 +229,33 @@ struct DecisionState {
             if let s = model.members[id] { out.members.append((id, s.stateBytes)) }
         }
         out.owners.reserveCapacity(dirty.owners.count)
-        for o in dirty.owners {
-            let value: [UInt8]?
-            switch o.kind {
-            case .purchase: value = model.purchaseOwners[o.id].map { Array($0.utf8) }
-            case .redemption: value = model.redemptionOwners[o.id].map { Array($0.utf8) }
-            case .hold: value = model.holdOwners[o.id].map { Array($0.utf8) }
-            case .adjustment: value = model.adjustmentOwners[o.id].map { Array($0.utf8) }
-            case .returned: value = model.returns[o.id].map(LedgerModel.returnBytes)
-            }
-            out.owners.append((o.kind, o.id, value))
-        }
+        for o in dirty.owners { out.owners.append((o.kind, o.id, Self.ownerValue(o.kind, o.id, in: model))) }
         return out
+    }
+
+    /// The stored value of owner entry `kind`/`id` of `model` (nil: it has none).
+    static func ownerValue(_ kind: DecisionStore.OwnerKind, _ id: String, in model: LedgerModel) -> [UInt8]? {
+        switch kind {
+        case .purchase: return model.purchaseOwners[id].map { Array($0.utf8) }
+        case .redemption: return model.redemptionOwners[id].map { Array($0.utf8) }
+        case .hold: return model.holdOwners[id].map { Array($0.utf8) }
+        case .adjustment: return model.adjustmentOwners[id].map { Array($0.utf8) }
+        case .returned: return model.returns[id].map(LedgerModel.returnBytes)
+        }
+    }
+
+    /// Every owner entry of `model` as the store keys it, in the store's key order.
+    static func ownerEntries(of model: LedgerModel) -> [(key: [UInt8], value: [UInt8])] {
+        var out: [(key: [UInt8], value: [UInt8])] = []
+        func add(_ kind: DecisionStore.OwnerKind, _ ids: some Sequence<String>) {
+            for id in ids { if let value = ownerValue(kind, id, in: model) { out.append(([kind.rawValue] + Array(id.utf8), value)) } }
+        }
+        add(.purchase, model.purchaseOwners.keys)
+        add(.redemption, model.redemptionOwners.keys)
+        add(.hold, model.holdOwners.keys)
+        add(.adjustment, model.adjustmentOwners.keys)
+        add(.returned, model.returns.keys)
+        return out.sorted { $0.key.lexicographicallyPrecedes($1.key) }
     }
 
     /// After a flush: nothing is dirty; past `residentMembersMax` members, every entry is

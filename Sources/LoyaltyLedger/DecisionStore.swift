@@ -1,3 +1,4 @@
+import ByteCodec
 import Foundation
 import LedgerStore
 import LoyaltyDomain
@@ -87,24 +88,26 @@ final class DecisionStore: Sendable {
     }
 
     private static func encode(_ c: Checkpoint) -> [UInt8] {
-        var out: [UInt8] = []
-        withUnsafeBytes(of: c.format.littleEndian) { out.append(contentsOf: $0) }
-        withUnsafeBytes(of: c.position.littleEndian) { out.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt64(c.neutralised).littleEndian) { out.append(contentsOf: $0) }
-        out.append(UInt8(c.hash.count))
-        out.append(contentsOf: c.hash)
-        out.append(contentsOf: c.ledgerId)
-        return out
+        var w = ByteWriter(capacity: 64)
+        w.uint32LE(c.format)
+        w.uint64LE(c.position)
+        w.uint64LE(UInt64(c.neutralised))
+        w.uint8(UInt8(c.hash.count))
+        w.append(c.hash)
+        w.append(c.ledgerId)
+        return w.bytes
     }
 
     /// nil for bytes of any other form: the state is then folded anew.
     private static func decodeCheckpoint(_ b: [UInt8]) -> Checkpoint? {
-        guard b.count >= 21 else { return nil }
-        func word(_ at: Int, _ n: Int) -> UInt64 { (0 ..< n).reduce(0) { $0 | UInt64(b[at + $1]) << (8 * UInt64($1)) } }
-        let hashCount = Int(b[20])
-        guard hashCount == 0 || hashCount == 32, b.count >= 21 + hashCount, word(12, 8) <= UInt64(Int.max) else { return nil }
-        return Checkpoint(format: UInt32(word(0, 4)), ledgerId: Array(b[(21 + hashCount)...]), position: word(4, 8),
-                          hash: Array(b[21 ..< 21 + hashCount]), neutralised: Int(word(12, 8)))
+        try? ByteReader.read(b) { (r: inout ByteReader) throws(ByteCodecError) -> Checkpoint? in
+            let format = try r.uint32LE(), position = try r.uint64LE(), neutralised = try r.uint64LE()
+            let hashCount = Int(try r.uint8())
+            guard hashCount == 0 || hashCount == 32, neutralised <= UInt64(Int.max) else { return nil }
+            let hash = try r.bytes(hashCount)
+            return Checkpoint(format: format, ledgerId: try r.bytes(r.remainingCount), position: position, hash: hash,
+                              neutralised: Int(neutralised))
+        } ?? nil
     }
 
     /// Reads within one transaction (a consistent snapshot of one checkpoint).

@@ -1,4 +1,5 @@
 import Crypto
+import LedgerProofs
 import LedgerStore
 import LoyaltyDomain
 
@@ -67,17 +68,8 @@ extension Ledger {
             folded.update(data: model.members[id]?.stateBytes ?? [])
         }
 
-        // Owner entries, keyed as the store keys them.
-        var owners: [([UInt8], [UInt8])] = []
-        func add(_ kind: DecisionStore.OwnerKind, _ table: [String: String]) {
-            for (id, member) in table { owners.append(([kind.rawValue] + Array(id.utf8), Array(member.utf8))) }
-        }
-        add(.purchase, model.purchaseOwners)
-        add(.redemption, model.redemptionOwners)
-        add(.hold, model.holdOwners)
-        add(.adjustment, model.adjustmentOwners)
-        for (id, r) in model.returns { owners.append(([DecisionStore.OwnerKind.returned.rawValue] + Array(id.utf8), LedgerModel.returnBytes(r))) }
-        owners.sort { $0.0.lexicographicallyPrecedes($1.0) }
+        // Owner entries, keyed and ordered as the store keys them.
+        let owners = DecisionState.ownerEntries(of: model)
         for (k, v) in owners { folded.update(data: k); folded.update(data: v) }
         var storedOwners = 0
         try store.forEachOwner { key, value in
@@ -89,7 +81,7 @@ extension Ledger {
         }
         if storedOwners != owners.count { differ("owner entries: \(storedOwners) stored, \(owners.count) folded") }
 
-        func hex(_ d: SHA256.Digest) -> String { d.map { String(format: "%02x", $0) }.joined() }
+        func hex(_ d: SHA256.Digest) -> String { Hex.encode(Array(d)) }
         return DecisionStateCheck(position: checkpoint.position, members: storedMembers, ownerEntries: storedOwners,
                                   storedDigest: hex(stored.finalize()), foldedDigest: hex(folded.finalize()), differences: differences)
     }

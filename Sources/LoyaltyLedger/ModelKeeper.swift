@@ -348,15 +348,26 @@ final class ModelKeeper: CommitObserver {
     /// fold); one that does not decode or apply throws `StoredEventError` naming it, and leaves
     /// `model` as it was.
     static func apply(_ e: RecordedEvent, model: inout LedgerModel, book b: inout Book) throws(StoredEventError) {
-        var state = DecisionState(store: nil)
-        swap(&state.model, &model)
-        defer { swap(&state.model, &model) }
+        if let event = try decode(e) { try apply(event, of: e, to: &model) }
+        b.through = max(b.through, e.position)
+    }
+
+    /// The domain event `e` holds; nil when no fold applies it (not a domain type, or neutralised).
+    static func decode(_ e: RecordedEvent) throws(StoredEventError) -> DomainEvent? {
+        guard DomainEvent.isDomainType(e.type), e.neutralisedBy == nil else { return nil }
         do {
-            try state.apply(e, book: &b)
-        } catch let error as StoredEventError {
-            throw error
+            return try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data)
         } catch {
-            preconditionFailure("a state without a store loads nothing")
+            throw StoredEventError(e, reason: "it does not decode: \(error)")
+        }
+    }
+
+    /// Applies `event`, decoded from `e`, at `e`'s business time; a contradiction names `e`.
+    static func apply(_ event: DomainEvent, of e: RecordedEvent, to model: inout LedgerModel) throws(StoredEventError) {
+        do throws(FoldError) {
+            try model.apply(event, at: Timestamp(microseconds: e.occurredAt))
+        } catch {
+            throw StoredEventError(e, reason: error.message)
         }
     }
 

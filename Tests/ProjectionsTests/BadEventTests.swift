@@ -9,42 +9,14 @@ import Testing
 /// bits, a payload that does not decode) never trap a projection: it stops just before the event,
 /// names its position, type and member, and the other projections and members go on.
 @Suite struct BadEventTests {
-    static let at: Int64 = 1_767_225_600_000_000
-
-    static func draft(_ type: String, _ m: String, _ json: String, at: Int64 = at) -> EventDraft {
-        EventDraft(type: type, member: m, occurredAt: at, data: Array(json.utf8))
-    }
-
-    static func enrolled(_ m: String, store: String = "S1") -> EventDraft {
-        draft("member.enrolled", m, #"{"brand":"main","channel":"app","member":"\#(m)","profile":{},"store":"\#(store)"}"#)
-    }
-
-    static func earned(_ m: String, lot: String, points: Int64) -> EventDraft {
-        draft("points.earned", m,
-              #"{"availableAt":"2026-01-01T00:00:00Z","debtPaid":0,"expiresAt":"2027-01-01T00:00:00Z","lotId":"\#(lot)","member":"\#(m)","points":\#(points),"rule":"base","ruleVersion":1,"source":{"id":"\#(lot.dropFirst(2))","kind":"purchase"}}"#)
-    }
-
-    static func redeemed(_ m: String, lot: String, points: Int64, id: String) -> EventDraft {
-        draft("points.redeemed", m,
-              #"{"allocations":[{"lotId":"\#(lot)","points":\#(points)}],"member":"\#(m)","points":\#(points),"redemptionId":"\#(id)"}"#)
-    }
-
-    static func purchased(_ m: String, id: String, amount: Int64, store: String = "S1") -> EventDraft {
-        draft("purchase.recorded", m, #"{"amount":\#(amount),"currency":"EUR","member":"\#(m)","purchaseId":"\#(id)","store":"\#(store)"}"#)
-    }
-
-    static func open(_ dir: borrowing TemporaryDirectory) throws -> EventLog {
-        try EventLog.open(path: dir.ledger, options: { var o = EventLogOptions(); o.create = true; return o }())
-    }
-
     @Test(.timeLimit(.minutes(1)))
     func aDebitFromAnUnknownLotStopsBalancesBeforeItAndTheRestGoesOn() async throws {
         let dir = TemporaryDirectory()
-        let log = try Self.open(dir)
+        let log = try StoredEventDrafts.open(dir)
         defer { log.close() }
-        _ = try await log.append([Self.enrolled("A"), Self.enrolled("B"), Self.earned("A", lot: "P:a1", points: 10),
-                                  Self.redeemed("A", lot: "P:missing", points: 5, id: "R1")])
-        _ = try await log.append([Self.earned("B", lot: "P:b1", points: 7), Self.purchased("B", id: "b1", amount: 700)])
+        _ = try await log.append([StoredEventDrafts.enrolled("A"), StoredEventDrafts.enrolled("B"), StoredEventDrafts.earned("A", lot: "P:a1", points: 10),
+                                  StoredEventDrafts.redeemed("A", lot: "P:missing", points: 5, id: "R1")])
+        _ = try await log.append([StoredEventDrafts.earned("B", lot: "P:b1", points: 7), StoredEventDrafts.purchased("B", id: "b1", amount: 700)])
         let p = try LedgerProjections(log: log)
         do {
             try p.catchUp()
@@ -61,7 +33,7 @@ import Testing
         #expect(balances.state.hasPrefix("stopped before position 4 (points.redeemed, member A)"), "\(balances.state)")
         for s in status where s.name != Balances.name { #expect(s.checkpoint == 6 && s.stop == nil, "\(s.name) went on") }
         // What was committed answers; again and again the same stop, never a trap.
-        #expect(try p.balance("A", at: Timestamp(microseconds: Self.at))?.available == 10)
+        #expect(try p.balance("A", at: Timestamp(microseconds: StoredEventDrafts.at))?.available == 10)
         #expect(throws: ProjectionError.self) { try p.catchUp() }
         #expect(try p.stops().map(\.position) == [4])
         // A fresh fold of what was committed equals it.
@@ -72,12 +44,12 @@ import Testing
     @Test(.timeLimit(.minutes(1)))
     func followingLiveCommitsGoesOnWithoutTheStoppedProjection() async throws {
         let dir = TemporaryDirectory()
-        let log = try Self.open(dir)
+        let log = try StoredEventDrafts.open(dir)
         defer { log.close() }
-        _ = try await log.append([Self.enrolled("A"), Self.enrolled("B")])
+        _ = try await log.append([StoredEventDrafts.enrolled("A"), StoredEventDrafts.enrolled("B")])
         let p = try LedgerProjections(log: log)
         try p.catchUp()
-        _ = try await log.append([Self.redeemed("A", lot: "P:missing", points: 5, id: "R1"), Self.purchased("B", id: "b1", amount: 100)])
+        _ = try await log.append([StoredEventDrafts.redeemed("A", lot: "P:missing", points: 5, id: "R1"), StoredEventDrafts.purchased("B", id: "b1", amount: 100)])
         // `loyalty serve`'s steps: never a throw for the event, the others reach the head.
         for _ in 0 ..< 3 { _ = try p.follow { _, _ in } }
         p.drain()
@@ -91,11 +63,11 @@ import Testing
     @Test(.timeLimit(.minutes(1)))
     func sumsPastSixtyFourBitsStopTheViewsAndFiguresNamingThePosition() async throws {
         let dir = TemporaryDirectory()
-        let log = try Self.open(dir)
+        let log = try StoredEventDrafts.open(dir)
         defer { log.close() }
-        _ = try await log.append([Self.enrolled("A"), Self.enrolled("B"), Self.purchased("A", id: "p1", amount: Int64.max),
-                                  Self.purchased("A", id: "p2", amount: 100), Self.purchased("B", id: "p3", amount: 100),
-                                  Self.earned("A", lot: "P:x", points: Int64.max), Self.earned("A", lot: "P:y", points: 1)])
+        _ = try await log.append([StoredEventDrafts.enrolled("A"), StoredEventDrafts.enrolled("B"), StoredEventDrafts.purchased("A", id: "p1", amount: Int64.max),
+                                  StoredEventDrafts.purchased("A", id: "p2", amount: 100), StoredEventDrafts.purchased("B", id: "p3", amount: 100),
+                                  StoredEventDrafts.earned("A", lot: "P:x", points: Int64.max), StoredEventDrafts.earned("A", lot: "P:y", points: 1)])
         let p = try LedgerProjections(log: log)
         #expect(throws: ProjectionError.self) { try p.catchUp() }
         let stops = Dictionary(uniqueKeysWithValues: try p.stops().map { ($0.projection, $0) })
@@ -105,15 +77,15 @@ import Testing
         #expect(stops[Balances.name]?.position == 7)
         #expect(stops[Balances.name]?.reason.contains("position 7 (points.earned, member A): earned") == true)
         #expect(try p.memberView("B")?.purchaseCount == 0, "B's purchase after the stop is not applied")
-        #expect(try p.balance("A", at: Timestamp(microseconds: Self.at))?.earned == Int64.max)
+        #expect(try p.balance("A", at: Timestamp(microseconds: StoredEventDrafts.at))?.earned == Int64.max)
     }
 
     @Test(.timeLimit(.minutes(1)))
     func anUndecodablePayloadStopsEveryProjectionAtItsPosition() async throws {
         let dir = TemporaryDirectory()
-        let log = try Self.open(dir)
+        let log = try StoredEventDrafts.open(dir)
         defer { log.close() }
-        _ = try await log.append([Self.enrolled("A"), Self.draft("points.earned", "A", #"{"points":"many"}"#), Self.enrolled("B")])
+        _ = try await log.append([StoredEventDrafts.enrolled("A"), StoredEventDrafts.draft("points.earned", "A", #"{"points":"many"}"#), StoredEventDrafts.enrolled("B")])
         let p = try LedgerProjections(log: log)
         #expect(throws: ProjectionError.self) { try p.catchUp() }
         let stops = try p.stops()
@@ -125,14 +97,14 @@ import Testing
     @Test(.timeLimit(.minutes(1)))
     func longIdsMakeBoundedKeys() async throws {
         let dir = TemporaryDirectory()
-        let log = try Self.open(dir)
+        let log = try StoredEventDrafts.open(dir)
         defer { log.close() }
         let store = String(repeating: "s", count: 600), member = String(repeating: "m", count: 250)
-        _ = try await log.append([Self.enrolled(member, store: store), Self.purchased(member, id: "p1", amount: 100, store: store),
-                                  Self.earned(member, lot: "P:p1", points: 5)])
+        _ = try await log.append([StoredEventDrafts.enrolled(member, store: store), StoredEventDrafts.purchased(member, id: "p1", amount: 100, store: store),
+                                  StoredEventDrafts.earned(member, lot: "P:p1", points: 5)])
         let p = try LedgerProjections(log: log)
         try p.catchUp()
-        #expect(try p.balance(member, at: Timestamp(microseconds: Self.at))?.available == 5)
+        #expect(try p.balance(member, at: Timestamp(microseconds: StoredEventDrafts.at))?.available == 5)
         #expect(try p.memberView(member)?.enrollmentStore == store)
         var keys: [String] = []
         for name in LedgerProjections.names {

@@ -1,8 +1,9 @@
-import Foundation
-@_exported import LedgerTestSupport
-@testable import LedgerStore
+public import Foundation
+public import LedgerStore
 
-func openLog(_ path: String, create: Bool = true, writable: Bool = true,
+// Helpers of the tests that open logs themselves (store, proofs, CLI): one copy for every target.
+
+public func openLog(_ path: String, create: Bool = true, writable: Bool = true,
              configure: (inout EventLogOptions) -> Void = { _ in }) throws -> EventLog {
     var options = EventLogOptions()
     options.create = create
@@ -11,14 +12,14 @@ func openLog(_ path: String, create: Bool = true, writable: Bool = true,
     return try EventLog.open(path: path, options: options)
 }
 
-func draft(_ member: String, _ type: String = "purchase.recorded", key: String? = nil, expected: UInt64? = nil,
+public func draft(_ member: String, _ type: String = "purchase.recorded", key: String? = nil, expected: UInt64? = nil,
            data: String = #"{"amount":1250}"#, at occurredAt: Int64 = 1_795_515_330_000_000) -> EventDraft {
     EventDraft(type: type, member: member, occurredAt: occurredAt, data: Array(data.utf8),
                idempotencyKey: key, expectedVersion: expected)
 }
 
 /// Reads every event of a log in order.
-func allEvents(_ log: EventLog) throws -> [RecordedEvent] {
+public func allEvents(_ log: EventLog) throws -> [RecordedEvent] {
     var out: [RecordedEvent] = []
     while true {
         let batch = try log.events(after: out.last?.position ?? 0, limit: 4096)
@@ -29,7 +30,7 @@ func allEvents(_ log: EventLog) throws -> [RecordedEvent] {
 
 /// Runs `command` with /bin/sh, its output discarded; true when it exits 0.
 @discardableResult
-func shell(_ command: String) -> Bool {
+public func shell(_ command: String) -> Bool {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
     process.arguments = ["-c", command]
@@ -43,7 +44,7 @@ func shell(_ command: String) -> Bool {
 /// A tmpfs of `size` (`mount -o size=`, e.g. "4m") mounted at a new folder in `dir`, for the
 /// full-disk tests; nil, with the reason printed, where this process may not mount one (not root,
 /// or no CAP_SYS_ADMIN in a container). The caller unmounts it (`shell("umount '\(path)'")`).
-func smallTmpfs(in dir: String, size: String) throws -> String? {
+public func smallTmpfs(in dir: String, size: String) throws -> String? {
     guard getuid() == 0 else {
         print("skipped: mounting a small tmpfs needs root")
         return nil
