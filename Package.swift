@@ -128,6 +128,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // One test target per library, depending on what it tests (and the shared helpers).
+        // The domain's test helpers (a reference ledger, deciding and applying like the writer),
+        // shared by the domain's and the application's tests.
+        .target(
+            name: "DomainTestSupport",
+            dependencies: ["LoyaltyDomain", "LedgerJSON", .product(name: "PropertyBased", package: "swift-property-based")],
+            path: "Tests/DomainTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ByteCodecTests",
             dependencies: ["ByteCodec"],
@@ -148,6 +156,7 @@ let package = Package(
             dependencies: [
                 "LoyaltyDomain",
                 "LedgerJSON",
+                "DomainTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings
@@ -167,6 +176,7 @@ let package = Package(
             name: "LoyaltyLedgerTests",
             dependencies: [
                 "LoyaltyLedger", "Projections", "LoyaltyAudit", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport",
+                "DomainTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

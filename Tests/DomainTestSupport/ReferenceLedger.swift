@@ -1,31 +1,28 @@
 import PropertyBased
-import Testing
-@testable import LoyaltyDomain
-
-// A copy of Tests/LoyaltyDomainTests/ReferenceLedger.swift (test targets cannot share a file):
-// the projections are checked through a real log here against the same reference.
+public import Testing
+@testable public import LoyaltyDomain
 
 /// A deliberately simple ledger for the default program, written independently of the real fold:
 /// plain arrays, linear scans, no shared code but `Timestamp` and `ProgramTimeZone.endOfMonth`.
-struct ReferenceLedger {
-    struct RefLot { var id: String; var left: Int64; var earned: Int64; var expires: Int64 }
-    struct RefMember { var lots: [RefLot] = []; var debt: Int64 = 0; var holds: [String: (Int64, Int64)] = [:] }
-    var members: [String: RefMember] = [:]
-    var purchases: [String: (member: String, amount: Int64, returned: Int64, points: Int64, clawed: Int64)] = [:]
-    var redemptions: [String: (member: String, taken: [(String, Int64)], reversed: Bool)] = [:]
+public struct ReferenceLedger {
+    public struct RefLot { var id: String; var left: Int64; var earned: Int64; var expires: Int64 }
+    public struct RefMember { var lots: [RefLot] = []; var debt: Int64 = 0; var holds: [String: (Int64, Int64)] = [:] }
+    public var members: [String: RefMember] = [:]
+    public var purchases: [String: (member: String, amount: Int64, returned: Int64, points: Int64, clawed: Int64)] = [:]
+    public var redemptions: [String: (member: String, taken: [(String, Int64)], reversed: Bool)] = [:]
 
-    static func expiry(_ at: Int64) -> Int64 {
+    public static func expiry(_ at: Int64) -> Int64 {
         ProgramTimeZone("UTC")!.endOfMonth(ProgramTimeZone("UTC")!.adding(months: 12, to: Timestamp(microseconds: at))).microseconds
     }
 
-    func spendable(_ m: String, _ now: Int64) -> Int64 {
+    public func spendable(_ m: String, _ now: Int64) -> Int64 {
         let r = members[m]!
         let lots = r.lots.filter { $0.expires > now }.reduce(0) { $0 + $1.left }
         let held = r.holds.values.filter { $0.1 > now }.reduce(0) { $0 + $1.0 }
         return lots - min(held, lots)
     }
 
-    mutating func take(_ m: String, _ points: Int64, _ now: Int64, only: Set<String>? = nil) -> [(String, Int64)] {
+    public mutating func take(_ m: String, _ points: Int64, _ now: Int64, only: Set<String>? = nil) -> [(String, Int64)] {
         var need = points, out: [(String, Int64)] = []
         let order = members[m]!.lots.indices.filter { i in
             let l = members[m]!.lots[i]
@@ -47,7 +44,7 @@ struct ReferenceLedger {
 
     /// A credit spread over several lots pays the debt first, from the first lots listed: what
     /// each lot keeps.
-    mutating func payingDebtFirst(_ m: String, _ credits: [Int64]) -> [Int64] {
+    public mutating func payingDebtFirst(_ m: String, _ credits: [Int64]) -> [Int64] {
         credits.map { n in
             let paid = min(n, members[m]!.debt)
             members[m]!.debt -= paid
@@ -55,7 +52,7 @@ struct ReferenceLedger {
         }
     }
 
-    mutating func credit(_ m: String, id: String, points: Int64, at: Int64, expires: Int64) {
+    public mutating func credit(_ m: String, id: String, points: Int64, at: Int64, expires: Int64) {
         let paid = min(points, members[m]!.debt)
         members[m]!.debt -= paid
         members[m]!.lots.append(RefLot(id: id, left: points - paid, earned: at, expires: expires))
@@ -63,26 +60,26 @@ struct ReferenceLedger {
 }
 
 /// Random commands for three members, with what the reference ledger says of each: shared by
-/// the model's test here and the projections' test (Tests/LoyaltyDomainTests/ProjectionReferenceTests.swift).
-struct ReferenceHistory {
-    var ref = ReferenceLedger()
-    var now = t("2026-01-01T08:00:00Z").microseconds
-    let people = ["A", "B", "C"]
-    var random: SplitMix64
+/// the model's test (LoyaltyDomainTests) and the projections' test (LoyaltyLedgerTests/ProjectionReferenceTests.swift).
+public struct ReferenceHistory {
+    public var ref = ReferenceLedger()
+    public var now = t("2026-01-01T08:00:00Z").microseconds
+    public let people = ["A", "B", "C"]
+    public var random: SplitMix64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         random = SplitMix64(seed: seed)
         for p in people { ref.members[p] = .init() }
     }
 
     /// The enrollments that start the history.
-    var enrollments: [Command] {
+    public var enrollments: [Command] {
         people.map { .enroll(member: $0, store: "S1", brand: "main", channel: "store", birthDate: nil, gender: nil, profile: [:],
                              at: Timestamp(microseconds: now)) }
     }
 
     /// The next command (nil: nothing to do at this step), whether the reference accepts it, its time.
-    mutating func next(step: Int) -> (command: Command, accepted: Bool, at: Timestamp)? {
+    public mutating func next(step: Int) -> (command: Command, accepted: Bool, at: Timestamp)? {
         now += Int64(random.next(in: 1...96)) * 3_600_000_000  // 1 h to 4 days later
         let at = Timestamp(microseconds: now)
         let m = people[random.next(in: 0...2)]
@@ -162,7 +159,7 @@ struct ReferenceHistory {
     }
 
     /// Expects `b` (member `p`'s balance now) to agree with the reference, lot by lot.
-    func expectAgreement(_ b: Balance, _ p: String, step: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+    public func expectAgreement(_ b: Balance, _ p: String, step: Int, sourceLocation: SourceLocation = #_sourceLocation) {
         let r = ref.members[p]!
         #expect(b.available == ref.spendable(p, now), "step \(step) \(p) available", sourceLocation: sourceLocation)
         #expect(b.debt == r.debt, "step \(step) \(p) debt", sourceLocation: sourceLocation)
