@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "LedgerProofs", targets: ["LedgerProofs"]),
         .library(name: "LoyaltyAudit", targets: ["LoyaltyAudit"]),
+        .library(name: "LoyaltyServer", targets: ["LoyaltyServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -26,6 +27,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // The HTTP service (`loyalty serve`); swift-configuration support is not used.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The C library, through Debian's liblmdb-dev. Only the LMDB wrapper files import it.
@@ -98,11 +104,30 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
-        // `loyalty`: parses arguments, calls LoyaltyLedger, prints.
+        // The HTTP service: routes that parse a request, call LoyaltyLedger and write the answer;
+        // API keys, the event stream, metrics.
+        .target(
+            name: "LoyaltyServer",
+            dependencies: [
+                "LoyaltyLedger", "Projections", "LoyaltyAudit", "LedgerStore", "LedgerJSON", "LoyaltyDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `loyalty`: parses arguments, calls LoyaltyLedger (or serves it), prints.
         .executableTarget(
             name: "LoyaltyCLI",
             dependencies: [
                 "LoyaltyLedger",
+                "LoyaltyServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 "Projections",
                 "LoyaltyAudit",
                 "LedgerStore",
@@ -178,6 +203,18 @@ let package = Package(
                 "LoyaltyLedger", "Projections", "LoyaltyAudit", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport",
                 "DomainTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The HTTP service through a real socket: every route, its errors, keys and roles, the stream.
+        .testTarget(
+            name: "LoyaltyServerTests",
+            dependencies: [
+                "LoyaltyServer", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings

@@ -65,7 +65,7 @@ extension LedgerApplication {
             try catchUp([Balances.name, MemberViews.name])
             return try projectedBalance(member: member, at: at)
         }
-        guard let balance = try state.balance(member, at: at) else { throw ApplicationError("unknown member '\(member)'") }
+        guard let balance = try state.balance(member, at: at) else { throw ApplicationError.unknownMember(member) }
         return balance
     }
 
@@ -76,7 +76,7 @@ extension LedgerApplication {
         try refuseIfStopped([Balances.name], member: member)
         let projections = try projections()
         if let balance = try projections.balance(member, at: at) { return balance }
-        guard try projections.memberView(member) != nil else { throw ApplicationError("unknown member '\(member)'") }
+        guard try projections.memberView(member) != nil else { throw ApplicationError.unknownMember(member) }
         return Balance(MemberState(member: member), at: at)
     }
 
@@ -94,14 +94,14 @@ extension LedgerApplication {
     public func member(_ member: String, at: Timestamp, thresholds: LifecycleThresholds = .init()) throws -> MemberRecord {
         try refuseIfStopped([MemberViews.name, Balances.name], member: member)
         let projections = try projections()
-        guard let view = try projections.memberView(member) else { throw ApplicationError("unknown member '\(member)'") }
+        guard let view = try projections.memberView(member) else { throw ApplicationError.unknownMember(member) }
         return MemberRecord(member: member, view: view, balance: try projections.balance(member, at: at), at: at, thresholds: thresholds)
     }
 
     /// One member's view as of `asOf`: a fold of the member's events that occurred by then.
     public func member(_ member: String, asOf: Timestamp, thresholds: LifecycleThresholds = .init()) throws -> Folded<MemberRecord> {
         let views = try AsOfViews.fold(log, asOf: asOf, member: member)
-        guard let view = views.view(member) else { throw ApplicationError("unknown member '\(member)' at \(asOf.rfc3339) (no events by then)") }
+        guard let view = views.view(member) else { throw ApplicationError.unknownMember(member, " at \(asOf.rfc3339) (no events by then)") }
         return Folded(value: MemberRecord(member: member, view: view, balance: views.balance(member), at: asOf, thresholds: thresholds),
                       exclusions: views.exclusions.map { ExcludedEvent(position: $0.position, reason: $0.reason) })
     }
@@ -110,12 +110,13 @@ extension LedgerApplication {
     /// a tier that no rules published so far name, is an error listing the valid values.
     public func validate(_ filter: MemberFilter, at: Timestamp) throws {
         if let stage = filter.stage, !MemberFilter.stages.contains(stage) {
-            throw ApplicationError("unknown stage '\(stage)' (stages: \(MemberFilter.stages.joined(separator: ", ")))")
+            throw ApplicationError("unknown stage '\(stage)' (stages: \(MemberFilter.stages.joined(separator: ", ")))", kind: .invalidParameter("stage"))
         }
         if let tier = filter.tier {
             let tiers = try tierNames()
             guard tiers.contains(tier) else {
-                throw ApplicationError("unknown tier '\(tier)' (" + (tiers.isEmpty ? "the program has no tiers" : "tiers: \(tiers.joined(separator: ", "))") + ")")
+                throw ApplicationError("unknown tier '\(tier)' (" + (tiers.isEmpty ? "the program has no tiers" : "tiers: \(tiers.joined(separator: ", "))") + ")",
+                                       kind: .invalidParameter("tier"))
             }
         }
     }

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import Logging
+import LoyaltyLedger
+import LoyaltyServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the ledger over HTTP (API v1, schemas/openapi.yaml) until SIGTERM or SIGINT.")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "The address to listen on, HOST:PORT (port 0: any free port, printed).") var listen = "127.0.0.1:8080"
+
+    func validate() throws {
+        guard Self.address(listen) != nil else {
+            throw ValidationError("--listen: '\(listen)' is not HOST:PORT with a port 0 to 65535")
+        }
+    }
+
+    static func address(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    func run() async throws {
+        guard let (host, port) = Self.address(listen) else { throw ValidationError("--listen: '\(listen)'") }
+        let app = try options.open(writable: true)
+        defer { app.close() }
+        let server = try LedgerServer(app: app, configuration: ServerConfiguration(host: host, port: port))
+        var logger = Logger(label: "loyalty.serve")
+        logger.logLevel = .info
+        try await server.run(logger: logger) { port in
+            // One line on standard output once the socket listens (scripts wait for it).
+            FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import Hummingbird
+public import Logging
+import Projections
+public import ServiceLifecycle
+
+extension LedgerServer {
+    /// Runs the HTTP server and the projection workers as one service group until SIGTERM or
+    /// SIGINT (or until the HTTP server stops): a graceful shutdown stops accepting connections,
+    /// answers every request already accepted, then stops the workers. The caller closes the
+    /// application after this returns, so nothing acknowledged is lost.
+    public func run(logger: Logger, onListening: (@Sendable (Int) async -> Void)? = nil) async throws {
+        var logger = logger
+        logger[metadataKey: "ledger"] = .string(app.log.path)
+        let projections = try app.projections()
+        let http = Application(router: router(),
+                               configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "loyalty"),
+                               onServerRunning: { channel in await onListening?(channel.localAddress?.port ?? 0) },
+                               logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: ProjectionService(projections: projections)),
+                .init(service: http, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}

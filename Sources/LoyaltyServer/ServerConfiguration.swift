@@ -1,0 +1,17 @@
+/// How `loyalty serve` runs.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// The largest command or rules body, in bytes (413 above).
+    public var commandBodyBytesMax = ServerConfiguration.commandBodyBytesMaxDefault
+    /// The largest import body, in bytes (413 above).
+    public var importBodyBytesMax = 256 << 20
+    /// The longest `wait` of a long poll, in seconds.
+    public var longPollSecondsMax = 60
+
+    public static let commandBodyBytesMaxDefault = 1 << 20
+
+    public init(host: String = "127.0.0.1", port: Int = 8080) {
+        (self.host, self.port) = (host, port)
+    }
+}
