@@ -52,7 +52,7 @@ extension LedgerServer {
         }
         fields.append((key: "command", value: .string(name)))
         let command = try Command(json: .object(fields), now: now)
-        try Access.check(context.caller, command: command)
+        try Access.check(context.caller, .command(command))
         let outcome = try await ledger.execute(command)
         if outcome.replayed, let key = command.idempotencyKey {
             return JSONBody.response(try originalAnswer(key: key), status: .created)
