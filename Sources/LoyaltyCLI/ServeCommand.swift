@@ -11,11 +11,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: LedgerOptions
     @Option(help: "The address to listen on, HOST:PORT (port 0: any free port, printed).") var listen = "127.0.0.1:8080"
+    @Option(name: .customLong("jobs-at"), help: "When expiry and tier evaluation run each day, HH:MM in the program's time zone.")
+    var jobsAt = "03:00"
+    @Flag(name: .customLong("no-jobs"), help: "Run no daily jobs (expiry and tiers are run by hand).") var noJobs = false
 
     func validate() throws {
         guard Self.address(listen) != nil else {
             throw ValidationError("--listen: '\(listen)' is not HOST:PORT with a port 0 to 65535")
         }
+        guard DailyJobs(time: jobsAt) != nil else { throw ValidationError("--jobs-at: '\(jobsAt)' is not HH:MM (00:00 to 23:59)") }
     }
 
     static func address(_ text: String) -> (host: String, port: Int)? {
@@ -29,7 +33,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard let (host, port) = Self.address(listen) else { throw ValidationError("--listen: '\(listen)'") }
         let app = try options.open(writable: true)
         defer { app.close() }
-        let server = try LedgerServer(app: app, configuration: ServerConfiguration(host: host, port: port))
+        var configuration = ServerConfiguration(host: host, port: port)
+        configuration.dailyJobs = noJobs ? nil : DailyJobs(time: jobsAt)
+        let server = try LedgerServer(app: app, configuration: configuration)
         var logger = Logger(label: "loyalty.serve")
         logger.logLevel = .info
         try await server.run(logger: logger) { port in

@@ -13,9 +13,11 @@ public struct ApplicationOptions: Sendable {
     public var create = false
     /// How long to wait for another process's writer lock before giving up.
     public var writerLockWaitMilliseconds = 0
+    /// "Now" for the time rules of commands and for scheduling (tests fix it).
+    public var clock = LedgerClock.system
 
-    public init(writable: Bool = false, create: Bool = false, writerLockWaitMilliseconds: Int = 0) {
-        (self.writable, self.create, self.writerLockWaitMilliseconds) = (writable, create, writerLockWaitMilliseconds)
+    public init(writable: Bool = false, create: Bool = false, writerLockWaitMilliseconds: Int = 0, clock: LedgerClock = .system) {
+        (self.writable, self.create, self.writerLockWaitMilliseconds, self.clock) = (writable, create, writerLockWaitMilliseconds, clock)
     }
 }
 
@@ -60,7 +62,7 @@ public final class LedgerApplication: Sendable {
             throw ApplicationError("no ledger at \(path): create one with `loyalty init --ledger \(path)`")
         }
         if options.writable {
-            let ledger = try Ledger.open(path: path, create: options.create, writable: true) {
+            let ledger = try Ledger.open(path: path, create: options.create, writable: true, clock: options.clock) {
                 $0.writerLockWaitMilliseconds = options.writerLockWaitMilliseconds
             }
             return LedgerApplication(path: path, log: ledger.log, decisions: ledger)

@@ -16,11 +16,15 @@ extension LedgerServer {
                                configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "loyalty"),
                                onServerRunning: { channel in await onListening?(channel.localAddress?.port ?? 0) },
                                logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: ProjectionService(projections: projections)),
+            .init(service: http, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if let schedule = configuration.dailyJobs {
+            services.append(.init(service: DailyJobsService(app: app, schedule: schedule, logger: logger)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: ProjectionService(projections: projections)),
-                .init(service: http, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

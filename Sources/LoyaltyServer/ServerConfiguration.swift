@@ -1,3 +1,5 @@
+public import LoyaltyLedger
+
 /// How `loyalty serve` runs.
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
@@ -8,6 +10,9 @@ public struct ServerConfiguration: Sendable {
     public var importBodyBytesMax = 256 << 20
     /// The longest `wait` of a long poll, in seconds.
     public var longPollSecondsMax = 60
+    /// When the daily jobs (expiry, tier evaluation) run, in the program's time zone; nil: never
+    /// (an operator runs `loyalty expire` and `loyalty tiers evaluate` instead).
+    public var dailyJobs: DailyJobs? = DailyJobs(minuteOfDay: 3 * 60)
 
     public static let commandBodyBytesMaxDefault = 1 << 20
 

@@ -9,10 +9,10 @@ import NIOCore
 
 /// A fresh ledger with the default program, served on a free loopback port; `body` talks to it
 /// through a real socket (`.live`: HummingbirdTesting's HTTP/1.1 client).
-func withServer(configuration: ServerConfiguration = ServerConfiguration(host: "127.0.0.1", port: 0),
+func withServer(configuration: ServerConfiguration = ServerConfiguration(host: "127.0.0.1", port: 0), clock: LedgerClock = .system,
                 _ body: @Sendable (any TestClientProtocol, LedgerServer) async throws -> Void) async throws {
     let dir = TemporaryDirectory()
-    let app = try LedgerApplication.open(path: dir.ledger, options: ApplicationOptions(writable: true, create: true))
+    let app = try LedgerApplication.open(path: dir.ledger, options: ApplicationOptions(writable: true, create: true, clock: clock))
     defer { app.close() }
     let (rules, _) = try LedgerApplication.defaultRules(currency: nil, zone: nil)
     _ = try await app.ledger.execute(.publishProgram(rules, at: LedgerApplication.defaultRulesEffectiveAt))
