@@ -224,7 +224,8 @@ let package = Package(
         .testTarget(
             name: "LoyaltyCLITests",
             dependencies: ["LoyaltyCLI", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "Projections", "LoyaltyAudit",
-                           "LedgerProofs", "LedgerTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+                           "LedgerProofs", "LedgerTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strictSettings
         ),
     ],
