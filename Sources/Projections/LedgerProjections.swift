@@ -141,7 +141,10 @@ public final class LedgerProjections: @unchecked Sendable {
                 let through = try active.map { try $0.checkpoint(.live) }.min() ?? 0
                 inFlight = InFlightCommit(store: store, pending: pending) { committed(Int(through - min(through, before)), through) }
             }
-            return (applied, inFlight != nil, try active.map(\.liveCheckpoint).min() ?? log.headPosition())
+            // Where each projection's live worker is (read or applied; committed once nothing is
+            // in flight): a worker that applied nothing since open has no `liveCheckpoint` yet, and
+            // a caller waiting for a commit past 0 would wake at once, forever.
+            return (applied, inFlight != nil, try active.map { try $0.checkpoint(.live) }.min() ?? log.headPosition())
         } catch {
             drainLocked()
             throw error

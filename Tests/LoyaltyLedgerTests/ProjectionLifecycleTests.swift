@@ -216,6 +216,21 @@ import Testing
         try expectBalancesEqualTheModel(ledger, p, members: 20, at: Timestamp(microseconds: t0.microseconds + 400_000_000))
     }
 
+    /// Projections opened on a ledger they are already caught up with: `follow` says they are at
+    /// the head, so the service waits for a commit past it (a `through` of 0 woke it at once,
+    /// forever, burning a core while idle).
+    @Test func followOnCaughtUpProjectionsReportsTheHead() async throws {
+        let dir = TemporaryDirectory()
+        let ledger = try openLedger(dir)
+        defer { ledger.close() }
+        try await seed(ledger, members: 5)
+        try LedgerProjections(log: ledger.log).catchUp()
+        let p = try LedgerProjections(log: ledger.log)
+        let step = try p.follow(eventsMax: 100, committed: { _, _ in })
+        #expect(step.applied == 0 && !step.inFlight)
+        #expect(step.through == (try ledger.log.headPosition()))
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func theServiceFollowsLiveCommitsAndStopsOnShutdown() async throws {
         let dir = TemporaryDirectory()
