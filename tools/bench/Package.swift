@@ -22,6 +22,7 @@ let package = Package(
                 .product(name: "LoyaltyDomain", package: "LoyaltyLedger"),
                 .product(name: "Projections", package: "LoyaltyLedger"),
                 .product(name: "LedgerProofs", package: "LoyaltyLedger"),
+                .product(name: "LoyaltyLedger", package: "LoyaltyLedger"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

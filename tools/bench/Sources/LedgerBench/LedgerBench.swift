@@ -13,7 +13,7 @@ struct LedgerBench: AsyncParsableCommand {
             members, a unique 17-byte idempotency key per event. See BENCHMARKS.md and run.sh.
             """,
         subcommands: [Online.self, Bulk.self, Size.self, Latency.self, Read.self, Tail.self, Disk.self, Proof.self, All.self,
-                      ProjectionsRebuild.self, ProjectionsLag.self])
+                      ProjectionsRebuild.self, ProjectionsLag.self, AppBench.self])
 }
 
 extension Durability: @retroactive ExpressibleByArgument {}
