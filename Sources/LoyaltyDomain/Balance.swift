@@ -39,17 +39,19 @@ public struct Balance: Hashable, Sendable {
         return (credits, holdings)
     }
 
+    /// Keys in byte order, as canonical JSON writes them (no sort per answer).
     public var json: JSONValue {
         .object([
-            "member": .string(member), "asOf": .string(asOf.rfc3339),
-            "available": .int(available), "pending": .int(pending), "held": .int(held), "debt": .int(debt),
-            "earned": .int(earned), "redeemed": .int(redeemed), "expired": .int(expired), "adjusted": .int(adjusted),
-            "clawedBack": .int(clawedBack), "transferredIn": .int(transferredIn), "transferredOut": .int(transferredOut),
+            "adjusted": .int(adjusted), "asOf": .string(asOf.rfc3339), "available": .int(available),
+            "clawedBack": .int(clawedBack), "debt": .int(debt), "earned": .int(earned), "expired": .int(expired),
+            "held": .int(held),
             "lots": .array(lots.map { lot in
-                .object(["lotId": .string(lot.lotId), "remaining": .int(lot.remaining), "points": .int(lot.points),
-                         "earnedAt": .string(lot.earnedAt.rfc3339), "availableAt": .string(lot.availableAt.rfc3339),
-                         "expiresAt": lot.expiresAt.map { .string($0.rfc3339) }, "source": lot.source.json])
+                .object(["availableAt": .string(lot.availableAt.rfc3339), "earnedAt": .string(lot.earnedAt.rfc3339),
+                         "expiresAt": lot.expiresAt.map { .string($0.rfc3339) }, "lotId": .string(lot.lotId),
+                         "points": .int(lot.points), "remaining": .int(lot.remaining), "source": lot.source.json])
             }),
+            "member": .string(member), "pending": .int(pending), "redeemed": .int(redeemed),
+            "transferredIn": .int(transferredIn), "transferredOut": .int(transferredOut),
         ])
     }
 }
