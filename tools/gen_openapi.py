@@ -53,6 +53,8 @@ def param(name, where, schema, description, required=False):
     return p
 
 PATH_ID = lambda what: param("id", "path", ID, what)
+# A member of the demo ledger tools/schemathesis.sh serves (`loyalty generate` names them so).
+MEMBER_ID = {**param("id", "path", ID, "The member."), "example": "M0000001"}
 IDEMPOTENCY_KEY = param("Idempotency-Key", "header", {"type": "string", "pattern": "^[!-~]{1,255}$"},
                         "Makes the request safe to retry: a retry with the same key and the same request is answered the original "
                         "status and body and nothing is carried out again; the same key with another request is 409. Kept per caller "
@@ -210,22 +212,22 @@ PATHS = {
                               "content": {"application/x-ndjson": {"schema": TEXT("JSON Lines: one ImportLine a line.")}}},
                       **problems(400, *SECURED, 413, 415)}}},
     "/v1/members/{id}": {"get": {"summary": "A member's view: profile, tier, purchases, lifecycle stage and balance.",
-                                 "parameters": [PATH_ID("The member.")],
+                                 "parameters": [MEMBER_ID],
                                  "responses": {"200": {"description": "The member view.", "content": json_content(ref("MemberView"))},
                                                **problems(400, *SECURED, 404, 422)}}},
     "/v1/members/{id}/balance": {"get": {"summary": "A member's points now, or as of a business time and as known at a ledger time.",
-                                         "parameters": [PATH_ID("The member."),
+                                         "parameters": [MEMBER_ID,
                                                         param("asOf", "query", TIME, "Only events that occurred by then, evaluated then."),
                                                         param("knownAt", "query", TIME, "Only events recorded by then.")],
                                          "responses": {"200": {"description": "The balance.", "content": json_content(ref("Balance"))},
                                                        **problems(400, *SECURED, 404, 422)}}},
     "/v1/members/{id}/history": {"get": {"summary": "Every event of the member in log order with the running balance (as `loyalty history`).",
-                                         "parameters": [PATH_ID("The member."), param("from", "query", TIME, "Only rows from this business time."),
+                                         "parameters": [MEMBER_ID, param("from", "query", TIME, "Only rows from this business time."),
                                                         param("to", "query", TIME, "Only rows up to this business time.")],
                                          "responses": {"200": {"description": "The rows, by `Accept`.", "content": LISTING("HistoryRow")},
                                                        **problems(400, *SECURED, 404, 406, 422)}}},
     "/v1/members/{id}/explain": {"get": {"summary": "Where the member's points came from and went (as `loyalty explain`).",
-                                         "parameters": [PATH_ID("The member."), param("at", "query", TIME, "Evaluation time (default: now).")],
+                                         "parameters": [MEMBER_ID, param("at", "query", TIME, "Evaluation time (default: now).")],
                                          "responses": {"200": {"description": "The explanation.", "content": json_content(ref("Explanation"))},
                                                        **problems(400, *SECURED, 404, 422)}}},
     "/v1/figures": {"get": {"summary": "Program figures per day and store, outstanding liability, rewards (as `loyalty figures`).",

@@ -594,6 +594,7 @@ paths:
           pattern: ^[!-~]{1,128}$
           description: 1 to 128 bytes of printable ASCII, no spaces
         required: true
+        example: M0000001
       responses:
         '200':
           description: The member view.
@@ -623,6 +624,7 @@ paths:
           pattern: ^[!-~]{1,128}$
           description: 1 to 128 bytes of printable ASCII, no spaces
         required: true
+        example: M0000001
       - name: asOf
         in: query
         description: Only events that occurred by then, evaluated then.
@@ -666,6 +668,7 @@ paths:
           pattern: ^[!-~]{1,128}$
           description: 1 to 128 bytes of printable ASCII, no spaces
         required: true
+        example: M0000001
       - name: from
         in: query
         description: Only rows from this business time.
@@ -716,6 +719,7 @@ paths:
           pattern: ^[!-~]{1,128}$
           description: 1 to 128 bytes of printable ASCII, no spaces
         required: true
+        example: M0000001
       - name: at
         in: query
         description: 'Evaluation time (default: now).'
