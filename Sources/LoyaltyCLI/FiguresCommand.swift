@@ -44,26 +44,13 @@ struct FiguresCommand: ParsableCommand {
     private func emit(_ report: FiguresReport) {
         let label = by == .none ? "total" : by.rawValue
         let columns = FiguresRow.columns
-        func wide(_ v: Int128) -> JSONValue { .integer(String(v)) }
         switch format {
         case .csv:
             print((excel ? CSVCell.excelByteOrderMark : "") + ([label] + columns).joined(separator: ","))
             for (k, f) in report.rows { print(([CSVCell.text(k)] + f.values.map { String($0) }).joined(separator: ",")) }
             print((["total"] + report.total.values.map { String($0) }).joined(separator: ","))
         case .json, .jsonl:
-            func obj(_ f: FiguresRow) -> JSONValue { .object(zip(columns, f.values).map { (key: $0, value: wide($1)) }) }
-            printJSON(.object([
-                "groupBy": .string(by.rawValue),
-                "rows": .array(report.rows.map { .object([("key", .string($0.key)), ("figures", obj($0.figures))]) }),
-                "total": obj(report.total),
-                "outstanding": .object(["available": wide(report.available), "pending": wide(report.pending), "held": wide(report.held),
-                                        "debt": wide(report.debt), "members": .int(report.members), "liabilityPoints": wide(report.liabilityPoints)]),
-                "rewards": .array(report.rewards.map { id, r in
-                    .object(["reward": .string(id), "name": .string(r.name), "cost": .int(r.cost), "stock": r.stock.map { .int($0) },
-                             "issued": .int(r.issued), "stockLeft": r.stockLeft.map(wide), "budget": r.budget.map { .int($0) },
-                             "pointsSpent": .int(r.pointsSpent), "budgetLeft": r.budgetLeft.map(wide)])
-                }),
-            ]))
+            printJSON(report.json)
         case .table:
             let short = ["enrollments": "enrol", "purchases": "purch", "spend": "spend", "returns": "ret", "pointsIssued": "issued",
                          "pointsPending": "pending", "pointsRedeemed": "redeemed", "pointsExpired": "expired",

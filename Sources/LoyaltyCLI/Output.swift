@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import LedgerJSON
+import LoyaltyLedger
 
 // Every command's output goes through this file: the formats, JSON and JSON Lines, CSV cells,
 // aligned tables, buffered standard output, standard error and the terminal progress bar.
@@ -36,15 +37,7 @@ func printPairs(_ rows: [(String, String)], width: Int? = nil) {
 func padded(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }
 
 /// A scalar JSON value as plain text (CSV cells, table cells).
-func plainText(_ v: JSONValue?) -> String {
-    switch v {
-    case .string(let s)?: return s
-    case .integer(let i)?: return i
-    case .bool(let b)?: return b ? "true" : "false"
-    case .null?, nil: return ""
-    case let other?: return String(decoding: JSONCanonical.encode(other), as: UTF8.self)
-    }
-}
+func plainText(_ v: JSONValue?) -> String { CSVCell.plainText(v) }
 
 /// Buffers standard output in large writes (an export prints a line per member).
 struct OutputBuffer {
@@ -128,33 +121,3 @@ final class TerminalProgress: @unchecked Sendable {
         return (h > 0 ? "\(h):" : "") + (m < 10 && h > 0 ? "0" : "") + "\(m):" + (s < 10 ? "0" : "") + "\(s)"
     }
 }
-
-/// CSV output cells (RFC 4180), safe to open in a spreadsheet.
-///
-/// A text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is a formula to Excel
-/// and LibreOffice (`=HYPERLINK(...)` in a member's name would run when an analyst opens the
-/// export): it is neutralised with a leading single quote, as OWASP's "CSV Injection" advises.
-/// Numbers are written as they are, so a negative balance stays a number; only integer JSON
-/// values count as numbers, a string that looks like one is text.
-enum CSVCell {
-    /// The UTF-8 byte order mark `--excel` writes first, so that Excel reads the file as UTF-8.
-    static let excelByteOrderMark = "\u{FEFF}"
-
-    /// A text cell: neutralised, then quoted when it holds a comma, quote or line break.
-    static func text(_ s: String) -> String {
-        var s = s
-        if let first = s.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) { s = "'" + s }
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
-    /// An integer cell (never neutralised: `-12` is a number, not a formula).
-    static func number(_ n: Int64) -> String { String(n) }
-
-    /// A scalar JSON value as a cell: integers as numbers, everything else as text.
-    static func json(_ v: JSONValue?) -> String {
-        if case .integer(let literal)? = v, Int64(literal) != nil { return literal }
-        return text(plainText(v))
-    }
-}
-

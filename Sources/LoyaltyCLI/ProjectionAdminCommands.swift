@@ -21,14 +21,7 @@ struct ProjectionsCommand: ParsableCommand {
             let rows = try app.projections().status()
             switch format {
             case .json:
-                printJSON(.array(rows.map { s in
-                    .object(["name": .string(s.name), "codeVersion": .int(s.codeVersion), "storedVersion": s.storedVersion.map { .int($0) },
-                             "generation": s.generation.map { .int(Int64($0)) }, "checkpoint": .int(Int64(s.checkpoint)),
-                             "head": .int(Int64(s.head)), "lagEvents": .int(Int64(s.lagEvents)),
-                             "lagMilliseconds": .int(s.lagMicroseconds / 1000), "buildCheckpoint": s.buildCheckpoint.map { .int(Int64($0)) },
-                             "state": .string(s.state),
-                             "stoppedBefore": s.stop.map { .object(["position": .int(Int64($0.position)), "member": .string($0.member), "reason": .string($0.reason)]) } ?? .null])
-                }))
+                printJSON(.array(rows.map(\.json)))
             case .table:
                 print("projection  version  checkpoint    head          lag events  lag      state")
                 for s in rows {

@@ -79,19 +79,6 @@ struct BalanceCommand: ParsableCommand {
     }
 }
 
-/// The columns of a member view in CSV and table output (JSON has them all, and the profile).
-enum MemberColumns {
-    static let csv = [
-        "member", "enrolledAt", "enrollmentStore", "brand", "channel", "birthDate", "gender", "closed", "tier", "tierSince",
-        "purchaseCount", "returnCount", "totalSpend", "firstPurchaseAt", "lastPurchaseAt", "lastActivityAt", "lifecycleStage",
-        "available", "pending", "held", "debt", "earned", "redeemed", "expired", "adjusted", "clawedBack", "transferredIn", "transferredOut",
-    ]
-    static let table = ["member", "enrollmentStore", "tier", "purchaseCount", "totalSpend", "lastPurchaseAt", "lifecycleStage", "available", "pending", "debt"]
-
-    /// A member view as one CSV line, in `csv` order.
-    static func csvRow(_ json: JSONValue) -> String { csv.map { CSVCell.json(json[$0]) }.joined(separator: ",") }
-}
-
 struct MemberCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "member", abstract: "Member views.", subcommands: [Show.self])
 

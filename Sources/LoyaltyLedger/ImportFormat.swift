@@ -22,6 +22,16 @@ public enum ImportFormat: Equatable, Sendable {
         return nil
     }
 
+    /// The format of a file whose first line is `line` (without a byte order mark or line end):
+    /// a known CSV header, or JSON Lines when it starts with `{`; nil for neither.
+    public static func of(firstLine line: [UInt8]) -> ImportFormat? {
+        if let csv = csvHeader(line) { return csv }
+        return line.first == UInt8(ascii: "{") ? .jsonl : nil
+    }
+
+    /// What `of(firstLine:)` says of a line that is neither.
+    public static let firstLineReason = "line 1: not a JSON command nor a known CSV header (members: \(memberHeader.joined(separator: ",")); purchases: \(purchaseHeader.joined(separator: ",")))"
+
     /// The command of one line of this format (`now`: what a JSON command without a time means).
     /// A CSV date without a time (`2026-11-03`) is handed to `localMidnight` as midnight UTC of
     /// that date, which gives the instant it means (the program's local midnight; by default UTC).

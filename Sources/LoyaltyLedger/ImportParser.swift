@@ -30,6 +30,8 @@ final class ImportParser: @unchecked Sendable {
     private let enrollUnknown: Bool
     /// Decide again the lines an earlier import refused (`RefusalMemory`).
     private let retryRefused: Bool
+    /// `ImportOptions.admit`.
+    private let admit: (@Sendable (Command) throws -> Void)?
     private let ledger: Ledger
     private let now: Timestamp
 
@@ -39,7 +41,9 @@ final class ImportParser: @unchecked Sendable {
     private var ended: Result<Void, any Error>?
     private var stopped = false
 
-    init(fd: Int32, batchSize: Int, enrollUnknown: Bool, retryRefused: Bool, ledger: Ledger, now: Timestamp) {
+    init(fd: Int32, batchSize: Int, enrollUnknown: Bool, retryRefused: Bool, admit: (@Sendable (Command) throws -> Void)? = nil,
+         ledger: Ledger, now: Timestamp) {
+        self.admit = admit
         self.fd = fd
         self.batchSize = batchSize
         self.enrollUnknown = enrollUnknown
@@ -117,13 +121,13 @@ final class ImportParser: @unchecked Sendable {
             }
             if InputText.isBlank(line) { continue }
             if lineNumber == 1 {
-                if let csv = ImportFormat.csvHeader(line) { kind = csv; continue }
-                if line.first != UInt8(ascii: "{") {
-                    throw ApplicationError("line 1: not a JSON command nor a known CSV header (members: \(ImportFormat.memberHeader.joined(separator: ",")); purchases: \(ImportFormat.purchaseHeader.joined(separator: ",")))")
-                }
+                guard let format = ImportFormat.of(firstLine: line) else { throw ApplicationError(ImportFormat.firstLineReason) }
+                kind = format
+                if format != .jsonl { continue }
             }
             do {
                 let command = try kind.parse(line, now: now, localMidnight: localMidnight)
+                try admit?(command)
                 let input = String(decoding: line, as: UTF8.self)  // (valid: parsing checked every byte)
                 if !retryRefused, let earlier = try RefusalMemory.earlier(command, input: input, log: ledger.log) { throw ApplicationError(earlier) }
                 // A member enrolled by this import is in `enrolledHere`; any other is in the model

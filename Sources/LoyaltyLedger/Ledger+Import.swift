@@ -14,6 +14,9 @@ public struct ImportOptions: Sendable {
     public var batchLines = 1_000
     /// Accept business times past the program's `futureToleranceSeconds`.
     public var allowFuture = false
+    /// Called with each line's command before it is decided; what it throws refuses the line
+    /// (its description is the reason). The server checks the caller's role and stores here.
+    public var admit: (@Sendable (Command) throws -> Void)?
 
     public static let batchLinesMax = 2_000
 
@@ -55,17 +58,25 @@ extension Ledger {
     public func importFile(path: String, options: ImportOptions = ImportOptions(), now: Timestamp = .now(),
                            refused: (ImportRefusal) -> Void = { _ in },
                            progress: (ImportProgress) -> Void = { _ in }) async throws -> ImportProgress {
-        guard (1...ImportOptions.batchLinesMax).contains(options.batchLines) else {
-            throw ApplicationError("batch size \(options.batchLines): must be 1 to \(ImportOptions.batchLinesMax) lines")
-        }
         let fd = Glibc.open(path, O_RDONLY)
         guard fd >= 0 else { throw ApplicationError("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { Glibc.close(fd) }
+        return try await importLines(fd: fd, options: options, now: now, refused: refused, progress: progress)
+    }
+
+    /// `importFile` of what is read from `fd` (a file, or the read end of a pipe the server
+    /// writes a request body into) until its end; the caller closes `fd`.
+    public func importLines(fd: Int32, options: ImportOptions = ImportOptions(), now: Timestamp = .now(),
+                            refused: (ImportRefusal) -> Void = { _ in },
+                            progress: (ImportProgress) -> Void = { _ in }) async throws -> ImportProgress {
+        guard (1...ImportOptions.batchLinesMax).contains(options.batchLines) else {
+            throw ApplicationError("batch size \(options.batchLines): must be 1 to \(ImportOptions.batchLinesMax) lines")
+        }
         var status = stat()
         var state = ImportProgress()
         if fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG { state.bytesTotal = Int(status.st_size) }
         let parser = ImportParser(fd: fd, batchSize: options.batchLines, enrollUnknown: options.enrollUnknown,
-                                  retryRefused: options.retryRefused, ledger: self, now: now)
+                                  retryRefused: options.retryRefused, admit: options.admit, ledger: self, now: now)
         parser.start()
         defer { parser.stop() }
         var inFlight: [ImportBatch] = []

@@ -156,6 +156,7 @@ extension LedgerApplication {
 
     /// Where a member's points came from and went, evaluated at `at`.
     public func explain(member: String, at: Timestamp) throws -> Explanation {
+        try requireEvents(member)
         do { return try Explanation.explain(member: member, log: log, at: at) } catch let e as AuditError { throw ApplicationError(e.description) }
     }
 
@@ -165,6 +166,7 @@ extension LedgerApplication {
     public func history(member: String, from: Timestamp?, to: Timestamp?, header: [UInt8], flushBytes: Int = 1 << 20,
                         format: @escaping @Sendable (HistoryRow, inout [UInt8]) -> Void,
                         flush: @escaping @Sendable ([UInt8]) -> Void) throws -> [Neutralised] {
+        try requireEvents(member)
         do {
             try History.write(member: member, log: log, from: from, to: to, header: header, flushBytes: flushBytes, format: format, flush: flush)
         } catch let e as AuditError { throw ApplicationError(e.description) }
@@ -174,6 +176,13 @@ extension LedgerApplication {
             out.append(Neutralised(position: n, by: m, data: correcting.data))
         }
         return out
+    }
+}
+
+extension LedgerApplication {
+    /// An error (not found) unless `member` has events in the log.
+    public func requireEvents(_ member: String) throws {
+        guard try log.memberVersion(member) > 0 else { throw ApplicationError.unknownMember(member, " (no events)") }
     }
 }
 

@@ -10,11 +10,16 @@ public final class LedgerServer: Sendable {
     public let configuration: ServerConfiguration
     /// The decision state commands go through (the application is open for writing).
     let ledger: Ledger
+    /// The answers of requests sent with an `Idempotency-Key`, under `<ledger>/api/`.
+    let idempotency: IdempotencyStore
+    /// The latest reconciliation report.
+    let reconciliations = Reconciliations()
 
     public init(app: LedgerApplication, configuration: ServerConfiguration) throws {
         self.app = app
         self.configuration = configuration
         self.ledger = try app.ledger
+        self.idempotency = try IdempotencyStore(directory: app.path + "/api")
     }
 
     /// Now, by the ledger's clock (tests fix it).
@@ -27,6 +32,7 @@ public final class LedgerServer: Sendable {
         addOperationRoutes(to: router)
         addCommandRoutes(to: router)
         addQueryRoutes(to: router)
+        addImportRoutes(to: router)
         return router
     }
 

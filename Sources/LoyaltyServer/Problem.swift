@@ -45,7 +45,7 @@ extension Problem {
     public static let catalogue: [(slug: String, status: Int)] = [
         ("malformed-json", 400), ("invalid-field", 400), ("unknown-field", 400), ("invalid-parameter", 400),
         ("unauthorized", 401), ("forbidden", 403), ("not-found", 404), ("method-not-allowed", 405),
-        ("not-acceptable", 406), ("idempotency-conflict", 409), ("body-too-large", 413),
+        ("not-acceptable", 406), ("idempotency-conflict", 409), ("body-too-large", 413), ("invalid-import", 400),
         ("unsupported-media-type", 415), ("refused", 422), ("unavailable", 503), ("internal", 500),
     ]
 

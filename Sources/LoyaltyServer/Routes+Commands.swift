@@ -25,42 +25,69 @@ extension LedgerServer {
         router.put("/v1/rewards/{id}") { request, context in
             try await self.command("define-reward", request, context, path: ["rewardId": try context.parameters.require("id")])
         }
+        router.post("/v1/program/rules") { request, context in try await self.publishRules(request, context) }
     }
 
     /// Reads the body as the JSON of command `name`, carries it out and answers `201` with the
-    /// events written. A retry of a command already carried out (its own idempotency key) is
-    /// answered with the same status and body, read back from the log; nothing is written.
+    /// events written (through `idempotent`).
     func command(_ name: String, _ request: Request, _ context: ServerContext, path: [String: String] = [:],
                  bodyOptional: Bool = false) async throws -> Response {
-        var fields: [(key: String, value: JSONValue)] = []
         let bytes = try await JSONBody.bytes(request, limit: configuration.commandBodyBytesMax)
-        if !(bodyOptional && bytes.isEmpty), case .object(let pairs) = try JSONBody.object(bytes, contentType: request.headers[.contentType]) {
-            fields = pairs
-        }
-        if fields.contains(where: { $0.key == "command" }) {
-            throw Problem(.badRequest, "unknown-field", "The body has a field this request does not take",
-                          detail: "field 'command': the route names the command", field: "command")
-        }
-        for (key, value) in path.sorted(by: { $0.key < $1.key }) {
-            if let given = fields.first(where: { $0.key == key }) {
-                guard given.value == .string(value) else {
-                    throw Problem.invalidField(key, "field '\(key)': \(given.value) differs from the path's '\(value)'")
-                }
-            } else {
-                fields.append((key: key, value: .string(value)))
+        return try await idempotent(request, context, body: bytes) {
+            var fields: [(key: String, value: JSONValue)] = []
+            if !(bodyOptional && bytes.isEmpty), case .object(let pairs) = try JSONBody.object(bytes, contentType: request.headers[.contentType]) {
+                fields = pairs
             }
+            if fields.contains(where: { $0.key == "command" }) {
+                throw Problem(.badRequest, "unknown-field", "The body has a field this request does not take",
+                              detail: "field 'command': the route names the command", field: "command")
+            }
+            for (key, value) in path.sorted(by: { $0.key < $1.key }) {
+                if let given = fields.first(where: { $0.key == key }) {
+                    guard given.value == .string(value) else {
+                        throw Problem.invalidField(key, "field '\(key)': \(given.value) differs from the path's '\(value)'")
+                    }
+                } else {
+                    fields.append((key: key, value: .string(value)))
+                }
+            }
+            fields.append((key: "command", value: .string(name)))
+            return try await self.carryOut(try Command(json: .object(fields), now: self.now), context)
         }
-        fields.append((key: "command", value: .string(name)))
-        let command = try Command(json: .object(fields), now: now)
+    }
+
+    /// `POST /v1/program/rules?at=T`: the body is a rules document (schemas/program-rules.schema.json,
+    /// as `loyalty program publish` reads it), in force from `at` (default: now). The answer has
+    /// the events written and, when a time zone name was recorded as its offset, a `note`.
+    func publishRules(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let query = try QueryParameters(request, allowed: ["at"])
+        let bytes = try await JSONBody.bytes(request, limit: configuration.commandBodyBytesMax)
+        return try await idempotent(request, context, body: bytes) {
+            _ = try JSONBody.object(bytes, contentType: request.headers[.contentType])
+            let at = try query.time("at", self.app) ?? self.now
+            let (rules, note) = try LedgerApplication.rules(document: bytes, effectiveAt: at)
+            var answer = try await self.carryOut(.publishProgram(rules, at: at), context)
+            if let note, case .object(var fields) = answer.body {
+                fields.append((key: "note", value: .string(note)))
+                answer.body = .object(fields)
+            }
+            return answer
+        }
+    }
+
+    /// Carries `command` out: `201` with the events written. A retry of a command already
+    /// carried out (its own idempotency key) is answered with the same body, read back from
+    /// the log; nothing is written.
+    func carryOut(_ command: Command, _ context: ServerContext) async throws -> (status: HTTPResponse.Status, body: JSONValue) {
         try Access.check(context.caller, .command(command))
         let outcome = try await ledger.execute(command)
         if outcome.replayed, let key = command.idempotencyKey {
-            return JSONBody.response(try originalAnswer(key: key), status: .created)
+            return (.created, try originalAnswer(key: key))
         }
         let events: [JSONValue] = outcome.events.map { position, event in
             .object(["position": .int(Int64(position)), "type": .string(event.type), "member": .string(event.stream), "data": event.json])
         }
-        return JSONBody.response(.object(["events": .array(events)]), status: .created)
+        return (.created, .object(["events": .array(events)]))
     }
 
     /// The answer a command with idempotency key `key` got when it was carried out: its events,

@@ -1,6 +1,7 @@
 import LedgerJSON
 import Testing
 @testable import LoyaltyCLI
+import LoyaltyLedger
 
 /// The CLI's output writers, without the binary.
 @Suite struct OutputTests {
