@@ -11,10 +11,17 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: LedgerOptions
     @Option(help: "The address to listen on, HOST:PORT (port 0: any free port, printed).") var listen = "127.0.0.1:8080"
+    @Flag(help: "Serve without API keys (every request allowed, events without an actor): for local development only.")
+    var insecureNoAuth = false
+    @Option(help: "Log level: trace, debug (every request: route, status, duration, key name), info, notice, warning, error.")
+    var logLevel = "info"
 
     func validate() throws {
         guard Self.address(listen) != nil else {
             throw ValidationError("--listen: '\(listen)' is not HOST:PORT with a port 0 to 65535")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level: '\(logLevel)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
@@ -29,9 +36,17 @@ struct ServeCommand: AsyncParsableCommand {
         guard let (host, port) = Self.address(listen) else { throw ValidationError("--listen: '\(listen)'") }
         let app = try options.open(writable: true)
         defer { app.close() }
-        let server = try LedgerServer(app: app, configuration: ServerConfiguration(host: host, port: port))
+        var configuration = ServerConfiguration(host: host, port: port)
+        configuration.insecureNoAuth = insecureNoAuth
+        let server: LedgerServer
+        do {
+            server = try LedgerServer(app: app, configuration: configuration)
+        } catch let e as ServerSetupError {
+            throw CLIError(e.description)
+        }
         var logger = Logger(label: "loyalty.serve")
-        logger.logLevel = .info
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        if insecureNoAuth { logger.warning("serving without API keys (--insecure-no-auth): every request is allowed") }
         try await server.run(logger: logger) { port in
             // One line on standard output once the socket listens (scripts wait for it).
             FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))

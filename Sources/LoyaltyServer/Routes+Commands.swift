@@ -52,8 +52,8 @@ extension LedgerServer {
         }
         fields.append((key: "command", value: .string(name)))
         let command = try Command(json: .object(fields), now: now)
-        try Access.check(context.caller, .command(command))
-        let outcome = try await ledger.execute(command)
+        try Access.check(context.caller, .command(command), storeOfPurchase: { try self.ledger.purchase($0)?.store })
+        let outcome = try await ledger.execute(command, actor: context.caller?.name)
         if outcome.replayed, let key = command.idempotencyKey {
             return JSONBody.response(try originalAnswer(key: key), status: .created)
         }

@@ -8,13 +8,13 @@ extension LedgerServer {
     /// The query routes.
     func addQueryRoutes(to router: Router<ServerContext>) {
         router.get("/v1/members/{id}") { request, context in
-            try Access.check(context.caller, .read)
+            try Access.check(context.caller, .memberLookup)
             let member = try context.parameters.require("id")
             let record = try self.app.member(member, at: self.now)
             return JSONBody.response(record.json)
         }
         router.get("/v1/members/{id}/balance") { request, context in
-            try Access.check(context.caller, .read)
+            try Access.check(context.caller, .memberLookup)
             let member = try context.parameters.require("id")
             let asOf = try self.time(request, "asOf")
             let knownAt = try self.time(request, "knownAt")

@@ -8,6 +8,10 @@ public struct ServerConfiguration: Sendable {
     public var importBodyBytesMax = 256 << 20
     /// The longest `wait` of a long poll, in seconds.
     public var longPollSecondsMax = 60
+    /// Serve without API keys: every request is allowed and events have no actor. For local
+    /// development only (`loyalty serve --insecure-no-auth`); by default a server needs keys
+    /// and refuses to start without one.
+    public var insecureNoAuth = false
 
     public static let commandBodyBytesMaxDefault = 1 << 20
 
