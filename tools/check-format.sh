@@ -224,7 +224,7 @@ if case == "nonminimal-varint":    # version 0xNN -> 0x80|NN 0x00: same value, t
 elif case == "trailing-byte":
     edit(900, lambda r: r.append(0))
 elif case == "unknown-flag":
-    edit(1200, lambda r: r.__setitem__(1, r[1] | 0x02))
+    edit(1200, lambda r: r.__setitem__(1, r[1] | 0x04))
 elif case == "wrong-version":
     edit(1500, lambda r: r.__setitem__(19, r[19] + 1))
 elif case == "recordedAt-back":    # 2^48 µs earlier: decreasing time (and a chain break)
