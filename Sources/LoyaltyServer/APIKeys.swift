@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 import Glibc
-public import LedgerJSON
+import LedgerStore
+import LedgerJSON
 public import LoyaltyDomain
 
 /// An API key as stored: never the key itself, only its SHA-256. The key's name is the actor of
@@ -43,7 +44,7 @@ public enum APIKeyFile {
     /// Random bytes per key.
     static let keyRandomBytes = 32
     /// The longest key name: an id of the domain, and it must fit the log's actor field.
-    public static let nameBytesMax = min(DomainLimits.idBytesMax, 128)
+    public static let nameBytesMax = min(DomainLimits.idBytesMax, LogLimits.actorBytesMax)
     /// Stores per till key.
     public static let storesMax = 1_000
 
