@@ -95,7 +95,14 @@ EOF
 # --- a ledger written by the real CLI -------------------------------------------------------------
 step "writing 5000 events (200 members) with the CLI"
 "$LOYALTY" init --ledger "$LEDGER" >/dev/null
-"$LOYALTY" generate --count 5000 --members 200 | "$LOYALTY" append --ledger "$LEDGER" --batch 500 >"$WORK/append.out"
+# Every third event carries an actor (flags bit 1, field 10a), as the server writes them.
+"$LOYALTY" generate --count 5000 --members 200 \
+  | python3 -c 'import json, sys
+for i, line in enumerate(sys.stdin):
+    e = json.loads(line)
+    if i % 3 == 0: e["actor"] = "till-%d" % (i % 7)
+    print(json.dumps(e, ensure_ascii=False, separators=(",", ":")))' \
+  | "$LOYALTY" append --ledger "$LEDGER" --batch 500 >"$WORK/append.out"
 cat "$WORK/append.out"
 
 step "both verifiers on the intact ledger"
@@ -118,8 +125,10 @@ for a, b in zip(cli, py):
     for field in ("position", "recordedAt", "occurredAt", "type", "member", "version", "hash", "data"):
         assert a[field] == b[field], (a["position"], field, a[field], b[field])
     assert a.get("idempotencyKey") == b.get("idempotencyKey"), a["position"]
+    assert a.get("actor") == b.get("actor"), a["position"]
     assert a.get("schemaVersion", 1) == b["schemaVersion"], a["position"]
-print("  5000 events identical (position, times, type, schemaVersion, member, version, key, hash, data)")
+assert sum(1 for line in cli if '"actor"' in line) == 1667, "every third event has an actor"
+print("  5000 events identical (position, times, type, schemaVersion, member, version, key, actor, hash, data)")
 EOF
 
 # --- tampering ------------------------------------------------------------------------------------
@@ -215,7 +224,7 @@ if case == "nonminimal-varint":    # version 0xNN -> 0x80|NN 0x00: same value, t
 elif case == "trailing-byte":
     edit(900, lambda r: r.append(0))
 elif case == "unknown-flag":
-    edit(1200, lambda r: r.__setitem__(1, r[1] | 0x02))
+    edit(1200, lambda r: r.__setitem__(1, r[1] | 0x04))
 elif case == "wrong-version":
     edit(1500, lambda r: r.__setitem__(19, r[19] + 1))
 elif case == "recordedAt-back":    # 2^48 µs earlier: decreasing time (and a chain break)

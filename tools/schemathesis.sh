@@ -3,7 +3,7 @@
 # checks it and its embedded copy are what the generators write, then runs schemathesis (both
 # from PyPI, installed when missing) against a live `loyalty serve` on a fresh demo ledger, a few
 # examples per operation: no 5xx, and every status, content type and body as documented.
-#   API_KEY=KEY  sends `Authorization: Bearer KEY` (a server with API keys).
+#   API_KEY=KEY  sends `Authorization: Bearer KEY` (default: an operator key made for the run).
 #   LOYALTY_BIN  the loyalty binary (default: the debug build's).
 #   SCHEMATHESIS_EXAMPLES  examples per operation (default 8); SCHEMATHESIS_SECONDS  the run's
 #   time budget (default 90).
@@ -40,7 +40,9 @@ START="$(date -u -d "$(date -u +%Y-%m-01) -13 months" +%F)"
 "$BIN" generate --commands --count 600 --members 60 --start "$START" --days 365 > "$WORK/commands.jsonl"
 "$BIN" import "$WORK/commands.jsonl" >/dev/null 2>&1 || true
 
-"$BIN" serve --listen 127.0.0.1:0 > "$WORK/serve.out" 2> "$WORK/serve.err" &
+# The server needs an API key: an operator's (it may call every route) unless one is given.
+if [ -z "${API_KEY:-}" ]; then API_KEY="$("$BIN" api-keys create schemathesis --role operator 2>/dev/null | head -n 1)"; fi
+"$BIN" serve --listen 127.0.0.1:0 --no-jobs > "$WORK/serve.out" 2> "$WORK/serve.err" &
 SERVER=$!
 for _ in $(seq 1 100); do
   grep -q "^listening on " "$WORK/serve.out" 2>/dev/null && break

@@ -57,7 +57,7 @@ KEY_TABLE_MAGIC = b"LLKEYTB1"
 KEY_TABLE_HEADER = 4096
 CHECKPOINT_INTERVAL = 256
 READ_BATCH = 4096
-TYPE_MAX, MEMBER_MAX, KEY_MAX, DATA_MAX = 128, 256, 256, 1 << 20
+TYPE_MAX, MEMBER_MAX, KEY_MAX, ACTOR_MAX, DATA_MAX = 128, 256, 256, 128, 1 << 20
 U64 = (1 << 64) - 1
 GENESIS = bytes(32)
 NEUTRALISED_TYPE = b"ledger.neutralised"
@@ -168,7 +168,7 @@ def decode_record(position, buf):
     if fmt != 1:
         raise Corrupt("format", f"unknown record format {fmt}")
     flags = r.u8("flags")
-    if flags & ~0x01:
+    if flags & ~0x03:
         raise Corrupt("flags", f"unknown flags {flags}")
     schema_version = r.varint("schemaVersion")
     if schema_version > 0xFFFFFFFF:
@@ -184,6 +184,7 @@ def decode_record(position, buf):
     etype = r.text("type", TYPE_MAX)
     member = r.text("member", MEMBER_MAX)
     key = r.text("idempotencyKey", KEY_MAX) if flags & 0x01 else None
+    actor = r.text("actor", ACTOR_MAX) if flags & 0x02 else None
     data = r.length_prefixed("data", DATA_MAX)
     if r.off != len(buf):
         raise Corrupt("data", f"{len(buf) - r.off} trailing bytes")
@@ -197,6 +198,7 @@ def decode_record(position, buf):
         "type": etype,
         "member": member,
         "idempotencyKey": key,
+        "actor": actor,
         "data": data,
     }
 
@@ -420,6 +422,8 @@ class Verifier:
         }
         if e["idempotencyKey"] is not None:
             out["idempotencyKey"] = e["idempotencyKey"].decode()
+        if e["actor"] is not None:
+            out["actor"] = e["actor"].decode()
         out["hash"] = self.hash.hex()
         line = json.dumps(out, ensure_ascii=False, separators=(",", ":"))[:-1]
         data = e["data"]

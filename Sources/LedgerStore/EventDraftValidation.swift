@@ -12,6 +12,9 @@ enum EventDraftValidation {
         if let key = draft.idempotencyKey {
             try text(key, field: "idempotencyKey", max: LogLimits.idempotencyKeyBytesMax, index: i)
         }
+        if let actor = draft.actor {
+            try text(actor, field: "actor", max: LogLimits.actorBytesMax, index: i)
+        }
         guard draft.data.count <= LogLimits.dataBytesMax else {
             throw .invalidEvent(eventIndex: i, field: "data", reason: "\(draft.data.count) bytes, over the limit of \(LogLimits.dataBytesMax)")
         }

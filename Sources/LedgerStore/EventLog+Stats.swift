@@ -18,9 +18,16 @@ public struct LedgerStats: Sendable, Codable {
 }
 
 extension EventLog {
+    /// The log's map: its size and the bytes its pages in use take (cheap: one read of the
+    /// environment's info; for metrics).
+    public func mapUsage() throws -> (sizeBytes: Int, usedBytes: Int) {
+        let usage = try store.env.usage()
+        return (usage.mapSizeBytes, usage.usedPages * usage.pageSizeBytes)
+    }
+
     public func stats() throws -> LedgerStats {
         let head = try self.head()
-        let usage = try store.env.usage()
+        let map = try mapUsage()
         let logBytes = fileSize(path + "/data.mdb")
         let indexBytes = fileSize(path + "/index/data.mdb") + fileSize(path + "/index/keys.table")
         var memberCount = 0
@@ -56,7 +63,7 @@ extension EventLog {
         return LedgerStats(
             format: LogStore.format, headPosition: head.position, headHash: head.hash.hex, eventCount: head.position,
             memberCount: memberCount, indexedThrough: through, logFileBytes: logBytes, indexFileBytes: indexBytes,
-            fileBytes: logBytes + indexBytes, mapSizeBytes: usage.mapSizeBytes, mapUsedBytes: usage.usedPages * usage.pageSizeBytes,
+            fileBytes: logBytes + indexBytes, mapSizeBytes: map.sizeBytes, mapUsedBytes: map.usedBytes,
             bytesPerEvent: head.position == 0 ? nil : (logBytes + indexBytes) / Int(head.position))
     }
 

@@ -93,6 +93,7 @@ extension EventRecord {
         let type = try r.lengthPrefixed("type", max: LogLimits.typeBytesMax)
         let member = try r.lengthPrefixed("member", max: LogLimits.memberBytesMax)
         if flags & flagIdempotencyKey != 0 { _ = try r.lengthPrefixed("idempotencyKey", max: LogLimits.idempotencyKeyBytesMax) }
+        if flags & flagActor != 0 { _ = try r.lengthPrefixed("actor", max: LogLimits.actorBytesMax) }
         let data = try r.lengthPrefixed("data", max: LogLimits.dataBytesMax)
         guard r.isAtEnd else { throw RecordDecodingError(field: "data", reason: "\(bytes.count - r.offset) trailing bytes") }
         return EventView(position: position, recordedAt: recordedAt, occurredAt: occurredAt, schemaVersion: schemaVersion,

@@ -201,6 +201,13 @@ public final class EventLog: Sendable {
         writer?.counters.withLock { $0 } ?? (0, 0)
     }
 
+    /// Calls `observe` with the number of events of every commit from now on (nil: stop), on
+    /// the writer's thread right after the commit: it must be quick (metrics). A log opened
+    /// read-only never commits.
+    public func observeCommits(_ observe: (@Sendable (_ events: Int) -> Void)?) {
+        writer?.commitSizeObserver.withLock { $0 = observe }
+    }
+
     // MARK: Reading
 
     /// The last position, its chain hash and ledger time (position 0 and the genesis hash when empty).

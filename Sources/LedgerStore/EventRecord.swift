@@ -2,7 +2,9 @@ import ByteCodec
 
 /// An event as the caller hands it to `append`.
 public struct EventDraft: Sendable, Hashable {
-    /// The idempotency comparison between two drafts: everything but `expectedVersion`.
+    /// The idempotency comparison between two drafts: everything but `expectedVersion` and
+    /// `actor` (who sends a request is not part of it: a retry by another caller gets the
+    /// original outcome, and the stored event keeps the original actor).
     func isSameRequest(_ other: EventDraft) -> Bool {
         type == other.type && schemaVersion == other.schemaVersion && member == other.member
             && occurredAt == other.occurredAt && data == other.data && idempotencyKey == other.idempotencyKey
@@ -20,9 +22,12 @@ public struct EventDraft: Sendable, Hashable {
     public var idempotencyKey: String?
     /// Version of the member's last event before this one (0: the stream must be empty).
     public var expectedVersion: UInt64?
+    /// Who recorded the event (an API key's name); stored and hashed with the record.
+    public var actor: String?
 
     public init(type: String, schemaVersion: UInt32 = 1, member: String, occurredAt: Int64, data: [UInt8],
-                idempotencyKey: String? = nil, expectedVersion: UInt64? = nil) {
+                idempotencyKey: String? = nil, expectedVersion: UInt64? = nil, actor: String? = nil) {
+        self.actor = actor
         self.type = type
         self.schemaVersion = schemaVersion
         self.member = member
@@ -48,6 +53,8 @@ public struct RecordedEvent: Sendable, Hashable {
     /// Position of the member's previous event (nil for version 1).
     public var previousPosition: UInt64?
     public var idempotencyKey: String?
+    /// Who recorded the event (an API key's name), when the writer said.
+    public var actor: String? = nil
     public var data: [UInt8]
     /// Chain hash after this event, when it was read in log order (see `ChainHash`).
     public var hash: ChainHash?
@@ -55,8 +62,9 @@ public struct RecordedEvent: Sendable, Hashable {
     /// skips it), as of the read that returned it; nil when it is not neutralised.
     public var neutralisedBy: UInt64? = nil
 
-    /// True when `draft` is the same request as this event (the idempotency comparison). Text
-    /// fields are NFC (validated), so String equality is byte equality.
+    /// True when `draft` is the same request as this event (the idempotency comparison; the
+    /// actor is not compared, see `EventDraft.isSameRequest`). Text fields are NFC (validated),
+    /// so String equality is byte equality.
     func isSameRequest(as draft: EventDraft) -> Bool {
         type == draft.type && schemaVersion == draft.schemaVersion && member == draft.member
             && occurredAt == draft.occurredAt && data == draft.data && idempotencyKey == draft.idempotencyKey
@@ -67,6 +75,8 @@ public struct RecordedEvent: Sendable, Hashable {
 enum EventRecord {
     static let formatByte: UInt8 = 1
     static let flagIdempotencyKey: UInt8 = 0x01
+    static let flagActor: UInt8 = 0x02
+    static let flagsKnown: UInt8 = flagIdempotencyKey | flagActor
 
     /// Encodes the record bytes (the value; the key is the position).
     static func encode(_ draft: EventDraft, recordedAt: Int64, version: UInt64, previousDelta: UInt64,
@@ -75,7 +85,7 @@ enum EventRecord {
         swap(&w.bytes, &out)  // appended in place: `out` keeps its capacity
         defer { swap(&w.bytes, &out) }
         w.uint8(formatByte)
-        w.uint8(draft.idempotencyKey == nil ? 0 : flagIdempotencyKey)
+        w.uint8((draft.idempotencyKey == nil ? 0 : flagIdempotencyKey) | (draft.actor == nil ? 0 : flagActor))
         w.varint(UInt64(draft.schemaVersion))
         w.uint64BE(UInt64(bitPattern: recordedAt))
         w.uint64BE(UInt64(bitPattern: draft.occurredAt))
@@ -84,6 +94,7 @@ enum EventRecord {
         appendString(draft.type, to: &w)
         appendString(draft.member, to: &w)
         if let key = draft.idempotencyKey { appendString(key, to: &w) }
+        if let actor = draft.actor { appendString(actor, to: &w) }
         w.varint(UInt64(draft.data.count))
         w.append(draft.data)
     }
@@ -103,7 +114,7 @@ enum EventRecord {
         let format = try r.uint8("format")
         guard format == formatByte else { throw RecordDecodingError(field: "format", reason: "unknown record format \(format)") }
         let flags = try r.uint8("flags")
-        guard flags & ~flagIdempotencyKey == 0 else { throw RecordDecodingError(field: "flags", reason: "unknown flags \(flags)") }
+        guard flags & ~flagsKnown == 0 else { throw RecordDecodingError(field: "flags", reason: "unknown flags \(flags)") }
         let schemaVersion = try r.varint("schemaVersion")
         guard schemaVersion >= 1, schemaVersion <= UInt64(UInt32.max) else {
             throw RecordDecodingError(field: "schemaVersion", reason: "\(schemaVersion) is outside 1...\(UInt32.max)")
@@ -126,17 +137,19 @@ enum EventRecord {
         let type = try r.string("type", max: LogLimits.typeBytesMax)
         let member = try r.string("member", max: LogLimits.memberBytesMax)
         let key = flags & flagIdempotencyKey != 0 ? try r.string("idempotencyKey", max: LogLimits.idempotencyKeyBytesMax) : nil
+        let actor = flags & flagActor != 0 ? try r.string("actor", max: LogLimits.actorBytesMax) : nil
         // The writer's text rules, checked again on the way back (see EventDraftValidation).
-        // (Three calls, not a loop over an array literal, which would be allocated per event.)
+        // (Separate calls, not a loop over an array literal, which would be allocated per event.)
         try checkText("type", type, max: LogLimits.typeBytesMax)
         try checkText("member", member, max: LogLimits.memberBytesMax)
         if let key { try checkText("idempotencyKey", key, max: LogLimits.idempotencyKeyBytesMax) }
+        if let actor { try checkText("actor", actor, max: LogLimits.actorBytesMax) }
         let data = [UInt8](try r.lengthPrefixed("data", max: LogLimits.dataBytesMax))
         guard r.isAtEnd else { throw RecordDecodingError(field: "data", reason: "\(bytes.count - r.offset) trailing bytes") }
         return RecordedEvent(position: position, recordedAt: recordedAt, occurredAt: occurredAt, type: type,
                              schemaVersion: schemaVersion, member: member, version: version,
-                             previousPosition: delta == 0 ? nil : position - delta, idempotencyKey: key, data: data,
-                             hash: nil)
+                             previousPosition: delta == 0 ? nil : position - delta, idempotencyKey: key, actor: actor,
+                             data: data, hash: nil)
     }
 
     private static func checkText(_ field: String, _ value: String, max: Int) throws(RecordDecodingError) {

@@ -10,6 +10,8 @@ public enum LogLimits {
     public static let typeBytesMax = 128
     public static let memberBytesMax = 256
     public static let idempotencyKeyBytesMax = 256
+    /// Who recorded an event (an API key's name).
+    public static let actorBytesMax = 128
     public static let dataBytesMax = 1 << 20
     /// Events read per short read transaction when scanning or tailing.
     public static let readBatchEventsMax = 4_096

@@ -82,6 +82,8 @@ final class LogWriter: @unchecked Sendable {
     private var keyEntries: [(hash: UInt64, position: UInt64)] = []
     /// Commits and events committed by this writer (for `commitStatistics`).
     let counters = Mutex<(commits: Int, events: Int)>((0, 0))
+    /// Told the events of each commit, on this thread after the commit (see `EventLog.observeCommits`).
+    let commitSizeObserver = Mutex<(@Sendable (Int) -> Void)?>(nil)
     private let flusher: IndexFlusher
     /// Hashes the chain of large batches beside the writer thread (see `ChainHasher`).
     private let hasher = ChainHasher()
@@ -227,6 +229,7 @@ final class LogWriter: @unchecked Sendable {
         precondition(staged.position >= head, "the head never moves back")
         let committedEvents = Int(staged.position - head)
         counters.withLock { $0.commits += 1; $0.events += committedEvents }
+        commitSizeObserver.withLock { $0 }?(committedEvents)
         head = staged.position
         headHash = staged.hash
         lastRecordedAt = staged.recordedAt
@@ -466,13 +469,13 @@ final class LogWriter: @unchecked Sendable {
         staged.indexed.append(StagedEntry(member: drafts[d].member, memberHash: event.memberHash, head: head, keyHash: event.keyHash))
     }
 
-    /// An upper bound of the record bytes of `drafts` (EventRecord.encode: two bytes, two u64, seven
+    /// An upper bound of the record bytes of `drafts` (EventRecord.encode: two bytes, two u64, eight
     /// varints of at most 10 bytes, and the texts and data).
     private static func recordBytesBound(_ drafts: [EventDraft]) -> Int {
         var total = 0
         for i in drafts.indices {
-            total += 2 + 16 + 7 * 10 + drafts[i].type.utf8.count + drafts[i].member.utf8.count
-                + (drafts[i].idempotencyKey?.utf8.count ?? 0) + drafts[i].data.count
+            total += 2 + 16 + 8 * 10 + drafts[i].type.utf8.count + drafts[i].member.utf8.count
+                + (drafts[i].idempotencyKey?.utf8.count ?? 0) + (drafts[i].actor?.utf8.count ?? 0) + drafts[i].data.count
         }
         return total
     }
@@ -637,7 +640,7 @@ public struct StagedEvents: RandomAccessCollection, Sendable {
         return RecordedEvent(position: e.position, recordedAt: recordedAt, occurredAt: d.occurredAt, type: d.type,
                              schemaVersion: d.schemaVersion, member: d.member, version: e.version,
                              previousPosition: e.previousDelta == 0 ? nil : e.position - e.previousDelta,
-                             idempotencyKey: d.idempotencyKey, data: d.data, hash: nil)
+                             idempotencyKey: d.idempotencyKey, actor: d.actor, data: d.data, hash: nil)
     }
 
     /// The position of event `i` (no copy of the event).

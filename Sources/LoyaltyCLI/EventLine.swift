@@ -3,10 +3,10 @@ import LedgerJSON
 import LoyaltyDomain
 
 /// Parses one JSON Lines input event:
-/// `{"type", "member", "occurredAt", "data", "idempotencyKey"?, "expectedVersion"?}`.
+/// `{"type", "member", "occurredAt", "data", "idempotencyKey"?, "expectedVersion"?, "schemaVersion"?, "actor"?}`.
 /// Errors name the field and the value; the caller adds the line number.
 enum EventLine {
-    static let fields: Set<String> = ["type", "member", "occurredAt", "data", "idempotencyKey", "expectedVersion", "schemaVersion"]
+    static let fields: Set<String> = ["type", "member", "occurredAt", "data", "idempotencyKey", "expectedVersion", "schemaVersion", "actor"]
 
     static func parse(_ line: [UInt8]) throws -> EventDraft {
         let value: JSONValue
@@ -29,6 +29,7 @@ enum EventLine {
         guard case .object = data else { throw CLIError("field 'data' must be a JSON object") }
         var key: String?
         if value["idempotencyKey"] != nil { key = try string(value, "idempotencyKey") }
+        let actor = value["actor"] != nil ? try string(value, "actor") : nil
         let expected = try integer(value, "expectedVersion")
         let schemaVersion = try integer(value, "schemaVersion") ?? 1
         guard schemaVersion >= 1, schemaVersion <= UInt64(UInt32.max) else {
@@ -36,7 +37,7 @@ enum EventLine {
         }
         return EventDraft(type: type, schemaVersion: UInt32(schemaVersion), member: member,
                           occurredAt: occurredAt.microseconds, data: JSONCanonical.encode(data),
-                          idempotencyKey: key, expectedVersion: expected)
+                          idempotencyKey: key, expectedVersion: expected, actor: actor)
     }
 
     private static func string(_ object: JSONValue, _ field: String) throws -> String {
@@ -56,7 +57,7 @@ enum EventLine {
     }
 
     /// One output line: `position, recordedAt, occurredAt, type, member, version, hash, data`
-    /// (plus `idempotencyKey` and `schemaVersion` when set), in that order.
+    /// (plus `schemaVersion`, `idempotencyKey` and `actor` when set), in that order.
     static func render(_ event: RecordedEvent) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(event.data.count + 256)
@@ -74,6 +75,7 @@ enum EventLine {
         field("member"); JSONCanonical.writeString(event.member, into: &out)
         field("version"); out.append(contentsOf: String(event.version).utf8)
         if let key = event.idempotencyKey { field("idempotencyKey"); JSONCanonical.writeString(key, into: &out) }
+        if let actor = event.actor { field("actor"); JSONCanonical.writeString(actor, into: &out) }
         if let hash = event.hash { field("hash"); JSONCanonical.writeString(hash.hex, into: &out) }
         field("data"); out.append(contentsOf: event.data.isEmpty ? Array("null".utf8) : event.data)
         out.append(UInt8(ascii: "}"))

@@ -22,7 +22,7 @@ struct Loyalty: AsyncParsableCommand {
             MemberCommand.self, MembersCommand.self, ProjectionsCommand.self, FiguresCommand.self,
             KeysCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyProofCommand.self, BackupCommand.self,
             HistoryCommand.self, ExplainCommand.self, ReconcileCommand.self, NeutraliseCommand.self, DecisionsCommand.self,
-            ServeCommand.self,
+            ServeCommand.self, APIKeysCommand.self,
         ]
     )
 

@@ -82,6 +82,27 @@ extension Command {
                                "reverse-redemption", "adjust", "transfer", "hold", "release", "define-reward", "expire",
                                "evaluate-tiers"]
 
+    /// The command's name in JSON (`command`), one of `names`.
+    public var name: String {
+        switch self {
+        case .publishProgram: return "publish-program"
+        case .enroll: return "enroll"
+        case .updateProfile: return "update-profile"
+        case .closeMember: return "close-member"
+        case .purchase: return "purchase"
+        case .returnPurchase: return "return"
+        case .redeem: return "redeem"
+        case .reverseRedemption: return "reverse-redemption"
+        case .adjust: return "adjust"
+        case .transfer: return "transfer"
+        case .hold: return "hold"
+        case .release: return "release"
+        case .defineReward: return "define-reward"
+        case .expire: return "expire"
+        case .evaluateTiers: return "evaluate-tiers"
+        }
+    }
+
     /// Reads a JSON command object. `now` fills an absent `occurredAt` (or `asOf`).
     public init(json: JSONValue, now: Timestamp) throws {
         let r = try JSONObjectReader(json)

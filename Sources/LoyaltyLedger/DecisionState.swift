@@ -109,6 +109,15 @@ struct DecisionState {
         if everyone { try loadEverything() }
     }
 
+    /// Loads the owner of purchase `id` and that member, unless resident.
+    mutating func prefetch(purchase id: String) throws {
+        guard let store, !complete else { return }
+        try store.read { r in
+            try checkPinned(r)
+            if let owner = try owner(.purchase, id, r) { try load(member: owner, r) }
+        }
+    }
+
     /// Loads the member an event of the log changes (applying it reads only that member and
     /// the program-wide state).
     mutating func prefetch(_ event: DomainEvent) throws {

@@ -17,6 +17,8 @@ public struct ImportOptions: Sendable {
     /// Called with each line's command before it is decided; what it throws refuses the line
     /// (its description is the reason). The server checks the caller's role and stores here.
     public var admit: (@Sendable (Command) throws -> Void)?
+    /// Who imports (stored with every event written, refusals included; see `Ledger.execute`).
+    public var actor: String?
 
     public static let batchLinesMax = 2_000
 
@@ -91,26 +93,26 @@ extension Ledger {
             state.linesRead = parsed.lastLine
             state.bytesRead = parsed.bytesRead
             if !parsed.entries.isEmpty {
-                inFlight.append(ImportBatch(entries: parsed.entries, batch: submitBatch(parsed.entries.map { $0.command }, allowFuture: options.allowFuture)))
+                inFlight.append(ImportBatch(entries: parsed.entries, batch: submitBatch(parsed.entries.map { $0.command }, allowFuture: options.allowFuture, actor: options.actor)))
             }
             while inFlight.count > Self.importBatchesInFlightMax {
-                count(try await reportImported(inFlight.removeFirst()))
+                count(try await reportImported(inFlight.removeFirst(), actor: options.actor))
             }
             // Now and then the queue drains so the decision state can be flushed: a crash then
             // leaves at most this much to fold again at the next open.
             if stateCheckpointDue {
-                while !inFlight.isEmpty { count(try await reportImported(inFlight.removeFirst())) }
+                while !inFlight.isEmpty { count(try await reportImported(inFlight.removeFirst(), actor: options.actor)) }
                 checkpointState()
             }
             progress(state)
         }
-        for batch in inFlight { count(try await reportImported(batch)) }
+        for batch in inFlight { count(try await reportImported(batch, actor: options.actor)) }
         progress(state)
         return state
     }
 
     /// Waits for the outcomes of `batch`, counts them and records its refusals (`RefusalMemory`).
-    private func reportImported(_ batch: ImportBatch) async throws -> ImportBatch.Outcome {
+    private func reportImported(_ batch: ImportBatch, actor: String?) async throws -> ImportBatch.Outcome {
         let items = try await batch.batch.value()
         guard items.count == batch.entries.count else {
             throw ApplicationError("an import batch of \(batch.entries.count) commands came back with \(items.count) outcomes")
@@ -123,7 +125,7 @@ extension Ledger {
             case .replayed: outcome.replayed += 1
             case .refused(let error):
                 outcome.refusals.append(ImportRefusal(line: entry.line, reason: RefusalText.describe(error)))
-                if let draft = RefusalMemory.draft(entry.command, input: entry.input, error: error) { refusals.append(draft) }
+                if let draft = RefusalMemory.draft(entry.command, input: entry.input, error: error, actor: actor) { refusals.append(draft) }
             }
         }
         try await RefusalMemory.record(refusals, log: log)

@@ -94,8 +94,10 @@ public final class Ledger: Sendable {
 
     /// Decides and appends `command` atomically; domain refusals throw `DomainError`. The time
     /// rules are checked against this machine's clock (`allowFuture`: see `DecisionClock`).
+    /// `actor` (who asked: the server passes the API key's name) is stored with every event
+    /// written; a replay keeps the original events and their actor.
     @discardableResult
-    public func execute(_ command: Command, allowFuture: Bool = false) async throws -> CommandOutcome {
+    public func execute(_ command: Command, allowFuture: Bool = false, actor: String? = nil) async throws -> CommandOutcome {
         enum Answer: Sendable {
             case replay(key: String)
             case events([DomainEvent])
@@ -110,7 +112,7 @@ public final class Ledger: Sendable {
                 // Expiry and tier evaluation can touch every member: commit them in slices
                 // (each slice is idempotent; the loop below runs until nothing is left).
                 if events.count > Self.sliceEventsMax { events = Array(events.prefix(Self.sliceEventsMax)) }
-                var decided = ModelKeeper.Decided()
+                var decided = ModelKeeper.Decided(actor: actor)
                 try decided.append(events, of: command, applyingTo: &state)
                 return (decided, .events(events))
             }
@@ -126,7 +128,7 @@ public final class Ledger: Sendable {
         case .events(let events):
             var outcome = CommandOutcome(events: Array(zip(result.events.map(\.position), events)), replayed: false, originalPosition: nil)
             if events.count == Self.sliceEventsMax {
-                let rest = try await execute(command, allowFuture: allowFuture)
+                let rest = try await execute(command, allowFuture: allowFuture, actor: actor)
                 outcome.events += rest.events
             }
             return outcome
@@ -146,17 +148,18 @@ public final class Ledger: Sendable {
     /// commands before it applied, and appends every accepted command's events as one atomic batch
     /// (one commit). A refused command is reported and skipped; the others stand. For imports:
     /// thousands of commands per fsync instead of one.
-    public func executeBatch(_ commands: [Command]) async throws -> [BatchItem] {
-        try await submitBatch(commands).value()
+    public func executeBatch(_ commands: [Command], actor: String? = nil) async throws -> [BatchItem] {
+        try await submitBatch(commands, actor: actor).value()
     }
 
     /// `executeBatch` in two halves: decides `commands` now and queues their events, then returns.
     /// Batches queued one after another reach the log in that order, so a caller can decide the
     /// next batch while the writer stores this one (`PendingBatch.value()` gives the outcomes).
-    public func submitBatch(_ commands: [Command], allowFuture: Bool = false) -> PendingBatch {
+    /// `actor`: as for `execute`.
+    public func submitBatch(_ commands: [Command], allowFuture: Bool = false, actor: String? = nil) -> PendingBatch {
         precondition(!commands.isEmpty && commands.count <= 2_000, "1 to 2,000 commands per batch")
-        let (promise, slot) = queue(Self.batchDecision(commands, allowFuture: allowFuture, now: clock))
-        return PendingBatch(ledger: self, commands: commands, allowFuture: allowFuture, first: promise, slot: slot)
+        let (promise, slot) = queue(Self.batchDecision(commands, allowFuture: allowFuture, actor: actor, now: clock))
+        return PendingBatch(ledger: self, commands: commands, allowFuture: allowFuture, actor: actor, first: promise, slot: slot)
     }
 
     /// A batch queued by `submitBatch`.
@@ -164,6 +167,7 @@ public final class Ledger: Sendable {
         let ledger: Ledger
         let commands: [Command]
         let allowFuture: Bool
+        let actor: String?
         let first: Promise<([BatchItem], AppendResult)>
         let slot: ModelKeeper.DecisionSlot<[BatchItem]>
 
@@ -176,15 +180,15 @@ public final class Ledger: Sendable {
             do {
                 return try await first.value.0
             } catch is ModelKeeper.StaleDecision {
-                return try await ledger.decideAndAppend(Ledger.batchDecision(commands, allowFuture: allowFuture, now: ledger.clock)).0
+                return try await ledger.decideAndAppend(Ledger.batchDecision(commands, allowFuture: allowFuture, actor: actor, now: ledger.clock)).0
             }
         }
     }
 
-    static func batchDecision(_ commands: [Command], allowFuture: Bool, now: LedgerClock) -> ModelKeeper.Decide<[BatchItem]> {
+    static func batchDecision(_ commands: [Command], allowFuture: Bool, actor: String?, now: LedgerClock) -> ModelKeeper.Decide<[BatchItem]> {
         { state in
             let clock = DecisionClock(now: now.now(), allowFuture: allowFuture)
-            var decided = ModelKeeper.Decided()
+            var decided = ModelKeeper.Decided(actor: actor)
             decided.reserveCapacity(commands: commands.count)
             var out: [BatchItem] = []
             out.reserveCapacity(commands.count)
@@ -246,7 +250,7 @@ public final class Ledger: Sendable {
                 let event = decided.events[i]  // (one copy, not one per property read)
                 out.append(EventDraft(type: event.type, schemaVersion: DomainEvent.schemaVersion, member: event.stream,
                                       occurredAt: occurredAt, data: try event.checkRoundTrip(),
-                                      idempotencyKey: key.map { $0 + "#" + String(i - range.lowerBound) }))
+                                      idempotencyKey: key.map { $0 + "#" + String(i - range.lowerBound) }, actor: decided.actor))
             }
         }
         return out
@@ -256,6 +260,16 @@ public final class Ledger: Sendable {
     /// (Reads see the log plus the decisions queued for it, like the next decision does.)
     public func balance(_ member: String, at: Timestamp = .now()) throws -> Balance? {
         try keeper.read(member: member) { $0.balance(member, at: at) }
+    }
+
+    /// Purchase `purchaseId`'s member and store, from the decision state; nil when no such
+    /// purchase was recorded. (A return names only the purchase: the server checks a till's
+    /// store with this.)
+    public func purchase(_ purchaseId: String) throws -> (member: String, store: String)? {
+        try keeper.read(prefetch: { try $0.prefetch(purchase: purchaseId) }) { model in
+            guard let member = model.purchaseOwners[purchaseId], let store = model.members[member]?.purchases[purchaseId]?.store else { return nil }
+            return (member, store)
+        }
     }
 
     public func member(_ id: String) throws -> MemberState? {

@@ -136,10 +136,14 @@ final class ModelKeeper: CommitObserver {
     /// events, one of commands), so the writer thread neither allocates an array per command nor
     /// copies tuples, nor frees them.
     struct Decided: Sendable {
+        /// Who asked for these commands (stored with each event; see `Ledger.execute`).
+        var actor: String? = nil
         private(set) var commands: [Command] = []
         private(set) var events: [DomainEvent] = []
         /// `ends[c]`: the end of command `c`'s events in `events`.
         private(set) var ends: [Int] = []
+
+        init(actor: String? = nil) { self.actor = actor }
 
         var eventCount: Int { events.count }
 
@@ -269,7 +273,12 @@ final class ModelKeeper: CommitObserver {
     /// when given. After a failure, before the writer folded the model anew, on a fresh state
     /// caught up from the store instead.
     func read<T>(member: String? = nil, _ body: (LedgerModel) throws -> T) throws -> T {
-        try restartingIfMoved { try readOnce(member: member, body) }
+        try read(prefetch: { state in if let member { try state.prefetch(member: member) } }, body)
+    }
+
+    /// `read`, with what `prefetch` loads into the state first.
+    func read<T>(prefetch: (inout DecisionState) throws -> Void, _ body: (LedgerModel) throws -> T) throws -> T {
+        try restartingIfMoved { try readOnce(prefetch: prefetch, body) }
     }
 
     /// Runs `read`, and for a reader whose store was flushed past its checkpoint meanwhile
@@ -289,20 +298,20 @@ final class ModelKeeper: CommitObserver {
 
     static let readRestartsMax = 4
 
-    private func readOnce<T>(member: String?, _ body: (LedgerModel) throws -> T) throws -> T {
+    private func readOnce<T>(prefetch: (inout DecisionState) throws -> Void, _ body: (LedgerModel) throws -> T) throws -> T {
         // (`body` runs under the lock and its value leaves it: unchecked, as `withLock` wants
         // Sendable results.)
         nonisolated(unsafe) var value: T?
         let current = try model.withLock { m -> Bool in
             guard !book.withLock({ $0.needsRebuild }) else { return false }
             try followLocked(&m)
-            if let member { try m.prefetch(member: member) }
+            try prefetch(&m)
             value = try body(m.model)
             return true
         }
         if current, let value { return value }
         var (fresh, _) = try freshState()
-        if let member { try fresh.prefetch(member: member) }
+        try prefetch(&fresh)
         return try body(fresh.model)
     }
 

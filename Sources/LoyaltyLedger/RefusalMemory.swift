@@ -31,14 +31,14 @@ enum RefusalMemory {
 
     /// The event recording that `command` was refused for `reason`, or nil when there is nothing
     /// to remember (no key, a conflict, a key the log could not store).
-    static func draft(_ command: Command, input: String, error: any Error) -> EventDraft? {
+    static func draft(_ command: Command, input: String, error: any Error, actor: String? = nil) -> EventDraft? {
         guard let key = command.idempotencyKey, let domainError = error as? DomainError else { return nil }
         if case .idempotencyConflict = domainError { return nil }
         let logKey = logKey(key)
         guard logKey.utf8.count <= LogLimits.idempotencyKeyBytesMax, logKey.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
         let data = JSONCanonical.encode(.object(["command": .string(key), "input": .string(input), "reason": .string(domainError.description)]))
         guard data.count <= LogLimits.dataBytesMax else { return nil }
-        return EventDraft(type: eventType, member: stream, occurredAt: command.at.microseconds, data: data, idempotencyKey: logKey)
+        return EventDraft(type: eventType, member: stream, occurredAt: command.at.microseconds, data: data, idempotencyKey: logKey, actor: actor)
     }
 
     /// Records `drafts` (one per key: a key refused twice in one import is remembered once).

@@ -11,13 +11,12 @@ extension LedgerServer {
     public func run(logger: Logger, onListening: (@Sendable (Int) async -> Void)? = nil) async throws {
         var logger = logger
         logger[metadataKey: "ledger"] = .string(app.log.path)
-        let projections = try app.projections()
         let http = Application(router: router(),
                                configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "loyalty"),
                                onServerRunning: { channel in await onListening?(channel.localAddress?.port ?? 0) },
                                logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: ProjectionService(projections: projections)),
+            .init(service: try projectionService()),
             .init(service: http, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
         ]
         if let schedule = configuration.dailyJobs {

@@ -2,6 +2,8 @@ public import Hummingbird
 public import LoyaltyLedger
 public import Logging
 import LoyaltyDomain
+public import Projections
+import Synchronization
 
 /// The HTTP service over one open `LedgerApplication`: every route parses its request, calls the
 /// application (the same calls the CLI makes) and writes the answer.
@@ -14,21 +16,52 @@ public final class LedgerServer: Sendable {
     let idempotency: IdempotencyStore
     /// The latest reconciliation report.
     let reconciliations = Reconciliations()
+    /// The API keys requests must carry; nil with `insecureNoAuth` (every request is allowed).
+    let keys: APIKeyRing?
+    let metrics: ServerMetrics
+    /// Set once the projections caught up after the start (`/ready`).
+    private let caughtUp = Atomic<Bool>(false)
 
+    /// Throws `ServerSetupError` when keys are required and the ledger has no active key.
     public init(app: LedgerApplication, configuration: ServerConfiguration) throws {
         self.app = app
         self.configuration = configuration
         self.ledger = try app.ledger
         self.idempotency = try IdempotencyStore(directory: app.path + "/api")
+        if configuration.insecureNoAuth {
+            keys = nil
+        } else {
+            let ring = try APIKeyRing(ledger: app.path)
+            guard ring.activeCount > 0 else {
+                throw ServerSetupError(description: "the ledger has no API key: create one with `loyalty api-keys create NAME --role ROLE` "
+                                       + "(or, for local development only, serve with --insecure-no-auth)")
+            }
+            keys = ring
+        }
+        self.metrics = ServerMetrics(app: app)
     }
 
     /// Now, by the ledger's clock (tests fix it).
     var now: Timestamp { ledger.clock.now() }
 
-    /// The router with every route of API version 1.
+    /// True once the projections caught up after the start.
+    public var isReady: Bool { caughtUp.load(ordering: .acquiring) }
+
+    /// The projection workers, as a service that marks the server ready after its first catch-up.
+    public func projectionService() throws -> ProjectionService {
+        var service = ProjectionService(projections: try app.projections())
+        service.onCaughtUp = { self.caughtUp.store(true, ordering: .releasing) }
+        return service
+    }
+
+    /// The router with every route of API version 1. Middleware, outermost first: request
+    /// metrics, problem documents, API keys, the request log.
     public func router() -> Router<ServerContext> {
         let router = Router(context: ServerContext.self)
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
+        if let keys { router.add(middleware: AuthMiddleware(keys: keys)) }
+        router.add(middleware: RequestLogMiddleware())
         addOperationRoutes(to: router)
         addCommandRoutes(to: router)
         addQueryRoutes(to: router)
@@ -42,4 +75,9 @@ public final class LedgerServer: Sendable {
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "loyalty"),
                     logger: logger)
     }
+}
+
+/// A server that cannot start as configured (no API keys, ...).
+public struct ServerSetupError: Error, CustomStringConvertible {
+    public var description: String
 }

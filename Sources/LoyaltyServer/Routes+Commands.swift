@@ -79,8 +79,8 @@ extension LedgerServer {
     /// carried out (its own idempotency key) is answered with the same body, read back from
     /// the log; nothing is written.
     func carryOut(_ command: Command, _ context: ServerContext) async throws -> (status: HTTPResponse.Status, body: JSONValue) {
-        try Access.check(context.caller, .command(command))
-        let outcome = try await ledger.execute(command)
+        try Access.check(context.caller, .command(command), storeOfPurchase: { try self.ledger.purchase($0)?.store })
+        let outcome = try await ledger.execute(command, actor: context.caller?.name)
         if outcome.replayed, let key = command.idempotencyKey {
             return (.created, try originalAnswer(key: key))
         }

@@ -41,8 +41,14 @@ extension LedgerServer {
             throw Problem.bodyTooLarge(limit)
         }
         let caller = context.caller
-        options.admit = { command in
-            do { try Access.check(caller, .command(command)) } catch let problem as Problem { throw ApplicationError(problem.detail) }
+        try Access.check(caller, .bulkImport)
+        options.actor = caller?.name
+        options.admit = { [ledger] command in
+            do {
+                try Access.check(caller, .command(command), storeOfPurchase: { try ledger.purchase($0)?.store })
+            } catch let problem as Problem {
+                throw ApplicationError(problem.detail)
+            }
         }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw Problem.internalError() }

@@ -11,7 +11,7 @@ extension LedgerServer {
     /// that a client reads what it just wrote.
     func addQueryRoutes(to router: Router<ServerContext>) {
         router.get("/v1/members/{id}") { request, context in
-            try Access.check(context.caller, .read)
+            try Access.check(context.caller, .memberLookup)
             let member = try context.parameters.require("id")
             _ = try QueryParameters(request, allowed: [])
             _ = try self.app.catchUpIfNear([MemberViews.name, Balances.name])
@@ -19,7 +19,7 @@ extension LedgerServer {
             return JSONBody.response(record.json)
         }
         router.get("/v1/members/{id}/balance") { request, context in
-            try Access.check(context.caller, .read)
+            try Access.check(context.caller, .memberLookup)
             let member = try context.parameters.require("id")
             let query = try QueryParameters(request, allowed: ["asOf", "knownAt"])
             let asOf = try query.time("asOf", self.app)

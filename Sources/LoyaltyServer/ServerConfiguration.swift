@@ -13,6 +13,10 @@ public struct ServerConfiguration: Sendable {
     /// When the daily jobs (expiry, tier evaluation) run, in the program's time zone; nil: never
     /// (an operator runs `loyalty expire` and `loyalty tiers evaluate` instead).
     public var dailyJobs: DailyJobs? = DailyJobs(minuteOfDay: 3 * 60)
+    /// Serve without API keys: every request is allowed and events have no actor. For local
+    /// development only (`loyalty serve --insecure-no-auth`); by default a server needs keys
+    /// and refuses to start without one.
+    public var insecureNoAuth = false
 
     public static let commandBodyBytesMaxDefault = 1 << 20
 

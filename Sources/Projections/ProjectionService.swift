@@ -13,6 +13,9 @@ public struct ProjectionService: Service {
     /// Called after every step that applied events, with the position all projections reached
     /// (for metrics and benchmarks).
     public var onProgress: (@Sendable (_ eventsApplied: Int, _ through: UInt64) -> Void)?
+    /// Called once, when the first catch-up after the start is done (stopped projections
+    /// included: they stay where they stopped): the moment a server is ready.
+    public var onCaughtUp: (@Sendable () -> Void)?
 
     public init(projections: LedgerProjections, eventsPerStep: Int = 10_000, pollMilliseconds: Int = 50,
                 onProgress: (@Sendable (Int, UInt64) -> Void)? = nil) {
@@ -31,6 +34,7 @@ public struct ProjectionService: Service {
             // The others follow on; `projections status` shows where these stopped.
             for s in stops { projections.logger.info("projection stopped", metadata: ["stop": "\(s)"]) }
         }
+        onCaughtUp?()
         // A step's commit (write and sync) overlaps the next step's reading and applying; it is
         // reported when written, from the thread that wrote it.
         let progress = onProgress

@@ -13,7 +13,7 @@ import Testing
         let dir = try TemporaryDirectory.withLedger()
         let enrolled = try runTool("loyalty", ["enroll", "m1", "--store", "S1", "--ledger", dir.ledger, "--at", "2026-01-01"])
         #expect(enrolled.status == 0, "\(enrolled.err)")
-        let server = try ServedLedger(ledger: dir.ledger, arguments: ["--no-jobs"])
+        let server = try ServedLedger(ledger: dir.ledger, arguments: ["--no-jobs", "--insecure-no-auth"])
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let acknowledged = Acknowledged()
         let clients = 16

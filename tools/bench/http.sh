@@ -37,7 +37,7 @@ PY
 "$BIN" import "$WORK/purchases.csv" --ledger "$WORK/ledger" >/dev/null
 KEY=""
 if "$BIN" --help | grep -q "api-keys"; then
-  KEY="$("$BIN" api-keys create bench --role operator --ledger "$WORK/ledger" | grep -o 'll_[A-Za-z0-9_-]*' | head -1)"
+  KEY="$("$BIN" api-keys create bench --role operator --ledger "$WORK/ledger" 2>/dev/null | head -n 1)"
 fi
 export KEY MEMBERS
 
