@@ -115,11 +115,21 @@ final class DecisionStore: Sendable {
         let store: DecisionStore
         let txn: LMDBTransaction
 
-        func member(_ id: String) throws -> [UInt8]? { try txn.value(store.members, key: Array(id.utf8)) }
+        // Ids come from commands not validated yet (the decision validates them after loading
+        // what it reads): one no stored key can have (empty, or longer than LMDB's key limit,
+        // which is far above `DomainLimits`) is absent, not an LMDB error.
+        func member(_ id: String) throws -> [UInt8]? {
+            guard Self.storable(id.utf8.count) else { return nil }
+            return try txn.value(store.members, key: Array(id.utf8))
+        }
 
         func owner(_ kind: OwnerKind, _ id: String) throws -> [UInt8]? {
-            try txn.value(store.owners, key: [kind.rawValue] + Array(id.utf8))
+            guard Self.storable(id.utf8.count + 1) else { return nil }
+            return try txn.value(store.owners, key: [kind.rawValue] + Array(id.utf8))
         }
+
+        /// LMDB's key size limit (MDB_MAXKEYSIZE, 511 bytes by default) and its refusal of empty keys.
+        static func storable(_ keyBytes: Int) -> Bool { keyBytes > 0 && keyBytes <= 511 }
 
         func program() throws -> [UInt8]? { try txn.value(store.meta, key: DecisionStore.programKey) }
 

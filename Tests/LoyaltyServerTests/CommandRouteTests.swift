@@ -42,3 +42,22 @@ import Testing
         }
     }
 }
+
+@Suite struct CommandEdgeTests {
+    /// Ids no member or key can have (empty, over LMDB's key limit, multibyte) are the domain's
+    /// refusal naming the field, never a 500 from the storage underneath.
+    @Test func idsNoStoredKeyCanHaveAreRefusalsNot500() async throws {
+        try await withServer { client, _ in
+            let long = String(repeating: "é", count: 400)
+            for (route, body) in [("/v1/transfers", #"{"from":"0","to":"","points":1,"key":"x"}"#),
+                                  ("/v1/transfers", #"{"from":"\#(long)","to":"b","points":1,"key":"x"}"#),
+                                  ("/v1/redemptions", #"{"member":"","points":1,"redemptionId":"r"}"#),
+                                  ("/v1/returns", #"{"purchaseId":"","returnId":"r"}"#),
+                                  ("/v1/holds", #"{"member":"m","points":1,"holdId":"\#(long)","expiresAt":"2030-01-01T00:00:00Z"}"#),
+                                  ("/v1/adjustments", #"{"member":"m","points":-9223372036854775808,"reason":"x","key":""}"#)] {
+                let answer = try await client.send(.post, route, json: body)
+                #expect(answer.status.code >= 400 && answer.status.code < 500, "\(route) \(body): \(answer.status) \(answer.text)")
+            }
+        }
+    }
+}
