@@ -27,7 +27,7 @@ struct EventsCommand: ParsableCommand {
                 ?? log.events(after: position, limit: min(remaining, 4096), withHashes: true)
             guard let last = batch.last else { break }
             var text = ""
-            for event in batch { text += EventLine.render(event); text += "\n" }
+            for event in batch { text += String(decoding: EventJSON.line(event), as: UTF8.self); text += "\n" }
             FileHandle.standardOutput.write(Data(text.utf8))
             position = last.position
             hash = last.hash
@@ -50,7 +50,7 @@ struct TailCommand: AsyncParsableCommand {
         let log = app.log
         var text = ""
         for try await event in log.subscribe(after: after, follow: follow) {
-            text += EventLine.render(event)
+            text += String(decoding: EventJSON.line(event), as: UTF8.self)
             text += "\n"
             if text.utf8.count > 64 << 10 || follow {
                 FileHandle.standardOutput.write(Data(text.utf8))
