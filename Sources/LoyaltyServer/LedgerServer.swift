@@ -10,6 +10,8 @@ public final class LedgerServer: Sendable {
     public let configuration: ServerConfiguration
     /// The decision state commands go through (the application is open for writing).
     let ledger: Ledger
+    /// The gauges of the open event streams.
+    let streamMetrics = StreamMetrics()
 
     public init(app: LedgerApplication, configuration: ServerConfiguration) throws {
         self.app = app
@@ -27,6 +29,7 @@ public final class LedgerServer: Sendable {
         addOperationRoutes(to: router)
         addCommandRoutes(to: router)
         addQueryRoutes(to: router)
+        addEventRoutes(to: router)
         return router
     }
 
