@@ -141,20 +141,58 @@ public struct LedgerTailClient: Sendable {
         authorize(&request)
         let response = try await http.execute(request, timeout: .seconds(60))
         try await check(response)
-        let body = try await response.body.collect(upTo: 256 << 20)
-        guard let value = try? JSONCanonical.parse(utf8: Array(body.readableBytesView)),
+        let body = Array(try await response.body.collect(upTo: 256 << 20).readableBytesView)
+        guard let value = try? JSONCanonical.parse(utf8: body),
               case .array(let items)? = value["events"],
               case .integer(let nextText)? = value["next"], let next = UInt64(nextText),
               case .integer(let headText)? = value["head"], let head = UInt64(headText)
         else { throw TailClientError("GET /v1/events: the answer is not an events page") }
+        // The lines as the server wrote them (a parsed value would print its keys sorted).
+        let lines = Self.arrayElements(body)
+        guard lines.count == items.count else { throw TailClientError("GET /v1/events: the events do not split into lines") }
         var events: [TailEvent] = []
-        for item in items {
+        for (item, line) in zip(items, lines) {
             guard case .integer(let text)? = item["position"], let position = UInt64(text) else {
                 throw TailClientError("GET /v1/events: an event without a position")
             }
-            events.append(TailEvent(position: position, line: String(decoding: JSONCanonical.encode(item), as: UTF8.self)))
+            events.append(TailEvent(position: position, line: String(decoding: line, as: UTF8.self)))
         }
         return Page(events: events, next: next, head: head)
+    }
+
+    /// The bytes of each element of the first array in `json` (an events page: the value of
+    /// `events`), found by bracket depth outside strings. The caller checked `json` parses.
+    static func arrayElements(_ json: [UInt8]) -> [ArraySlice<UInt8>] {
+        guard let open = json.firstIndex(of: UInt8(ascii: "[")) else { return [] }
+        var elements: [ArraySlice<UInt8>] = []
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var start = open + 1
+        for i in (open + 1)..<json.count {
+            let byte = json[i]
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if depth == 0 {
+                    if i > start { elements.append(json[start..<i]) }
+                    return elements
+                }
+                depth -= 1
+            case UInt8(ascii: ","):
+                if depth == 0 {
+                    elements.append(json[start..<i])
+                    start = i + 1
+                }
+            default: break
+            }
+        }
+        return elements
     }
 
     private func url(_ path: String, after: UInt64) -> String {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerStore
 import LoyaltyLedger
+import LedgerTailClient
 
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,8 +44,29 @@ struct TailCommand: AsyncParsableCommand {
     @OptionGroup var options: LedgerOptions
     @Option(help: "Start after this position (a consumer's checkpoint).") var after: UInt64 = 0
     @Flag(help: "Keep following new commits (until interrupted).") var follow = false
+    @Option(help: "Follow a remote ledger served by `loyalty serve` at this URL (http://HOST:PORT) instead of a local one.")
+    var url: String?
+    @Option(help: "The API key for --url (sent as a bearer token).") var apiKey: String?
+    @Option(help: "With --url: keep the position reached in this file, and start from it when it exists (over --after).")
+    var checkpoint: String?
+    @Option(help: "With --url: only this member's events.") var member: String?
+    @Option(help: "With --url: only events whose type starts with this prefix (e.g. points.).") var type: String?
+
+    func validate() throws {
+        if url == nil, apiKey != nil || checkpoint != nil || member != nil || type != nil {
+            throw ValidationError("--api-key, --checkpoint, --member and --type go with --url")
+        }
+        if let url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            throw ValidationError("--url: '\(url)' is not an http:// or https:// URL")
+        }
+    }
 
     func run() async throws {
+        if let url {
+            try await RemoteTail(url: url, apiKey: apiKey, after: after, follow: follow,
+                                 checkpoint: checkpoint.map { TailCheckpoint(path: $0) }, member: member, typePrefix: type).run()
+            return
+        }
         let app = try options.open()
         defer { app.close() }
         let log = app.log
