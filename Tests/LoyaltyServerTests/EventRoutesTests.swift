@@ -194,6 +194,26 @@ import Testing
         }
     }
 
+    /// A consumer that stops reading holds its stream only until a write to it has waited
+    /// `stallTimeout`; the writer never waits for it.
+    @Test func stalledConsumerIsDisconnected() async throws {
+        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
+        configuration.stream.stallTimeout = .milliseconds(500)
+        try await withServer(configuration: configuration) { client, server in
+            try await Load.enroll(0..<50, server)
+            let port = try #require(client.port)
+            let consumer = Task { try? await readStream(port: port, "/v1/events/stream", pause: .seconds(600), timeout: .seconds(600)) { _ in false } }
+            defer { consumer.cancel() }
+            for _ in 0..<100 where server.streamMetrics.count == 0 { try await Task.sleep(for: .milliseconds(50)) }
+            var written = 0
+            while server.streamMetrics.count == 1, written < 300_000 {
+                try await Load.purchases(written..<(written + 500), members: 50, server)
+                written += 500
+            }
+            #expect(server.streamMetrics.count == 0, "the stalled stream was closed after \(written) purchases")
+        }
+    }
+
     @Test func streamsEndWhenTheServerStopsAndAreCounted() async throws {
         let dir = TemporaryDirectory()
         let metrics = Shared<StreamMetrics?>(nil)
