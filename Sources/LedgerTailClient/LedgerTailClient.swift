@@ -46,11 +46,11 @@ public struct LedgerTailClient: Sendable {
     }
 
     /// Delivers every event after `after` up to the head as of the last page, in pages of the
-    /// long poll; returns the position reached.
+    /// long poll; returns the position reached. Gives up after `attempts` failures in a row.
     @discardableResult
-    public func read(after: UInt64, deliver: ([TailEvent], UInt64) async throws -> Void) async throws -> UInt64 {
+    public func read(after: UInt64, attempts: Int = 3, deliver: ([TailEvent], UInt64) async throws -> Void) async throws -> UInt64 {
         var position = after
-        try await retrying { progressed in
+        try await retrying(attempts: attempts) { progressed in
             while true {
                 let page = try await poll(after: position)
                 if !page.events.isEmpty || page.next > position {
@@ -65,10 +65,11 @@ public struct LedgerTailClient: Sendable {
     }
 
     /// Runs `attempt` until it returns true (done), again after a failure that may pass (the
-    /// server unreachable or restarting, a 5xx) with backoff, or at once when it ended after
-    /// making progress.
-    private func retrying(_ attempt: (inout Bool) async throws -> Bool) async throws {
+    /// server unreachable or restarting, a 5xx) with backoff, or soon when it ended after
+    /// making progress; with `attempts`, gives up after that many failures in a row.
+    private func retrying(attempts: Int? = nil, _ attempt: (inout Bool) async throws -> Bool) async throws {
         var delay = backoffMin
+        var failures = 0
         while true {
             try Task.checkCancellation()
             var progressed = false
@@ -82,6 +83,10 @@ public struct LedgerTailClient: Sendable {
                 throw CancellationError()
             } catch {
                 // Unreachable, reset, timed out: try again from the position reached.
+                failures = progressed ? 1 : failures + 1
+                if let attempts, failures >= attempts {
+                    throw TailClientError("\(baseURL): \(failures) attempts failed, the last with \(error)")
+                }
             }
             if progressed { delay = backoffMin }
             try await Task.sleep(for: delay)

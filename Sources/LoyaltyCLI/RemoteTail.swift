@@ -19,7 +19,7 @@ struct RemoteTail {
     func run() async throws {
         var configuration = HTTPClient.Configuration()
         // The stream sends a keep-alive at least every 15 s: a longer silence is a dead connection.
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(45))
+        configuration.timeout = .init(connect: .seconds(3), read: .seconds(45))
         let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
         do {
             try await tail(http)

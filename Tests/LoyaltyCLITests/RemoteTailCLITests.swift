@@ -55,6 +55,9 @@ import Testing
         #expect(bad.status != 0 && bad.err.contains("--url"), "\(bad.err)")
         let stray = try runTool("loyalty", ["tail", "--checkpoint", "x"])
         #expect(stray.status != 0 && stray.err.contains("go with --url"), "\(stray.err)")
+        // Nothing listening: without --follow, a few attempts and an error naming the URL.
+        let down = try runTool("loyalty", ["tail", "--url", "http://127.0.0.1:1"])
+        #expect(down.status != 0 && down.err.contains("http://127.0.0.1:1") && down.err.contains("attempts failed"), "\(down.err)")
     }
 }
 
