@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "LedgerProofs", targets: ["LedgerProofs"]),
         .library(name: "LoyaltyAudit", targets: ["LoyaltyAudit"]),
         .library(name: "LoyaltyServer", targets: ["LoyaltyServer"]),
+        .library(name: "LedgerTailClient", targets: ["LedgerTailClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -119,12 +120,19 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Following a remote ledger over HTTP (the event stream, the long poll), with resume.
+        .target(
+            name: "LedgerTailClient",
+            dependencies: ["LedgerJSON", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strictSettings
+        ),
         // `loyalty`: parses arguments, calls LoyaltyLedger (or serves it), prints.
         .executableTarget(
             name: "LoyaltyCLI",
             dependencies: [
                 "LoyaltyLedger",
                 "LoyaltyServer",
+                "LedgerTailClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -211,7 +219,7 @@ let package = Package(
         .testTarget(
             name: "LoyaltyServerTests",
             dependencies: [
-                "LoyaltyServer", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport",
+                "LoyaltyServer", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport", "LedgerTailClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -55,30 +55,4 @@ enum EventLine {
         }
         return n
     }
-
-    /// One output line: `position, recordedAt, occurredAt, type, member, version, hash, data`
-    /// (plus `schemaVersion`, `idempotencyKey` and `actor` when set), in that order.
-    static func render(_ event: RecordedEvent) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(event.data.count + 256)
-        func field(_ name: String, first: Bool = false) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            JSONCanonical.writeString(name, into: &out)
-            out.append(UInt8(ascii: ":"))
-        }
-        out.append(UInt8(ascii: "{"))
-        field("position", first: true); out.append(contentsOf: String(event.position).utf8)
-        field("recordedAt"); JSONCanonical.writeString(Timestamp(microseconds: event.recordedAt).rfc3339, into: &out)
-        field("occurredAt"); JSONCanonical.writeString(Timestamp(microseconds: event.occurredAt).rfc3339, into: &out)
-        field("type"); JSONCanonical.writeString(event.type, into: &out)
-        if event.schemaVersion != 1 { field("schemaVersion"); out.append(contentsOf: String(event.schemaVersion).utf8) }
-        field("member"); JSONCanonical.writeString(event.member, into: &out)
-        field("version"); out.append(contentsOf: String(event.version).utf8)
-        if let key = event.idempotencyKey { field("idempotencyKey"); JSONCanonical.writeString(key, into: &out) }
-        if let actor = event.actor { field("actor"); JSONCanonical.writeString(actor, into: &out) }
-        if let hash = event.hash { field("hash"); JSONCanonical.writeString(hash.hex, into: &out) }
-        field("data"); out.append(contentsOf: event.data.isEmpty ? Array("null".utf8) : event.data)
-        out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
-    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerStore
 import LoyaltyLedger
+import LedgerTailClient
 
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,7 +28,7 @@ struct EventsCommand: ParsableCommand {
                 ?? log.events(after: position, limit: min(remaining, 4096), withHashes: true)
             guard let last = batch.last else { break }
             var text = ""
-            for event in batch { text += EventLine.render(event); text += "\n" }
+            for event in batch { text += String(decoding: EventJSON.line(event), as: UTF8.self); text += "\n" }
             FileHandle.standardOutput.write(Data(text.utf8))
             position = last.position
             hash = last.hash
@@ -43,14 +44,35 @@ struct TailCommand: AsyncParsableCommand {
     @OptionGroup var options: LedgerOptions
     @Option(help: "Start after this position (a consumer's checkpoint).") var after: UInt64 = 0
     @Flag(help: "Keep following new commits (until interrupted).") var follow = false
+    @Option(help: "Follow a remote ledger served by `loyalty serve` at this URL (http://HOST:PORT) instead of a local one.")
+    var url: String?
+    @Option(help: "The API key for --url (sent as a bearer token).") var apiKey: String?
+    @Option(help: "With --url: keep the position reached in this file, and start from it when it exists (over --after).")
+    var checkpoint: String?
+    @Option(help: "With --url: only this member's events.") var member: String?
+    @Option(help: "With --url: only events whose type starts with this prefix (e.g. points.).") var type: String?
+
+    func validate() throws {
+        if url == nil, apiKey != nil || checkpoint != nil || member != nil || type != nil {
+            throw ValidationError("--api-key, --checkpoint, --member and --type go with --url")
+        }
+        if let url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            throw ValidationError("--url: '\(url)' is not an http:// or https:// URL")
+        }
+    }
 
     func run() async throws {
+        if let url {
+            try await RemoteTail(url: url, apiKey: apiKey, after: after, follow: follow,
+                                 checkpoint: checkpoint.map { TailCheckpoint(path: $0) }, member: member, typePrefix: type).run()
+            return
+        }
         let app = try options.open()
         defer { app.close() }
         let log = app.log
         var text = ""
         for try await event in log.subscribe(after: after, follow: follow) {
-            text += EventLine.render(event)
+            text += String(decoding: EventJSON.line(event), as: UTF8.self)
             text += "\n"
             if text.utf8.count > 64 << 10 || follow {
                 FileHandle.standardOutput.write(Data(text.utf8))

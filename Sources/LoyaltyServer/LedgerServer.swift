@@ -21,6 +21,8 @@ public final class LedgerServer: Sendable {
     let metrics: ServerMetrics
     /// Set once the projections caught up after the start (`/ready`).
     private let caughtUp = Atomic<Bool>(false)
+    /// The gauges of the open event streams.
+    let streamMetrics = StreamMetrics()
 
     /// Throws `ServerSetupError` when keys are required and the ledger has no active key.
     public init(app: LedgerApplication, configuration: ServerConfiguration) throws {
@@ -66,6 +68,7 @@ public final class LedgerServer: Sendable {
         addCommandRoutes(to: router)
         addQueryRoutes(to: router)
         addImportRoutes(to: router)
+        addEventRoutes(to: router)
         return router
     }
 
