@@ -56,7 +56,9 @@ AUTH=()
 [ -n "${API_KEY:-}" ] && AUTH=(--header "Authorization: Bearer $API_KEY")
 # Routes the document describes that this server does not have yet are left out (they answer
 # 404 "no such route"); a route it has is always checked.
-EXCLUDE=()
+# The event stream never ends by design (its own tests in LoyaltyServerTests check it): a
+# request/response fuzzer cannot judge it.
+EXCLUDE=(--exclude-path /v1/events/stream)
 for route in /metrics /v1/events /v1/events/stream; do
   status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "${AUTH[@]/--header/-H}" "$BASE$route" || true)"
   if [ "$status" = "404" ]; then EXCLUDE+=(--exclude-path "$route"); echo "not served here, left out: $route"; fi

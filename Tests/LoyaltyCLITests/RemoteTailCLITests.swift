@@ -13,27 +13,31 @@ import Testing
         let local = try runTool("loyalty", ["events"] + l)
         #expect(local.status == 0 && !local.out.isEmpty)
 
-        var server = try RunningProcess(["serve", "--listen", "127.0.0.1:0"] + l)
+        // A consumer's key: it may only tail.
+        let made = try runTool("loyalty", ["api-keys", "create", "follower", "--role", "consumer"] + l)
+        #expect(made.status == 0, "\(made.err)")
+        let key = ["--api-key", made.out.trimmingCharacters(in: .whitespacesAndNewlines)]
+        var server = try RunningProcess(["serve", "--listen", "127.0.0.1:0", "--no-jobs"] + l)
         let listening = try await server.waitForLine { $0.hasPrefix("listening on ") }
         let address = String(listening.dropFirst("listening on ".count))
         let url = "http://\(address)"
 
         // Without --follow: every event up to the head, the same lines as the local tail.
-        let remote = try runTool("loyalty", ["tail", "--url", url])
+        let remote = try runTool("loyalty", ["tail", "--url", url] + key)
         #expect(remote.status == 0, "\(remote.err)")
         #expect(remote.out == local.out)
 
         // With a checkpoint: the next run starts where the last one ended.
         let checkpoint = dir.path + "/consumer.position"
-        let first = try runTool("loyalty", ["tail", "--url", url, "--checkpoint", checkpoint])
+        let first = try runTool("loyalty", ["tail", "--url", url, "--checkpoint", checkpoint] + key)
         #expect(first.out == local.out)
         let head = local.out.split(separator: "\n").count
         #expect(try String(contentsOfFile: checkpoint, encoding: .utf8) == "\(head)\n")
-        let again = try runTool("loyalty", ["tail", "--url", url, "--checkpoint", checkpoint])
+        let again = try runTool("loyalty", ["tail", "--url", url, "--checkpoint", checkpoint] + key)
         #expect(again.status == 0 && again.out.isEmpty, "\(again.out)")
 
         // Following the stream across a restart of the server: every event once, in order.
-        let follower = try RunningProcess(["tail", "--url", url, "--follow", "--checkpoint", dir.path + "/follower.position"])
+        let follower = try RunningProcess(["tail", "--url", url, "--follow", "--checkpoint", dir.path + "/follower.position"] + key)
         _ = try await follower.waitForLines(head)
         server.stop()
         #expect(server.status == 0, "serve stops at SIGTERM with a stream open")
@@ -41,7 +45,7 @@ import Testing
         #expect(try runTool("loyalty", ["purchase", "M2", "--id", "P2", "--amount", "3.00", "--store", "S1", "--at", "2026-02-04T09:00:00Z"] + l).status == 0)
         let all = try runTool("loyalty", ["events"] + l).out
         let total = all.split(separator: "\n").count
-        server = try RunningProcess(["serve", "--listen", address] + l)
+        server = try RunningProcess(["serve", "--listen", address, "--no-jobs"] + l)
         _ = try await server.waitForLine { $0.hasPrefix("listening on ") }
         let followed = try await follower.waitForLines(total)
         follower.stop()

@@ -21,6 +21,8 @@ func withServer(ledger path: String, create: Bool, configuration: ServerConfigur
         let (rules, _) = try LedgerApplication.defaultRules(currency: nil, zone: nil)
         _ = try await app.ledger.execute(.publishProgram(rules, at: LedgerApplication.defaultRulesEffectiveAt))
     }
+    var configuration = configuration
+    configuration.insecureNoAuth = true
     let server = try LedgerServer(app: app, configuration: configuration)
     let http = Application(router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     try await http.test(.live) { client in try await body(client, server) }
