@@ -124,3 +124,26 @@ step "stats"
 step "the last three events, as a downstream consumer tailing from its checkpoint sees them"
 HEAD=$("$BIN" stats --format json | sed -n 's/.*"headPosition" : \([0-9]*\).*/\1/p')
 "$BIN" tail --after $((HEAD - 3)) | cut -c1-220
+
+step "the ledger as a service: loyalty serve with API keys; a till records a purchase over HTTP, an auditor reads the balance, a consumer tails the log remotely"
+"$BIN" api-keys create till-demo --role till --stores S001 2>/dev/null > "$WORK/till.key"
+"$BIN" api-keys create auditor-demo --role auditor 2>/dev/null > "$WORK/auditor.key"
+"$BIN" api-keys create consumer-demo --role consumer 2>/dev/null > "$WORK/consumer.key"
+"$BIN" api-keys list
+"$BIN" serve --listen 127.0.0.1:0 --no-jobs > "$WORK/serve.out" 2> "$WORK/serve.err" &
+SERVER=$!
+for _ in $(seq 1 100); do grep -q "^listening on " "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
+URL="http://$(sed -n 's/^listening on //p' "$WORK/serve.out" | head -n 1)"
+NOW="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "POST $URL/v1/purchases (till-demo, store S001):"
+curl -s -X POST "$URL/v1/purchases" -H "Authorization: Bearer $(cat "$WORK/till.key")" -H 'Content-Type: application/json' \
+    -d "{\"member\":\"M0000042\",\"purchaseId\":\"HTTP-$NOW\",\"amount\":\"42.00\",\"store\":\"S001\",\"occurredAt\":\"$NOW\"}" | cut -c1-240; echo
+echo "the same till at another store (403):"
+curl -s -X POST "$URL/v1/purchases" -H "Authorization: Bearer $(cat "$WORK/till.key")" -H 'Content-Type: application/json' \
+    -d "{\"member\":\"M0000042\",\"purchaseId\":\"HTTP2-$NOW\",\"amount\":\"1.00\",\"store\":\"S002\"}"; echo
+echo "GET $URL/v1/members/M0000042/balance (auditor-demo):"
+curl -s "$URL/v1/members/M0000042/balance" -H "Authorization: Bearer $(cat "$WORK/auditor.key")" | cut -c1-200; echo " ..."
+HEAD=$("$BIN" stats --format json | sed -n 's/.*"headPosition" : \([0-9]*\).*/\1/p')
+echo "loyalty tail --url (consumer-demo), the last two events, with their actor:"
+"$BIN" tail --url "$URL" --api-key "$(cat "$WORK/consumer.key")" --after $((HEAD - 2)) | cut -c1-220
+kill -TERM "$SERVER"; wait "$SERVER" || true
