@@ -188,9 +188,10 @@ public final class Ledger: Sendable {
             decided.reserveCapacity(commands: commands.count)
             var out: [BatchItem] = []
             out.reserveCapacity(commands.count)
-            for command in commands {
+            let notLoaded = state.prefetch(commands)
+            for (i, command) in commands.enumerated() {
                 do {
-                    try state.prefetch(command)
+                    if !notLoaded.isEmpty, let error = notLoaded[i] { throw error }
                     switch try state.model.decideValidated(command, clock: clock) {
                     case .replay: out.append(.replayed)
                     case .append(let events):
