@@ -247,9 +247,20 @@ public final class Ledger: Sendable {
                 let event = decided.events[i]  // (one copy, not one per property read)
                 out.append(EventDraft(type: event.type, schemaVersion: DomainEvent.schemaVersion, member: event.stream,
                                       occurredAt: occurredAt, data: try event.checkRoundTrip(),
-                                      idempotencyKey: key.map { $0 + "#" + String(i - range.lowerBound) }))
+                                      idempotencyKey: key.map { eventKey($0, i - range.lowerBound) }))
             }
         }
+        return out
+    }
+
+    /// The log key of event `index` of the command keyed `key`: `key#index` (built with one
+    /// allocation: one key per event written).
+    static func eventKey(_ key: String, _ index: Int) -> String {
+        var out = String()
+        out.reserveCapacity(key.utf8.count + 4)
+        out += key
+        out += "#"
+        out += String(index)
         return out
     }
 
