@@ -255,6 +255,7 @@ public final class EventLog: Sendable {
         guard let writer else { return nil }
         var candidates: [UInt64] = []
         writer.committedKeyPositions(KeyHash.of(key), into: &candidates, overlay: true)
+        guard !candidates.isEmpty else { return nil }  // (most keys asked about are new: no read transaction)
         return try read { txn in
             try store.event(withKey: key, among: candidates, through: try store.headPosition(txn: txn), txn: txn)?.position
         }

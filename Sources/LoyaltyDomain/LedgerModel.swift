@@ -83,10 +83,11 @@ public struct LedgerModel: Sendable {
             return
         }
         var saved = Undo()
-        for e in events { saved.keep(e, of: self, command: events) }
+        // (By index, here and below: `for e in events` would copy each event.)
+        for i in events.indices { saved.keep(events[i], of: &self, command: events) }
         let counts = (publishedRules.count, eventCount, pointsMoved, moneyRecorded)
         do throws(FoldError) {
-            for e in events { try apply(e, at: at) }
+            for i in events.indices { try apply(events[i], at: at) }
         } catch {
             saved.restore(into: &self)
             publishedRules.removeLast(publishedRules.count - counts.0)
@@ -107,7 +108,8 @@ public struct LedgerModel: Sendable {
         /// The rewards catalogue (small), when an event may change it.
         var rewards: [String: Reward]?
 
-        mutating func keep(_ e: DomainEvent, of model: LedgerModel, command events: [DomainEvent]) {
+        /// (`model` is inout only to read a member's state in place: `keep` changes nothing.)
+        mutating func keep(_ e: DomainEvent, of model: inout LedgerModel, command events: [DomainEvent]) {
             switch e {
             case .programPublished: return
             case .rewardDefined: if rewards == nil { rewards = model.rewards }; return
@@ -122,8 +124,16 @@ public struct LedgerModel: Sendable {
             default: break
             }
             if !members.contains(where: { $0.0 == e.stream }) {
-                members.append((e.stream, model.members[e.stream].map { $0.checkpoint(for: events) }))
+                // (In place, through the dictionary's mutable view: reading `members[id]` would
+                // copy the member's state first.)
+                var checkpoint: MemberState.Checkpoint?
+                if let i = model.members.index(forKey: e.stream) { checkpoint = Self.checkpoint(of: &model.members.values[i], for: events) }
+                members.append((e.stream, checkpoint))
             }
+        }
+
+        private static func checkpoint(of state: inout MemberState, for events: [DomainEvent]) -> MemberState.Checkpoint {
+            state.checkpoint(for: events)
         }
 
         /// Puts back what was kept (in reverse order: a key kept twice ends with its first value).

@@ -27,7 +27,10 @@ struct StateWriter {
     mutating func int(_ v: Int64) { w.zigzag(v) }
     mutating func count(_ n: Int) { w.varint(UInt64(n)) }
     mutating func bool(_ v: Bool) { w.uint8(v ? 1 : 0) }
-    mutating func string(_ s: String) { bytes(Array(s.utf8)) }
+    mutating func string(_ s: String) {
+        count(s.utf8.count)
+        w.append(s.utf8)
+    }
 
     mutating func bytes(_ b: [UInt8]) {
         count(b.count)

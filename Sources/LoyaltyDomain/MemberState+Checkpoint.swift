@@ -29,12 +29,16 @@ extension MemberState {
         func keepLots(_ allocations: [LotAllocation]) {
             for a in allocations { if let i = lotIndex[a.lotId] { c.lots.append((i, lots[i])) } }
         }
-        for e in events where e.stream == member {
-            switch e {
-            case .purchaseRecorded(let p): c.purchases.append((p.purchaseId, purchases[p.purchaseId]))
-            case .pointsEarned(let p): if case let .purchase(id) = p.source { c.purchases.append((id, purchases[id])) }
+        func keepPurchase(_ id: String) {
+            // (A purchase's events name it more than once; its entry is kept once.)
+            if !c.purchases.contains(where: { $0.0 == id }) { c.purchases.append((id, purchases[id])) }
+        }
+        for i in events.indices where events[i].stream == member {
+            switch events[i] {
+            case .purchaseRecorded(let p): keepPurchase(p.purchaseId)
+            case .pointsEarned(let p): if case let .purchase(id) = p.source { keepPurchase(id) }
             case .purchaseReturned(let r):
-                c.purchases.append((r.purchaseId, purchases[r.purchaseId]))
+                keepPurchase(r.purchaseId)
                 keepLots(r.clawedBack)
             case .pointsRedeemed(let r):
                 c.redemptions.append((r.redemptionId, redemptions[r.redemptionId]))

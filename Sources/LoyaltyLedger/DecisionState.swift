@@ -10,23 +10,46 @@ struct DirtyKeys {
     }
 
     var members = Set<String>()
-    var owners = Set<Owner>()
+    /// In the order noted. Not a set: an owner entry is made by one event (its id's first use),
+    /// so a key is noted twice only when an event names an id again (an event appended raw, or
+    /// one a fold refused); a flush then writes that key's value twice, in one transaction.
+    var owners: [Owner] = []
 
     var count: Int { members.count + owners.count }
     var isEmpty: Bool { members.isEmpty && owners.isEmpty }
 
     /// Notes what `event` changes when the model applies it (`LedgerModel.apply`).
     mutating func note(_ event: DomainEvent) {
-        switch event {
-        case .programPublished, .rewardDefined: return
-        case .purchaseRecorded(let p): owners.insert(Owner(kind: .purchase, id: p.purchaseId))
-        case .pointsRedeemed(let r): owners.insert(Owner(kind: .redemption, id: r.redemptionId))
-        case let .pointsHeld(_, holdId, _, _): owners.insert(Owner(kind: .hold, id: holdId))
-        case .purchaseReturned(let r): owners.insert(Owner(kind: .returned, id: r.returnId))
-        case .pointsAdjusted(let a): owners.insert(Owner(kind: .adjustment, id: a.key))
-        default: break
-        }
+        guard !event.isProgramWide else { return }
+        if let owner = event.ownerKey { owners.append(owner) }
         members.insert(event.stream)
+    }
+
+    /// Notes what the events of one command change (`note(_:)` for each; a member is hashed
+    /// once for a run of its events). The events are read in place (`events[i].property`): a
+    /// `switch` over each would copy it first.
+    mutating func note(contentsOf events: [DomainEvent]) {
+        var previous: String?
+        for i in events.indices where !events[i].isProgramWide {
+            if let owner = events[i].ownerKey { owners.append(owner) }
+            let stream = events[i].stream
+            if stream != previous { members.insert(stream) }
+            previous = stream
+        }
+    }
+}
+
+extension DomainEvent {
+    /// The owner-table entry the event makes, if any (`LedgerModel.apply`).
+    fileprivate var ownerKey: DirtyKeys.Owner? {
+        switch self {
+        case .purchaseRecorded(let p): return DirtyKeys.Owner(kind: .purchase, id: p.purchaseId)
+        case .pointsRedeemed(let r): return DirtyKeys.Owner(kind: .redemption, id: r.redemptionId)
+        case let .pointsHeld(_, holdId, _, _): return DirtyKeys.Owner(kind: .hold, id: holdId)
+        case .purchaseReturned(let r): return DirtyKeys.Owner(kind: .returned, id: r.returnId)
+        case .pointsAdjusted(let a): return DirtyKeys.Owner(kind: .adjustment, id: a.key)
+        default: return nil
+        }
     }
 }
 
@@ -73,40 +96,77 @@ struct DecisionState {
     /// (with the members they name). `expire` and tier evaluation read every member.
     mutating func prefetch(_ command: Command) throws {
         guard let store, !complete else { return }
-        var everyone = false
+        if Self.readsEveryone(command) { return try loadEverything() }
         try store.read { r in
             try checkPinned(r)
-            switch command {
-            case .publishProgram, .defineReward: break
-            case let .enroll(m, _, _, _, _, _, _, _), let .updateProfile(m, _, _), let .closeMember(m, _, _):
-                try load(member: m, r)
-            case .purchase(let p):
-                try load(member: p.member, r)
-                if let owner = try owner(.purchase, p.purchaseId, r) { try load(member: owner, r) }
-            case let .returnPurchase(purchaseId, returnId, _, _):
-                _ = try owner(.returned, returnId, r)
-                if let owner = try owner(.purchase, purchaseId, r) { try load(member: owner, r) }
-            case let .redeem(m, _, id, _, _):
-                try load(member: m, r)
-                if let owner = try owner(.redemption, id, r) { try load(member: owner, r) }
-            case let .reverseRedemption(id, _):
-                if let owner = try owner(.redemption, id, r) { try load(member: owner, r) }
-            case let .adjust(m, _, _, _, key, _):
-                try load(member: m, r)
-                _ = try owner(.adjustment, key, r)
-            case let .transfer(from, to, _, _, _):
-                try load(member: from, r)
-                try load(member: to, r)
-            case let .hold(m, _, id, _, _):
-                try load(member: m, r)
-                if let owner = try owner(.hold, id, r) { try load(member: owner, r) }
-            case let .release(id, _):
-                if let owner = try owner(.hold, id, r) { try load(member: owner, r) }
-            case .expire, .evaluateTiers:
-                everyone = true
-            }
+            try load(command, r)
         }
-        if everyone { try loadEverything() }
+    }
+
+    /// Loads what deciding each of `commands` reads, as `prefetch(_:)` does, in one read
+    /// transaction (a batch of an import reads once, not once per command). Loading is the same
+    /// in any order: a key is read only when it is not resident, and then the store has it as
+    /// the model would. Returns the error of each command whose load failed, by its index; the
+    /// others are loaded.
+    mutating func prefetch(_ commands: [Command]) -> [Int: any Error] {
+        guard let store, !complete else { return [:] }
+        var failed: [Int: any Error] = [:]
+        var everyone: [Int] = []
+        do {
+            try store.read { r in
+                try checkPinned(r)
+                for i in commands.indices {
+                    if Self.readsEveryone(commands[i]) { everyone.append(i); continue }
+                    do { try load(commands[i], r) } catch { failed[i] = error }
+                }
+            }
+        } catch {
+            for i in commands.indices { failed[i] = error }
+            return failed
+        }
+        if !everyone.isEmpty {
+            do { try loadEverything() } catch { for i in everyone { failed[i] = error } }
+        }
+        return failed
+    }
+
+    /// `expire` and tier evaluation read every member.
+    private static func readsEveryone(_ command: Command) -> Bool {
+        switch command {
+        case .expire, .evaluateTiers: return true
+        default: return false
+        }
+    }
+
+    /// Loads the members and owner entries `command` reads, within `r`'s transaction.
+    private mutating func load(_ command: Command, _ r: DecisionStore.Reader) throws {
+        switch command {
+        case .publishProgram, .defineReward, .expire, .evaluateTiers: break
+        case let .enroll(m, _, _, _, _, _, _, _), let .updateProfile(m, _, _), let .closeMember(m, _, _):
+            try load(member: m, r)
+        case .purchase(let p):
+            try load(member: p.member, r)
+            if let owner = try owner(.purchase, p.purchaseId, r) { try load(member: owner, r) }
+        case let .returnPurchase(purchaseId, returnId, _, _):
+            _ = try owner(.returned, returnId, r)
+            if let owner = try owner(.purchase, purchaseId, r) { try load(member: owner, r) }
+        case let .redeem(m, _, id, _, _):
+            try load(member: m, r)
+            if let owner = try owner(.redemption, id, r) { try load(member: owner, r) }
+        case let .reverseRedemption(id, _):
+            if let owner = try owner(.redemption, id, r) { try load(member: owner, r) }
+        case let .adjust(m, _, _, _, key, _):
+            try load(member: m, r)
+            _ = try owner(.adjustment, key, r)
+        case let .transfer(from, to, _, _, _):
+            try load(member: from, r)
+            try load(member: to, r)
+        case let .hold(m, _, id, _, _):
+            try load(member: m, r)
+            if let owner = try owner(.hold, id, r) { try load(member: owner, r) }
+        case let .release(id, _):
+            if let owner = try owner(.hold, id, r) { try load(member: owner, r) }
+        }
     }
 
     /// Loads the owner of purchase `id` and that member, unless resident.
@@ -121,7 +181,7 @@ struct DecisionState {
     /// Loads the member an event of the log changes (applying it reads only that member and
     /// the program-wide state).
     mutating func prefetch(_ event: DomainEvent) throws {
-        guard let store, !complete, !event.isProgramWide, model.members[event.stream] == nil else { return }
+        guard let store, !complete, !event.isProgramWide, !isResident(member: event.stream) else { return }
         try store.read { r in
             try checkPinned(r)
             try load(member: event.stream, r)
@@ -130,12 +190,15 @@ struct DecisionState {
 
     /// Loads member `id` unless resident (or absent from the store too).
     mutating func prefetch(member id: String) throws {
-        guard let store, !complete, model.members[id] == nil else { return }
+        guard let store, !complete, !isResident(member: id) else { return }
         try store.read { r in
             try checkPinned(r)
             try load(member: id, r)
         }
     }
+
+    /// (By index: `members[id] == nil` would copy the member's state to compare it.)
+    private func isResident(member id: String) -> Bool { model.members.index(forKey: id) != nil }
 
     private func checkPinned(_ r: DecisionStore.Reader) throws {
         guard let pinnedCheckpoint else { return }
@@ -143,7 +206,7 @@ struct DecisionState {
     }
 
     private mutating func load(member id: String, _ r: DecisionStore.Reader) throws {
-        guard model.members[id] == nil, let bytes = try r.member(id) else { return }
+        guard !isResident(member: id), let bytes = try r.member(id) else { return }
         do {
             model.members[id] = try MemberState(stateBytes: bytes)
         } catch {
@@ -196,7 +259,7 @@ struct DecisionState {
             guard let id = String(validating: key, as: UTF8.self) else {
                 throw DecisionStateDamaged(description: "a stored member id is not UTF-8; run `loyalty decisions rebuild`")
             }
-            guard model.members[id] == nil else { return }
+            guard !isResident(member: id) else { return }
             do { model.members[id] = try MemberState(stateBytes: bytes) } catch {
                 throw DecisionStateDamaged(description: "the stored decision state of member '\(id)' does not decode (\(error)); run `loyalty decisions rebuild`")
             }

@@ -192,9 +192,10 @@ public final class Ledger: Sendable {
             decided.reserveCapacity(commands: commands.count)
             var out: [BatchItem] = []
             out.reserveCapacity(commands.count)
-            for command in commands {
+            let notLoaded = state.prefetch(commands)
+            for (i, command) in commands.enumerated() {
                 do {
-                    try state.prefetch(command)
+                    if !notLoaded.isEmpty, let error = notLoaded[i] { throw error }
                     switch try state.model.decideValidated(command, clock: clock) {
                     case .replay: out.append(.replayed)
                     case .append(let events):
@@ -250,9 +251,20 @@ public final class Ledger: Sendable {
                 let event = decided.events[i]  // (one copy, not one per property read)
                 out.append(EventDraft(type: event.type, schemaVersion: DomainEvent.schemaVersion, member: event.stream,
                                       occurredAt: occurredAt, data: try event.checkRoundTrip(),
-                                      idempotencyKey: key.map { $0 + "#" + String(i - range.lowerBound) }, actor: decided.actor))
+                                      idempotencyKey: key.map { eventKey($0, i - range.lowerBound) }, actor: decided.actor))
             }
         }
+        return out
+    }
+
+    /// The log key of event `index` of the command keyed `key`: `key#index` (built with one
+    /// allocation: one key per event written).
+    static func eventKey(_ key: String, _ index: Int) -> String {
+        var out = String()
+        out.reserveCapacity(key.utf8.count + 4)
+        out += key
+        out += "#"
+        out += String(index)
         return out
     }
 

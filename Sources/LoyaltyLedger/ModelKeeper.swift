@@ -162,7 +162,7 @@ final class ModelKeeper: CommitObserver {
             } catch {
                 throw .cannotApply(error)
             }
-            for e in decided { state.dirty.note(e) }
+            state.dirty.note(contentsOf: decided)
             commands.append(command)
             events.append(contentsOf: decided)
             ends.append(events.count)
