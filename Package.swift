@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "LoyaltyServer",
             dependencies: [
-                "LoyaltyLedger", "Projections", "LoyaltyAudit", "LedgerStore", "LedgerJSON", "LoyaltyDomain",
+                "LoyaltyLedger", "Projections", "LoyaltyAudit", "LedgerStore", "LedgerJSON", "LoyaltyDomain", "LedgerProofs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import Crypto
+import LedgerProofs
 import Foundation
 import Glibc
 import LedgerStore
@@ -172,7 +173,7 @@ public enum APIKeyFile {
             .object(["name": .string(key.name), "role": .string(key.role.rawValue),
                      "stores": key.stores.map { .array($0.map(JSONValue.string)) },
                      "created": .string(key.created.rfc3339), "revoked": key.revoked.map { .string($0.rfc3339) },
-                     "sha256": .string(hex(key.sha256))])
+                     "sha256": .string(Hex.encode(key.sha256))])
         }
         var bytes = JSONCanonical.encode(.object(["keys": .array(list)]))
         bytes.append(0x0A)
@@ -195,7 +196,7 @@ public enum APIKeyFile {
                     guard let t = Timestamp(rfc3339: text) else { throw bad("key \(i): bad 'revoked'") }
                     revoked = t
                 }
-                guard let digest = unhex(try r.string("sha256")), digest.count == 32 else { throw bad("key \(i): bad 'sha256'") }
+                guard let digest = Hex.decode(try r.string("sha256")), digest.count == 32 else { throw bad("key \(i): bad 'sha256'") }
                 let stores = r.has("stores") ? try r.strings("stores") : nil
                 try checkName(name)
                 keys.append(APIKey(name: name, role: role, stores: try checkStores(stores, role: role), created: created,
@@ -212,33 +213,5 @@ public enum APIKeyFile {
     private static func base64url(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    private static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0x0F)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func unhex(_ text: String) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            default: return nil
-            }
-        }
-        var out: [UInt8] = []
-        var i = 0
-        while i < utf8.count {
-            guard let hi = nibble(utf8[i]), let lo = nibble(utf8[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
     }
 }
