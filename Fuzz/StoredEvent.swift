@@ -21,7 +21,7 @@ enum StoredEventTarget {
         let decoded = bytes.withUnsafeBytes { raw in Result { () throws(RecordDecodingError) in try EventRecord.decode(position: position, raw) } }
         guard case .success(let event) = decoded else { return }
         let draft = EventDraft(type: event.type, schemaVersion: event.schemaVersion, member: event.member, occurredAt: event.occurredAt,
-                               data: event.data, idempotencyKey: event.idempotencyKey)
+                               data: event.data, idempotencyKey: event.idempotencyKey, actor: event.actor)
         var again: [UInt8] = []
         let delta = event.previousPosition.map { position - $0 } ?? 0
         EventRecord.encode(draft, recordedAt: event.recordedAt, version: event.version, previousDelta: delta, into: &again)
