@@ -48,7 +48,7 @@ import Testing
             guard let event = try? input.withUnsafeBytes({ raw throws(RecordDecodingError) in try EventRecord.decode(position: position, raw) }) else { return }
             var again: [UInt8] = []
             let draft = EventDraft(type: event.type, schemaVersion: event.schemaVersion, member: event.member, occurredAt: event.occurredAt,
-                                   data: event.data, idempotencyKey: event.idempotencyKey)
+                                   data: event.data, idempotencyKey: event.idempotencyKey, actor: event.actor)
             EventRecord.encode(draft, recordedAt: event.recordedAt, version: event.version,
                                previousDelta: event.previousPosition.map { position - $0 } ?? 0, into: &again)
             #expect(again == input, "a decoded record re-encodes to the same bytes")
