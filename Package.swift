@@ -160,6 +160,13 @@ let package = Package(
             path: "Tests/LedgerTestSupport",
             swiftSettings: strictSettings
         ),
+        // Checks over the projections shared by the tests that build them.
+        .target(
+            name: "ProjectionTestSupport",
+            dependencies: ["Projections", "LedgerTestSupport"],
+            path: "Tests/ProjectionTestSupport",
+            swiftSettings: strictSettings
+        ),
         // One test target per library, depending on what it tests (and the shared helpers).
         // The domain's test helpers (a reference ledger, deciding and applying like the writer),
         // shared by the domain's and the application's tests.
@@ -196,7 +203,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Projections", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport"],
+            dependencies: ["Projections", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport", "ProjectionTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -209,7 +216,7 @@ let package = Package(
             name: "LoyaltyLedgerTests",
             dependencies: [
                 "LoyaltyLedger", "Projections", "LoyaltyAudit", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport",
-                "DomainTestSupport",
+                "DomainTestSupport", "ProjectionTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -232,7 +239,7 @@ let package = Package(
         .testTarget(
             name: "LoyaltyCLITests",
             dependencies: ["LoyaltyCLI", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "Projections", "LoyaltyAudit",
-                           "LedgerProofs", "LedgerTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                           "LedgerProofs", "LedgerTestSupport", "ProjectionTestSupport", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strictSettings
         ),

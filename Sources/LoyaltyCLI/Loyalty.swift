@@ -159,7 +159,7 @@ struct LedgerOptions: ParsableArguments {
     static func checkArguments() throws {
         for i in 0..<Int(CommandLine.argc) where i > 0 {
             guard let arg = CommandLine.unsafeArgv[i] else { continue }
-            let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(arg).assumingMemoryBound(to: UInt8.self), count: strlen(arg)))
+            let bytes = Array(UnsafeRawBufferPointer(start: arg, count: strlen(arg)))
             if let offset = InputText.firstInvalidOffset(bytes) {
                 throw CLIError("command-line argument \(i) is not valid UTF-8 (bad byte 0x\(InputText.hex(bytes[offset])) at byte \(offset + 1))")
             }

@@ -1,6 +1,7 @@
 import Foundation
 import LedgerStore
 import LedgerTestSupport
+import ProjectionTestSupport
 import Testing
 @testable import Projections
 

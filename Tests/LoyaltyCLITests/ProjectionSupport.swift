@@ -3,6 +3,7 @@ import LedgerStore
 import LedgerTestSupport
 import LoyaltyDomain
 import LoyaltyLedger
+import ProjectionTestSupport
 @testable import Projections
 
 /// Runs the built `loyalty` tool and expects it to succeed.
@@ -11,11 +12,6 @@ func loyalty(_ ledger: String, _ arguments: [String]) throws -> String {
     let r = try runTool("loyalty", arguments + ["--ledger", ledger])
     guard r.status == 0 else { throw TestFailure("loyalty \(arguments.joined(separator: " ")) exited \(r.status): \(r.err)") }
     return r.out
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }
 
 /// A small realistic ledger made by the tool itself (program rules, generated commands).
@@ -42,15 +38,4 @@ func importGenerated(_ path: String, commands: Int, members: Int, seed: UInt64 =
     // A second import for the same members is partly refused (exit 1: they are enrolled
     // already, its purchase ids are taken); the rest is written.
     _ = try runTool("loyalty", ["import", file, "--ledger", path])
-}
-
-/// Every projection's live digest equals a fresh fold of the log through the same position.
-func expectDeterministic(_ p: LedgerProjections) throws -> [String: String] {
-    var digests: [String: String] = [:]
-    for name in LedgerProjections.names {
-        let d = try p.checkDeterminism(name)
-        guard d.live == d.rebuilt else { throw TestFailure("\(name) at \(d.checkpoint): live \(d.live) != fresh \(d.rebuilt)") }
-        digests[name] = d.live
-    }
-    return digests
 }

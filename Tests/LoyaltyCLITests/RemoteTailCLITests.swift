@@ -1,6 +1,5 @@
 import Foundation
 import LedgerTestSupport
-import Synchronization
 import Testing
 
 /// `loyalty tail --url` against a live `loyalty serve` (both the built binary).
@@ -17,10 +16,9 @@ import Testing
         let made = try runTool("loyalty", ["api-keys", "create", "follower", "--role", "consumer"] + l)
         #expect(made.status == 0, "\(made.err)")
         let key = ["--api-key", made.out.trimmingCharacters(in: .whitespacesAndNewlines)]
-        var server = try RunningProcess(["serve", "--listen", "127.0.0.1:0", "--no-jobs"] + l)
-        let listening = try await server.waitForLine { $0.hasPrefix("listening on ") }
-        let address = String(listening.dropFirst("listening on ".count))
-        let url = "http://\(address)"
+        var server = try ServedLedger(ledger: dir.ledger, arguments: ["--no-jobs"])
+        let address = server.address
+        let url = server.baseURL
 
         // Without --follow: every event up to the head, the same lines as the local tail.
         let remote = try runTool("loyalty", ["tail", "--url", url] + key)
@@ -37,17 +35,20 @@ import Testing
         #expect(again.status == 0 && again.out.isEmpty, "\(again.out)")
 
         // Following the stream across a restart of the server: every event once, in order.
-        let follower = try RunningProcess(["tail", "--url", url, "--follow", "--checkpoint", dir.path + "/follower.position"] + key)
+        let follower = try RunningTool(["tail", "--url", url, "--follow", "--checkpoint", dir.path + "/follower.position"] + key)
         _ = try await follower.waitForLines(head)
-        server.stop()
-        #expect(server.status == 0, "serve stops at SIGTERM with a stream open")
+        #expect(server.stop() == 0, "serve stops at SIGTERM with a stream open")
         #expect(try runTool("loyalty", ["enroll", "M2", "--store", "S1", "--at", "2026-02-03T09:00:00Z"] + l).status == 0)
         #expect(try runTool("loyalty", ["purchase", "M2", "--id", "P2", "--amount", "3.00", "--store", "S1", "--at", "2026-02-04T09:00:00Z"] + l).status == 0)
         let all = try runTool("loyalty", ["events"] + l).out
         let total = all.split(separator: "\n").count
-        server = try RunningProcess(["serve", "--listen", address, "--no-jobs"] + l)
-        _ = try await server.waitForLine { $0.hasPrefix("listening on ") }
+        server = try ServedLedger(ledger: dir.ledger, listen: address, arguments: ["--no-jobs"])
         let followed = try await follower.waitForLines(total)
+        // A line is printed before its position is checkpointed (at least once): wait for the
+        // checkpoint too, then stop.
+        for _ in 0..<200 where (try? String(contentsOfFile: dir.path + "/follower.position", encoding: .utf8)) != "\(total)\n" {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         follower.stop()
         server.stop()
         #expect(followed.joined(separator: "\n") + "\n" == all)
@@ -64,66 +65,3 @@ import Testing
         #expect(down.status != 0 && down.err.contains("http://127.0.0.1:1") && down.err.contains("attempts failed"), "\(down.err)")
     }
 }
-
-/// The built `loyalty` running in the background, its standard output read line by line.
-final class RunningProcess {
-    private let process = Process()
-    private let lines = LineBuffer()
-
-    final class LineBuffer: Sendable {
-        let state = Mutex<(text: [UInt8], lines: [String])>(([], []))
-    }
-
-    init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: builtExecutable("loyalty"))
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        let lines = self.lines
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            lines.state.withLock { state in
-                state.text += data
-                while let end = state.text.firstIndex(of: 0x0A) {
-                    state.lines.append(String(decoding: state.text[..<end], as: UTF8.self))
-                    state.text.removeSubrange(...end)
-                }
-            }
-            if data.isEmpty { handle.readabilityHandler = nil }
-        }
-        try process.run()
-    }
-
-    deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-
-    /// The first line matching `predicate` (within 60 s).
-    func waitForLine(_ predicate: (String) -> Bool) async throws -> String {
-        for _ in 0..<1_200 {
-            if let line = lines.state.withLock({ $0.lines.first(where: predicate) }) { return line }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw RunningProcessError(description: "no such line within 60 s: \(lines.state.withLock { $0.lines })")
-    }
-
-    /// The lines printed, once there are at least `count` (within 60 s).
-    func waitForLines(_ count: Int) async throws -> [String] {
-        for _ in 0..<1_200 {
-            let printed = lines.state.withLock { $0.lines }
-            if printed.count >= count { return printed }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw RunningProcessError(description: "\(count) lines not printed within 60 s: \(lines.state.withLock { $0.lines })")
-    }
-
-    /// SIGTERM, then waits for the exit.
-    func stop() {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-    }
-
-    var status: Int32 { process.terminationStatus }
-}
-
-struct RunningProcessError: Error, CustomStringConvertible { var description: String }

@@ -1,6 +1,7 @@
 import Foundation
 import LedgerStore
 import LedgerTestSupport
+import ProjectionTestSupport
 import LoyaltyDomain
 import LoyaltyLedger
 import ServiceLifecycle

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerJSON
+import LedgerTestSupport
 @testable import LoyaltyDomain
 import Testing
 @testable import Projections
