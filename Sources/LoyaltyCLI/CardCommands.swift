@@ -25,7 +25,7 @@ struct MemberArgument: ParsableArguments {
     /// For lookups: a blocked card still names its member (with a note on standard error).
     func resolveForLookup(_ app: LedgerApplication) throws -> String {
         guard let card, member == nil else { return try resolve(app) }
-        guard let found = try app.ledger.card(card) else { throw CLIError("refused: \(RefusalText.describe(DomainError.unknownCard(CardNumber.nfc(card))))") }
+        guard let found = try app.card(card) else { throw CLIError("refused: \(RefusalText.describe(DomainError.unknownCard(CardNumber.nfc(card))))") }
         if found.card.blocked {
             printError("note: card '\(found.number)' is blocked" + (found.card.replacedBy.map { " (replaced by card '\($0)')" } ?? ""))
         }
@@ -36,7 +36,7 @@ struct MemberArgument: ParsableArguments {
         if let member, card == nil { return member }
         guard let card, member == nil else { throw ValidationError("give a \(what) id or a card number, not both or neither") }
         do {
-            return try app.ledger.member(card: card)
+            return try app.member(card: card)
         } catch let error as DomainError {
             throw CLIError("refused: \(RefusalText.describe(error))")
         }
@@ -88,7 +88,7 @@ struct CardCommand: ParsableCommand {
         func run() throws {
             let app = try options.open()
             defer { app.close() }
-            guard let found = try app.ledger.card(number) else {
+            guard let found = try app.card(number) else {
                 throw CLIError("refused: \(RefusalText.describe(DomainError.unknownCard(CardNumber.nfc(number))))")
             }
             let c = found.card

@@ -22,7 +22,7 @@ extension LedgerServer {
             try Access.check(context.caller, .memberLookup)
             let number = try context.parameters.require("number")
             _ = try QueryParameters(request, allowed: [])
-            guard let found = try self.ledger.card(number) else { throw DomainError.unknownCard(CardNumber.nfc(number)) }
+            guard let found = try self.app.card(number) else { throw DomainError.unknownCard(CardNumber.nfc(number)) }
             return JSONBody.response(Self.cardJSON(found.number, found.card))
         }
     }
