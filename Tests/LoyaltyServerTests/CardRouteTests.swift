@@ -27,6 +27,12 @@ import Testing
             #expect(replaced.status == .created, "\(replaced.text)")
             let old = try await client.send(.get, "/v1/cards/4000-1")
             #expect(old.json?["status"] == .string("replaced") && old.json?["replacedBy"] == .string("カード-2"), "\(old.text)")
+            // A multibyte number in the path, percent-encoded UTF-8.
+            let encoded = try #require("カード-2".addingPercentEncoding(withAllowedCharacters: .urlPathAllowed))
+            let new = try await client.send(.get, "/v1/cards/" + encoded)
+            #expect(new.status == .ok && new.json?["member"] == .string("m1") && new.json?["replaces"] == .string("4000-1"), "\(new.text)")
+            let badEscape = try await client.send(.get, "/v1/cards/%E3%82")
+            #expect(badEscape.status == .badRequest, "\(badEscape.text)")
             let long = try await client.send(.post, "/v1/cards", json: #"{"member":"m1","number":"\#(String(repeating: "é", count: 33))","key":"c3"}"#)
             #expect(long.status == .unprocessableContent && long.json?["field"] == .string("number"), "\(long.text)")
         }
