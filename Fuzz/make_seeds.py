@@ -82,6 +82,9 @@ commands = {
     "edge-int64-min": {"command": "adjust", "member": "M1", "points": -(2**63), "reason": "r", "key": "K"},
     "edge-huge-number": {"command": "redeem", "member": "M1", "points": 10**25, "redemptionId": "R"},
     "edge-huge-amount": {"command": "purchase", "member": "M1", "purchaseId": "P", "amount": "9" * 40 + ".99", "store": "S"},
+    "edge-card-decomposed": {"command": "issue-card", "member": "M1", "number": "e\u0301-\u212b-1", "key": "C-9"},
+    "edge-card-long": {"command": "replace-card", "card": "カ" * 22, "number": "\u200b1"},
+    "set-tier-plain": {"command": "set-tier", "member": "M1", "tier": "gold", "reason": "r", "key": "T-2", "floor": False},
 }
 for name, value in commands.items():
     write("command-json", name, json.dumps(value, ensure_ascii=False))

@@ -97,6 +97,8 @@ COMMANDS = {
     "RedeemBody": command_body("redeem"), "ReverseRedemptionBody": command_body("reverse-redemption", ["redemptionId"]),
     "AdjustBody": command_body("adjust"), "TransferBody": command_body("transfer"), "HoldBody": command_body("hold"),
     "ReleaseBody": command_body("release", ["holdId"]), "DefineRewardBody": command_body("define-reward", ["rewardId"]),
+    "IssueCardBody": command_body("issue-card"), "BlockCardBody": command_body("block-card", ["number"]),
+    "ReplaceCardBody": command_body("replace-card", ["card"]), "SetTierBody": command_body("set-tier", ["member"]),
 }
 
 rules = strip(load("program-rules.schema.json"))
@@ -165,6 +167,10 @@ COMPONENT_SCHEMAS = {
         "linesRead": {"type": "integer"}, "written": {"type": "integer"}, "replayed": {"type": "integer"}, "refused": {"type": "integer"},
         "problem": ref("Problem")}},
     "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+    "Card": {"type": "object", "required": ["number", "member", "status"], "properties": {
+        "number": {"type": "string", "description": "The card number, in Unicode NFC."}, "member": {"type": "string"},
+        "status": {"type": "string", "enum": ["active", "blocked", "replaced"]},
+        "replacedBy": {"type": "string"}, "replaces": {"type": "string"}}},
 }
 
 TEXT = lambda description: {"type": "string", "description": description}
@@ -195,6 +201,17 @@ PATHS = {
                                                extra_params=[PATH_ID("The hold (the body's holdId, when given, must be the same).")])},
     "/v1/rewards/{id}": {"put": command_route("Define or update a reward.", "DefineRewardBody",
                                               extra_params=[PATH_ID("The reward (the body's rewardId, when given, must be the same).")])},
+    "/v1/cards": {"post": command_route("Issue a membership card to a member (numbers are unique in the program).", "IssueCardBody")},
+    "/v1/cards/{number}": {"get": {"summary": "A card: its member and status.",
+                                   "parameters": [param("number", "path", {"type": "string"}, "The card number (percent-encoded UTF-8).")],
+                                   "responses": {"200": {"description": "The card.", "content": json_content(ref("Card"))},
+                                                 **problems(400, *SECURED, 404, 422)}}},
+    "/v1/cards/{number}/block": {"post": command_route("Block a card: it is refused from then on.", "BlockCardBody", body_optional=True,
+                                                       extra_params=[param("number", "path", {"type": "string"}, "The card (the body's number, when given, must be the same).")])},
+    "/v1/cards/{number}/replacement": {"post": command_route("Replace a card by a new number: same member, the old card refused.", "ReplaceCardBody",
+                                                             extra_params=[param("number", "path", {"type": "string"}, "The card replaced (the body's card, when given, must be the same).")])},
+    "/v1/members/{id}/tier": {"post": command_route("Set the member's tier (an operator's decision, audited; with floor, evaluation never goes below it until `until`).",
+                                                    "SetTierBody", extra_params=[{**MEMBER_ID, "description": "The member (the body's member, when given, must be the same)."}])},
     "/v1/program/rules": {"post": {**command_route("Publish a rule set (as `loyalty program publish`).", "ProgramRules",
                                                    extra_params=[param("at", "query", TIME, "When the rules take effect (default: now).")])}},
     "/v1/imports": {"post": {

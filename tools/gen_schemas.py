@@ -43,6 +43,13 @@ EVENTS = {
     "tier.changed": ("A tier change with the figures that justified it.", {**req(member=S, reason=S, qualifyingValue=I, windowFrom=T, windowTo=T),
         **opt(**{"from": S, "to": S, "floorUntil": T})}),
     "reward.defined": ("A reward defined or updated (stream: $program).", {**req(rewardId=S, name=S, cost=P), **opt(stock=P, budget=P)}),
+    "card.issued": ("A membership card issued to a member (stream: the member); the number is unique in the program, in Unicode NFC. "
+                    "key: the issue's idempotency key (absent for a replacement); replaces: the card this one replaces (blocked from then on).",
+                    {**req(member=S, number=S), **opt(key=S, replaces=S)}),
+    "card.blocked": ("A membership card blocked (stream: the card's member): refused from then on.", req(member=S, number=S, reason=S)),
+    "tier.set": ("A tier set by an operator, audited like an adjustment (key, operator, reason); from: the tier before. With floor (true; "
+                 "absent: false), tier evaluation never goes below it until `until` (absent: no end).",
+                 {**req(member=S, key=S, tier=S, reason=S, operator=S), **opt(**{"from": S, "floor": {"const": True}, "until": T})}),
 }
 
 # Commands carry the bounds of Sources/LoyaltyDomain/DomainLimits.swift (schemas/domain.md, Limits).
@@ -57,6 +64,8 @@ CMONEY = {"type": "string", "pattern": r"^\d+(\.\d+)?$",
           "description": "decimal amount in the program currency, e.g. 12.50: digits and one '.', no sign, no spaces; at most 10^15 minor units"}
 CTIME = {"type": "string", "format": "date-time", "description": "RFC 3339, from 1900-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z"}
 CDATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "YYYY-MM-DD, from 1900-01-01"}
+CCARD = {"type": "string", "pattern": r"^[^\s\u0000-\u001f\u007f-\u00a0]+$", "minLength": 1, "maxLength": 64,
+         "description": "card number: any script, no white space or control characters, at most 64 bytes of UTF-8 (stored in Unicode NFC)"}
 CDICT = {"type": "object", "maxProperties": 64, "propertyNames": CTEXT1, "additionalProperties": CTEXT}
 
 COMMANDS = {
@@ -76,6 +85,10 @@ COMMANDS = {
     "define-reward": {**req(rewardId=CID, cost=CPOINTS), **opt(name=CTEXT1, stock=CBUDGET, budget=CBUDGET)},
     "expire": opt(asOf=CTIME),
     "evaluate-tiers": opt(asOf=CTIME),
+    "issue-card": req(member=CID, number=CCARD, key=CID),
+    "block-card": {**req(number=CCARD), **opt(reason=CTEXT1)},
+    "replace-card": req(card=CCARD, number=CCARD),
+    "set-tier": {**req(member=CID, tier=CID, reason=CTEXT1, key=CID), **opt(operator=CID, until=CTIME, floor={"type": "boolean"})},
 }
 
 def schema(title, description, fields, extra=None):

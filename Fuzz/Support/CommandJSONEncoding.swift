@@ -50,6 +50,17 @@ enum CommandJSONEncoding {
             return .object(["command": .string("expire"), "asOf": time(asOf)])
         case .evaluateTiers(let asOf):
             return .object(["command": .string("evaluate-tiers"), "asOf": time(asOf)])
+        case let .issueCard(member, number, key, at):
+            return .object(["command": .string("issue-card"), "member": .string(member), "number": .string(number), "key": .string(key),
+                            "occurredAt": time(at)])
+        case let .blockCard(number, reason, at):
+            return .object(["command": .string("block-card"), "number": .string(number), "reason": .string(reason), "occurredAt": time(at)])
+        case let .replaceCard(old, new, at):
+            return .object(["command": .string("replace-card"), "card": .string(old), "number": .string(new), "occurredAt": time(at)])
+        case .setTier(let c):
+            return .object(["command": .string("set-tier"), "member": .string(c.member), "tier": .string(c.tier), "reason": .string(c.reason),
+                            "operator": .string(c.operatorId), "key": .string(c.key), "until": c.until.map(time), "floor": .bool(c.floor),
+                            "occurredAt": time(c.at)])
         }
     }
 

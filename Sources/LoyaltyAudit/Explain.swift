@@ -78,7 +78,7 @@ public struct Explanation: Sendable {
 /// Tallies of a member's movements for `explain`.
 private struct Movements {
     var redemptions = 0, reversals = 0, returns = 0, forgiven: Int128 = 0
-    var adjustments: [String] = [], transfers: [String] = [], holds: [String: String] = [:]
+    var adjustments: [String] = [], transfers: [String] = [], holds: [String: String] = [:], tierSets: [String] = []
 
     mutating func add(_ e: LoggedEvent) {
         switch e.event {
@@ -93,6 +93,9 @@ private struct Movements {
             transfers.append("\(t.points) from \(t.from) on \(e.occurredAt.rfc3339)")
         case let .pointsHeld(_, id, points, until): holds[id] = "\(points) until \(until.rfc3339)"
         case let .holdReleased(_, id): holds[id] = nil
+        case .tierSet(let t):
+            tierSets.append("\(t.tier) by \(t.operatorId) on \(e.occurredAt.rfc3339): \(t.reason)"
+                            + (t.floor ? " (floor until \(t.until?.rfc3339 ?? "further notice"))" : ""))
         default: break
         }
     }
@@ -104,6 +107,7 @@ private struct Movements {
         out.append("expired \(b.expired) points")
         out.append(adjustments.isEmpty ? "adjusted: none" : "adjusted \(b.adjusted) points: " + adjustments.joined(separator: "; "))
         if !transfers.isEmpty { out.append("transfers (in \(b.transferredIn), out \(b.transferredOut)): " + transfers.joined(separator: "; ")) }
+        if !tierSets.isEmpty { out.append("tiers set by operators: " + tierSets.joined(separator: "; ")) }
         if !holds.isEmpty { out.append("holds: " + holds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "; ")) }
         return out
     }

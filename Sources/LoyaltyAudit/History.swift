@@ -133,6 +133,11 @@ public enum History {
         case .tierChanged(let e): return "tier \(e.from ?? "none") -> \(e.to ?? "none"): \(e.reason) (qualifying \(e.qualifyingValue))"
         case .rewardDefined(let e): return "reward \(e.rewardId) defined"
         case .programPublished(let r): return "rules v\(r.version) published"
+        case .cardIssued(let e): return "card \(e.number) issued" + (e.replaces.map { ", replacing card \($0)" } ?? "")
+        case let .cardBlocked(_, number, reason): return "card \(number) blocked: \(reason)"
+        case .tierSet(let e):
+            return "tier \(e.from ?? "none") -> \(e.tier) set by \(e.operatorId): \(e.reason)"
+                + (e.floor ? " (a floor until \(e.until?.rfc3339 ?? "further notice"))" : "")
         }
     }
 }

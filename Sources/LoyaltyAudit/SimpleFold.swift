@@ -174,6 +174,7 @@ public struct SimpleFold: Sendable {
             }
             m.counters = c
         case .profileUpdated, .memberClosed, .purchaseRecorded, .tierChanged, .rewardDefined, .programPublished: break
+        case .cardIssued, .cardBlocked, .tierSet: break  // cards name members, tiers rank them: they move no points
         }
     }
 }

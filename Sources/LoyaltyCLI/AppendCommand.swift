@@ -101,6 +101,9 @@ struct AppendCommand: AsyncParsableCommand {
         case "points.transferred_out", "points.transferred_in": command = #"{"command":"transfer",...}"#
         case "tier.changed": command = #"{"command":"evaluate-tiers",...} (or `loyalty tiers evaluate`)"#
         case "reward.defined": command = #"{"command":"define-reward",...} (or `loyalty reward define`)"#
+        case "card.issued": command = #"{"command":"issue-card",...} (or `loyalty card issue`, `loyalty card replace`)"#
+        case "card.blocked": command = #"{"command":"block-card",...} (or `loyalty card block`)"#
+        case "tier.set": command = #"{"command":"set-tier",...} (or `loyalty tier set`)"#
         default: command = #"{"command":"publish-program",...} (or `loyalty program publish`)"#
         }
         return "type '\(type)' is a domain event: only the domain writes it, from a command; use `loyalty import` with \(command)"

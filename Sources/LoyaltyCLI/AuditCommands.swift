@@ -25,7 +25,7 @@ struct HistoryCommand: ParsableCommand {
         commandName: "history", abstract: "Every event of a member in log order, with both times and the running balance.",
         discussion: "Reads the member's stream and the program stream only. Running figures after each event are evaluated at the latest business time of the member's events so far. JSON: one object per line (schemas/audit.md).")
     @OptionGroup var options: LedgerOptions
-    @Argument var member: String
+    @OptionGroup var who: MemberArgument
     @Option(help: "Only rows from this business time (earlier events still count in the figures).", transform: TimeArgument.parse)
     var from: RequestedTime?
     @Option(help: "Only rows up to this business time.", transform: TimeArgument.parse) var to: RequestedTime?
@@ -34,6 +34,7 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         let app = try options.open()
         defer { app.close() }
+        let member = try who.resolveForLookup(app)
         let (from, to) = (try from.map { try app.resolve($0) }, try to.map { try app.resolve($0) })
         // Rows are written straight into bytes (a 10,000-event history is ~4 MB of JSON),
         // decoding, folding and output each on their own thread.
@@ -59,13 +60,14 @@ struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain", abstract: "Where a member's points came from and went: open lots, spending, returns, expiry, adjustments.")
     @OptionGroup var options: LedgerOptions
-    @Argument var member: String
+    @OptionGroup var who: MemberArgument
     @Option(help: "Evaluation time (default: now).", transform: TimeArgument.parse) var at: RequestedTime?
     @Option(help: "table or json") var format: OutputFormat = .table
 
     func run() throws {
         let app = try options.open()
         defer { app.close() }
+        let member = try who.resolveForLookup(app)
         let x = try app.explain(member: member, at: try app.resolve(at))
         switch format {
         case .json: print(jsonLine(x.json))

@@ -148,7 +148,7 @@ struct EnrollCommand: AsyncParsableCommand {
 struct PurchaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "purchase", abstract: "Record a purchase (and its points).")
     @OptionGroup var options: DomainOptions
-    @Argument var member: String
+    @OptionGroup var who: MemberArgument
     @Option(name: .customLong("id")) var purchaseId: String
     @Option(help: "Decimal amount, e.g. 12.50") var amount: String
     @Option var store: String
@@ -161,7 +161,7 @@ struct PurchaseCommand: AsyncParsableCommand {
             guard parts.count == 2 else { throw ValidationError("--line '\(line)' must be category=amount") }
             return (String(parts[0]), String(parts[1]))
         }
-        try await options.run { app in .purchase(.init(member: member, purchaseId: purchaseId, amount: amount, currency: currency, store: store,
+        try await options.run { app in .purchase(.init(member: try who.resolve(app), purchaseId: purchaseId, amount: amount, currency: currency, store: store,
                                               lines: parsed, paidWithPoints: paidWithPoints, at: try app.resolve(options.at))) }
     }
 }
@@ -180,12 +180,12 @@ struct ReturnCommand: AsyncParsableCommand {
 struct RedeemCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "redeem", abstract: "Redeem points (or a reward).")
     @OptionGroup var options: DomainOptions
-    @Argument var member: String
+    @OptionGroup var who: MemberArgument
     @Option var points: String?
     @Option(name: .customLong("id")) var redemptionId: String
     @Option var reward: String?
     func run() async throws {
-        try await options.run { app in .redeem(member: member, points: try points.map { try parsePoints($0, "--points") },
+        try await options.run { app in .redeem(member: try who.resolve(app), points: try points.map { try parsePoints($0, "--points") },
                                       redemptionId: redemptionId, reward: reward, at: try app.resolve(options.at)) }
     }
 }
@@ -200,13 +200,13 @@ struct ReverseRedemptionCommand: AsyncParsableCommand {
 struct AdjustCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "adjust", abstract: "Adjust a balance (signed points).")
     @OptionGroup var options: DomainOptions
-    @Argument var member: String
+    @OptionGroup var who: MemberArgument
     @Option(parsing: .unconditional) var points: String
     @Option var reason: String
     @Option(name: .customLong("id")) var key: String
     @Option(name: .customLong("operator")) var operatorId = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
     func run() async throws {
-        try await options.run { app in .adjust(member: member, points: try parsePoints(points, "--points"), reason: reason,
+        try await options.run { app in .adjust(member: try who.resolve(app), points: try parsePoints(points, "--points"), reason: reason,
                                       operatorId: operatorId, key: key, at: try app.resolve(options.at)) }
     }
 }
@@ -214,24 +214,32 @@ struct AdjustCommand: AsyncParsableCommand {
 struct TransferCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "transfer", abstract: "Transfer points between members.")
     @OptionGroup var options: DomainOptions
-    @Argument var from: String
-    @Argument var to: String
+    @Argument(help: "The sending member (or give --from-card).") var from: String?
+    @Argument(help: "The receiving member (or give --to-card).") var to: String?
+    @Option(name: .customLong("from-card"), help: "The sender's card number instead of its id.") var fromCard: String?
+    @Option(name: .customLong("to-card"), help: "The receiver's card number instead of its id.") var toCard: String?
     @Option var points: String
     @Option(name: .customLong("id")) var key: String
     func run() async throws {
-        try await options.run { app in .transfer(from: from, to: to, points: try parsePoints(points, "--points"), key: key, at: try app.resolve(options.at)) }
+        // Positional ids fill the sender first: with --from-card, a single id is the receiver.
+        let (fromId, toId) = fromCard != nil && to == nil ? (nil, from) : (from, to)
+        try await options.run { app in
+            .transfer(from: try MemberArgument.resolve(member: fromId, card: fromCard, app, what: "sending member"),
+                      to: try MemberArgument.resolve(member: toId, card: toCard, app, what: "receiving member"),
+                      points: try parsePoints(points, "--points"), key: key, at: try app.resolve(options.at))
+        }
     }
 }
 
 struct HoldCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hold", abstract: "Hold points until a time.")
     @OptionGroup var options: DomainOptions
-    @Argument var member: String
+    @OptionGroup var who: MemberArgument
     @Option var points: String
     @Option(name: .customLong("id")) var holdId: String
     @Option(help: "When the hold lapses (RFC 3339, or YYYY-MM-DD).", transform: TimeArgument.parse) var until: RequestedTime
     func run() async throws {
-        try await options.run { app in .hold(member: member, points: try parsePoints(points, "--points"), holdId: holdId,
+        try await options.run { app in .hold(member: try who.resolve(app), points: try parsePoints(points, "--points"), holdId: holdId,
                                     expiresAt: try app.resolve(until), at: try app.resolve(options.at)) }
     }
 }

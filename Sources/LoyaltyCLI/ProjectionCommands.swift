@@ -39,7 +39,7 @@ struct BalanceCommand: ParsableCommand {
             """)
     @OptionGroup var options: ReadModelOptions
     @Option(help: "table or json") var format: OutputFormat = .table
-    @Argument var member: String
+    @OptionGroup var who: MemberArgument
     @Option(name: .customLong("as-of"), help: "Business time: only events that occurred by then, evaluated then.", transform: TimeArgument.parse)
     var asOf: RequestedTime?
     @Option(name: .customLong("known-at"), help: "Ledger time: only events recorded by then.", transform: TimeArgument.parse)
@@ -54,6 +54,7 @@ struct BalanceCommand: ParsableCommand {
         if asOf != nil || knownAt != nil {
             let app = try options.ledger.open()
             defer { app.close() }
+            let member = try who.resolveForLookup(app)
             let filter = ViewFilter(asOf: try asOf.map { try app.resolve($0) }, knownAt: try knownAt.map { try app.resolve($0) })
             let folded = try app.historicalBalance(member: member, filter: filter, at: try filter.asOf ?? app.resolve(options.at))
             printExclusions(folded.exclusions)
@@ -63,6 +64,7 @@ struct BalanceCommand: ParsableCommand {
             // From the decision state: no projection catch-up on this path.
             let app = try options.ledger.open()
             defer { app.close() }
+            let member = try who.resolveForLookup(app)
             balance = try app.balance(member: member, at: try app.resolve(options.at))
         }
         switch format {
@@ -87,7 +89,7 @@ struct MemberCommand: ParsableCommand {
         @OptionGroup var options: ReadModelOptions
         @Option(help: "table, json or csv") var format: DataFormat = .table
         @Flag(help: "CSV for Excel: starts with a UTF-8 byte order mark.") var excel = false
-        @Argument var member: String
+        @OptionGroup var who: MemberArgument
 
         func run() throws {
             let record: MemberRecord
@@ -95,12 +97,14 @@ struct MemberCommand: ParsableCommand {
                 // As of a time: a fold of the member's events that occurred by then.
                 let app = try options.ledger.open()
                 defer { app.close() }
+                let member = try who.resolveForLookup(app)
                 let folded = try app.member(member, asOf: try app.resolve(at), thresholds: options.thresholds)
                 printExclusions(folded.exclusions)
                 record = folded.value
             } else {
                 let app = try options.ledger.openCaughtUp([MemberViews.name, Balances.name])
                 defer { app.close() }
+                let member = try who.resolveForLookup(app)
                 record = try app.member(member, at: .now(), thresholds: options.thresholds)
             }
             let json = record.json

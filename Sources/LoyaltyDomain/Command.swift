@@ -19,6 +19,26 @@ public enum Command: Hashable, Sendable {
     case defineReward(rewardId: String, name: String, cost: Points, stock: Int64?, budget: Points?, at: Timestamp)
     case expire(asOf: Timestamp)
     case evaluateTiers(asOf: Timestamp)
+    case issueCard(member: String, number: String, key: String, at: Timestamp)
+    case blockCard(number: String, reason: String, at: Timestamp)
+    case replaceCard(old: String, new: String, at: Timestamp)
+    case setTier(SetTier)
+
+    /// An operator's tier for a member (`tier.set`); `until` goes with `floor` (the floor's end).
+    public struct SetTier: Hashable, Sendable {
+        public var member: String
+        public var tier: String
+        public var reason: String
+        public var operatorId: String
+        public var key: String
+        public var until: Timestamp?
+        public var floor: Bool
+        public var at: Timestamp
+        public init(member: String, tier: String, reason: String, operatorId: String, key: String, until: Timestamp?, floor: Bool, at: Timestamp) {
+            (self.member, self.tier, self.reason, self.operatorId, self.key, self.until, self.floor, self.at) =
+                (member, tier, reason, operatorId, key, until, floor, at)
+        }
+    }
 
     public struct Purchase: Hashable, Sendable {
         public var member: String
@@ -61,6 +81,11 @@ public enum Command: Hashable, Sendable {
         case .hold(_, _, let id, _, _): return "hold:\(id)"
         case .release(let id, _): return "release:\(id)"
         case .defineReward: return nil
+        case .issueCard(_, _, let key, _): return "card:\(key)"
+        // (By number, in NFC as the events store it: a card is blocked once, replaced once.)
+        case .blockCard(let number, _, _): return "card-block:" + CardNumber.nfc(number)
+        case .replaceCard(let old, _, _): return "card-replace:" + CardNumber.nfc(old)
+        case .setTier(let c): return "tier:\(c.key)"
         }
     }
 
@@ -69,7 +94,8 @@ public enum Command: Hashable, Sendable {
         case .publishProgram(_, let at), .updateProfile(_, _, let at), .closeMember(_, _, let at),
              .returnPurchase(_, _, _, let at), .redeem(_, _, _, _, let at), .reverseRedemption(_, let at),
              .adjust(_, _, _, _, _, let at), .transfer(_, _, _, _, let at), .hold(_, _, _, _, let at), .release(_, let at),
-             .defineReward(_, _, _, _, _, let at): return at
+             .defineReward(_, _, _, _, _, let at), .issueCard(_, _, _, let at), .blockCard(_, _, let at), .replaceCard(_, _, let at): return at
+        case .setTier(let c): return c.at
         case .enroll(_, _, _, _, _, _, _, let at): return at
         case .purchase(let p): return p.at
         case .expire(let at), .evaluateTiers(let at): return at
@@ -80,7 +106,7 @@ public enum Command: Hashable, Sendable {
 extension Command {
     public static let names = ["publish-program", "enroll", "update-profile", "close-member", "purchase", "return", "redeem",
                                "reverse-redemption", "adjust", "transfer", "hold", "release", "define-reward", "expire",
-                               "evaluate-tiers"]
+                               "evaluate-tiers", "issue-card", "block-card", "replace-card", "set-tier"]
 
     /// The command's name in JSON (`command`), one of `names`.
     public var name: String {
@@ -100,6 +126,10 @@ extension Command {
         case .defineReward: return "define-reward"
         case .expire: return "expire"
         case .evaluateTiers: return "evaluate-tiers"
+        case .issueCard: return "issue-card"
+        case .blockCard: return "block-card"
+        case .replaceCard: return "replace-card"
+        case .setTier: return "set-tier"
         }
     }
 
@@ -178,6 +208,21 @@ extension Command {
         case "evaluate-tiers":
             try fields(["asOf"])
             self = .evaluateTiers(asOf: try time("asOf"))
+        case "issue-card":
+            try fields(["member", "number", "key"])
+            self = .issueCard(member: try r.string("member"), number: try r.string("number"), key: try r.string("key"), at: at)
+        case "block-card":
+            try fields(["number", "reason"])
+            self = .blockCard(number: try r.string("number"), reason: try r.optionalString("reason") ?? "blocked", at: at)
+        case "replace-card":
+            try fields(["card", "number"])
+            self = .replaceCard(old: try r.string("card"), new: try r.string("number"), at: at)
+        case "set-tier":
+            try fields(["member", "tier", "reason", "operator", "key", "until", "floor"])
+            let until: Timestamp? = try r.optionalString("until") == nil ? nil : time("until")
+            self = .setTier(.init(member: try r.string("member"), tier: try r.string("tier"), reason: try r.string("reason"),
+                                  operatorId: try r.optionalString("operator") ?? "unknown", key: try r.string("key"), until: until,
+                                  floor: try r.bool("floor", default: false), at: at))
         default:
             throw JSONFieldError(field: "command", reason: "unknown command '\(name)' (one of \(Command.names.joined(separator: ", ")))")
         }
@@ -227,6 +272,16 @@ extension Command {
             if let stock { try Check.range(stock, 0...DomainLimits.stockMax, "stock") }
             if let budget { try Check.pointsOrZero(budget, "budget") }
         case .expire, .evaluateTiers: break
+        case let .issueCard(m, number, key, _):
+            try Check.id(m, "member"); _ = try CardNumber.normalized(number, "number"); try Check.id(key, "key")
+        case let .blockCard(number, reason, _):
+            _ = try CardNumber.normalized(number, "number"); try Check.text(reason, "reason", allowEmpty: false)
+        case let .replaceCard(old, new, _):
+            _ = try CardNumber.normalized(old, "card"); _ = try CardNumber.normalized(new, "number")
+        case .setTier(let c):
+            try Check.id(c.member, "member"); try Check.id(c.tier, "tier"); try Check.id(c.operatorId, "operator"); try Check.id(c.key, "key")
+            try Check.text(c.reason, "reason", allowEmpty: false)
+            if let u = c.until { try Check.time(u, "until") }
         }
     }
 

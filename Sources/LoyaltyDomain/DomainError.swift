@@ -20,6 +20,11 @@ public enum DomainError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The command's events contradict the state or would pass a limit (`FoldError`): refused,
     /// nothing applied, nothing written.
     case cannotApply(FoldError)
+    case unknownCard(String)
+    /// The card number is issued already (to `member`): numbers are unique in the program.
+    case cardInUse(number: String, member: String)
+    /// The card was blocked (or replaced by `replacedBy`): it names no member for new commands.
+    case cardBlocked(number: String, replacedBy: String?)
 
     public var description: String {
         switch self {
@@ -42,6 +47,10 @@ public enum DomainError: Error, Equatable, Sendable, CustomStringConvertible {
         case .idempotencyConflict(let key): return "key '\(key)' was already used for a different command"
         case .sameMember(let m): return "cannot transfer from member '\(m)' to itself"
         case .cannotApply(let error): return "its events cannot be applied: \(error.message)"
+        case .unknownCard(let n): return "unknown card '\(n)'"
+        case let .cardInUse(n, m): return "card '\(n)' is already issued (to member '\(m)'); card numbers are unique in the program"
+        case let .cardBlocked(n, replacedBy?): return "card '\(n)' was replaced by card '\(replacedBy)' and is refused"
+        case let .cardBlocked(n, nil): return "card '\(n)' is blocked"
         }
     }
 }

@@ -107,6 +107,15 @@ extension DomainEvent {
                             "stock": e.stock.map { .int($0) }, "budget": e.budget.map { .int($0) }])
         case .programPublished(let rules):
             return rules.json
+        case .cardIssued(let e):
+            return .object(["member": .string(e.member), "number": .string(e.number), "key": e.key.map { .string($0) },
+                            "replaces": e.replaces.map { .string($0) }])
+        case let .cardBlocked(m, number, reason):
+            return .object(["member": .string(m), "number": .string(number), "reason": .string(reason)])
+        case .tierSet(let e):
+            return .object(["member": .string(e.member), "key": .string(e.key), "tier": .string(e.tier), "from": e.from.map { .string($0) },
+                            "reason": .string(e.reason), "operator": .string(e.operatorId), "floor": e.floor ? .bool(true) : nil,
+                            "until": optionalTime(e.until)])
         }
     }
 
@@ -178,6 +187,15 @@ extension DomainEvent {
                                         stock: try r.optionalInt("stock"), budget: try r.optionalInt("budget")))
         case "program.published":
             return .programPublished(try ProgramRules(json: json))
+        case "card.issued":
+            return .cardIssued(.init(member: try r.string("member"), number: try r.string("number"), key: try r.optionalString("key"),
+                                     replaces: try r.optionalString("replaces")))
+        case "card.blocked":
+            return .cardBlocked(member: try r.string("member"), number: try r.string("number"), reason: try r.string("reason"))
+        case "tier.set":
+            return .tierSet(.init(member: try r.string("member"), key: try r.string("key"), tier: try r.string("tier"),
+                                  from: try r.optionalString("from"), reason: try r.string("reason"), operatorId: try r.string("operator"),
+                                  floor: try r.bool("floor", default: false), until: try readOptionalTime(r, "until")))
         default:
             throw JSONFieldError(field: "type", reason: "unknown event type '\(type)'")
         }

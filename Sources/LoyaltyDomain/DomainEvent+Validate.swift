@@ -106,6 +106,17 @@ extension DomainEvent {
             if let stock = e.stock { try Check.range(stock, 0...DomainLimits.stockMax, "stock") }
             if let budget = e.budget { try Check.pointsOrZero(budget, "budget") }
         case .programPublished(let rules): try rules.validate()
+        case .cardIssued(let e):
+            try Check.id(e.member, "member"); try CardNumber.checkStored(e.number, "number")
+            if let key = e.key { try Check.id(key, "key") }
+            if let old = e.replaces { try CardNumber.checkStored(old, "replaces") }
+        case let .cardBlocked(m, number, reason):
+            try Check.id(m, "member"); try CardNumber.checkStored(number, "number"); try Check.text(reason, "reason")
+        case .tierSet(let e):
+            try Check.id(e.member, "member"); try Check.id(e.key, "key"); try Check.id(e.tier, "tier"); try Check.id(e.operatorId, "operator")
+            if let f = e.from { try Check.id(f, "from") }
+            try Check.text(e.reason, "reason", allowEmpty: false)
+            if let u = e.until { try Check.eventTime(u, "until") }
         }
     }
 

@@ -33,6 +33,9 @@ public enum DomainEvent: Hashable, Sendable {
     case tierChanged(TierChanged)
     case rewardDefined(RewardDefined)
     case programPublished(ProgramRules)
+    case cardIssued(CardIssued)
+    case cardBlocked(member: String, number: String, reason: String)
+    case tierSet(TierSet)
 
     public static let programStream = "$program"
 
@@ -144,6 +147,37 @@ public enum DomainEvent: Hashable, Sendable {
         public var floorUntil: Timestamp?
     }
 
+    /// A membership card issued to a member; with `replaces`, the card it takes over from (that
+    /// one is refused from then on). `key`: the idempotency key (nil for a replacement).
+    public struct CardIssued: Hashable, Sendable {
+        public var member: String
+        public var number: String
+        public var key: String?
+        public var replaces: String?
+        public init(member: String, number: String, key: String?, replaces: String?) {
+            (self.member, self.number, self.key, self.replaces) = (member, number, key, replaces)
+        }
+    }
+
+    /// A tier set by an operator (audited like an adjustment). With `floor`, tier evaluation
+    /// never goes below it until `until` (no `until`: no end); without, evaluation treats it as
+    /// any tier held since the event.
+    public struct TierSet: Hashable, Sendable {
+        public var member: String
+        public var key: String
+        public var tier: String
+        /// The tier before (nil: none).
+        public var from: String?
+        public var reason: String
+        public var operatorId: String
+        public var floor: Bool
+        public var until: Timestamp?
+        public init(member: String, key: String, tier: String, from: String?, reason: String, operatorId: String, floor: Bool, until: Timestamp?) {
+            (self.member, self.key, self.tier, self.from, self.reason, self.operatorId, self.floor, self.until) =
+                (member, key, tier, from, reason, operatorId, floor, until)
+        }
+    }
+
     public struct RewardDefined: Hashable, Sendable {
         public var rewardId: String
         public var name: String
@@ -171,6 +205,9 @@ extension DomainEvent {
         case .pointsTransferredIn(let e): return e.to
         case .tierChanged(let e): return e.member
         case .rewardDefined, .programPublished: return DomainEvent.programStream
+        case .cardIssued(let e): return e.member
+        case .cardBlocked(let m, _, _): return m
+        case .tierSet(let e): return e.member
         }
     }
 
@@ -193,6 +230,9 @@ extension DomainEvent {
         case .tierChanged: return "tier.changed"
         case .rewardDefined: return "reward.defined"
         case .programPublished: return "program.published"
+        case .cardIssued: return "card.issued"
+        case .cardBlocked: return "card.blocked"
+        case .tierSet: return "tier.set"
         }
     }
 
@@ -202,6 +242,6 @@ extension DomainEvent {
         "member.enrolled", "member.profile_updated", "member.closed", "purchase.recorded", "purchase.returned",
         "points.earned", "points.redeemed", "redemption.reversed", "points.adjusted", "points.expired", "points.held",
         "points.hold_released", "points.transferred_out", "points.transferred_in", "tier.changed", "reward.defined",
-        "program.published",
+        "program.published", "card.issued", "card.blocked", "tier.set",
     ]
 }

@@ -27,6 +27,8 @@ public enum DomainLimits {
     /// Ids (member, store, brand, channel, category, reward, purchase, return, redemption, hold,
     /// keys, operator, lot, campaign, tier): 1 to this many bytes of printable ASCII (0x21...0x7E).
     public static let idBytesMax = 128
+    /// Card numbers (any script, NFC): 1 to this many bytes of UTF-8 (`CardNumber`).
+    public static let cardNumberBytesMax = 64
     /// Lot ids: a prefix of a few bytes and an id ("P:" + purchase id, "T:" + key + ":" + index).
     public static let lotIdBytesMax = idBytesMax + 16
     /// Free texts (reasons, reward names, gender, profile keys and values, rule explanations):

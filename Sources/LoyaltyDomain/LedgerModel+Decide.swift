@@ -60,6 +60,10 @@ extension LedgerModel {
             return .append([.rewardDefined(.init(rewardId: id, name: name, cost: cost, stock: stock, budget: budget))])
         case .expire(let asOf): return .append(decideExpiry(asOf: asOf))
         case .evaluateTiers(let asOf): return .append(decideTiers(asOf: asOf))
+        case let .issueCard(m, number, key, _): return try decideIssueCard(member: m, number: number, key: key)
+        case let .blockCard(number, reason, _): return try decideBlockCard(number: number, reason: reason)
+        case let .replaceCard(old, new, _): return try decideReplaceCard(old: old, new: new)
+        case .setTier(let c): return try decideSetTier(c)
         }
     }
 

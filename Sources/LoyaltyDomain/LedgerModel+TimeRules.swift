@@ -73,7 +73,10 @@ extension LedgerModel {
             if let m = redemptionOwners[id] { try checkEnrolled(m, by: at) }
         case let .release(id, at):
             if let m = holdOwners[id] { try checkEnrolled(m, by: at) }
-        case .publishProgram, .enroll, .defineReward, .expire, .evaluateTiers, .returnPurchase: return
+        case let .issueCard(m, _, _, at): try checkEnrolled(m, by: at)
+        case .setTier(let c): try checkEnrolled(c.member, by: c.at)
+        case let .replaceCard(old, _, at): if let m = cards[CardNumber.nfc(old)]?.member { try checkEnrolled(m, by: at) }
+        case .publishProgram, .enroll, .defineReward, .expire, .evaluateTiers, .returnPurchase, .blockCard: return
         }
     }
 

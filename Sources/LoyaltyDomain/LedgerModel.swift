@@ -16,6 +16,11 @@ public struct LedgerModel: Sendable {
     /// Adjustment key -> member: an adjustment key names one adjustment in the whole program.
     public var adjustmentOwners: [String: String] = [:]
     public var rewards: [String: Reward] = [:]
+    /// Card number -> card (`Cards.swift`); issue key -> card number.
+    public var cards: [String: Card] = [:]
+    public var cardKeys: [String: String] = [:]
+    /// Tier-set key -> the member and the tier it set (`TierSet.swift`).
+    public var tierSets: [String: TierSetEntry] = [:]
     /// Published rule sets with the time they take effect, in publication order.
     public var publishedRules: [(effectiveAt: Timestamp, rules: ProgramRules)] = []
     public var eventCount = 0
@@ -105,6 +110,9 @@ public struct LedgerModel: Sendable {
         var holdOwners: [(String, String?)] = []
         var returns: [(String, (purchaseId: String, amount: MinorUnits)?)] = []
         var adjustmentOwners: [(String, String?)] = []
+        var cards: [(String, Card?)] = []
+        var cardKeys: [(String, String?)] = []
+        var tierSets: [(String, TierSetEntry?)] = []
         /// The rewards catalogue (small), when an event may change it.
         var rewards: [String: Reward]?
 
@@ -121,6 +129,11 @@ public struct LedgerModel: Sendable {
             case let .pointsHeld(_, holdId, _, _): holdOwners.append((holdId, model.holdOwners[holdId]))
             case .purchaseReturned(let r): returns.append((r.returnId, model.returns[r.returnId]))
             case .pointsAdjusted(let a): adjustmentOwners.append((a.key, model.adjustmentOwners[a.key]))
+            case .cardIssued(let c):
+                for n in [c.number] + (c.replaces.map { [$0] } ?? []) { cards.append((n, model.cards[n])) }
+                if let key = c.key { cardKeys.append((key, model.cardKeys[key])) }
+            case let .cardBlocked(_, number, _): cards.append((number, model.cards[number]))
+            case .tierSet(let t): tierSets.append((t.key, model.tierSets[t.key]))
             default: break
             }
             if !members.contains(where: { $0.0 == e.stream }) {
@@ -146,6 +159,9 @@ public struct LedgerModel: Sendable {
             for (k, v) in holdOwners.reversed() { model.holdOwners[k] = v }
             for (k, v) in returns.reversed() { model.returns[k] = v }
             for (k, v) in adjustmentOwners.reversed() { model.adjustmentOwners[k] = v }
+            for (k, v) in cards.reversed() { model.cards[k] = v }
+            for (k, v) in cardKeys.reversed() { model.cardKeys[k] = v }
+            for (k, v) in tierSets.reversed() { model.tierSets[k] = v }
             if let rewards { model.rewards = rewards }
         }
     }
@@ -168,7 +184,7 @@ public struct LedgerModel: Sendable {
             for a in list { try count(a.points, "\(field) of lot '\(a.lotId)'") }
         }
         switch event {
-        case .memberEnrolled, .profileUpdated, .memberClosed, .holdReleased, .tierChanged, .programPublished:
+        case .memberEnrolled, .profileUpdated, .memberClosed, .holdReleased, .tierChanged, .programPublished, .cardIssued, .cardBlocked, .tierSet:
             break
         case .rewardDefined(let d):
             try count(d.cost, "cost")
@@ -283,6 +299,12 @@ public struct LedgerModel: Sendable {
             s.tier = e.to
             s.tierSince = at
             if let until = e.floorUntil, let to = e.to { s.tierFloor = (to, until) }
+        case .cardIssued(let e):
+            try applyCardIssued(e)
+        case let .cardBlocked(m, number, _):
+            try applyCardBlocked(member: m, number: number)
+        case .tierSet(let e):
+            try applyTierSet(e, at: at, state: &s)
         case .rewardDefined, .programPublished:
             throw FoldError(.notAMemberEvent, "\(event.type) is a program event, not an event of member '\(s.member)'")
         }

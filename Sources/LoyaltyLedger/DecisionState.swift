@@ -22,6 +22,7 @@ struct DirtyKeys {
     mutating func note(_ event: DomainEvent) {
         guard !event.isProgramWide else { return }
         if let owner = event.ownerKey { owners.append(owner) }
+        owners.append(contentsOf: event.cardOwnerKeys)
         members.insert(event.stream)
     }
 
@@ -32,6 +33,7 @@ struct DirtyKeys {
         var previous: String?
         for i in events.indices where !events[i].isProgramWide {
             if let owner = events[i].ownerKey { owners.append(owner) }
+            owners.append(contentsOf: events[i].cardOwnerKeys)
             let stream = events[i].stream
             if stream != previous { members.insert(stream) }
             previous = stream
@@ -49,6 +51,20 @@ extension DomainEvent {
         case .purchaseReturned(let r): return DirtyKeys.Owner(kind: .returned, id: r.returnId)
         case .pointsAdjusted(let a): return DirtyKeys.Owner(kind: .adjustment, id: a.key)
         default: return nil
+        }
+    }
+
+    /// The card entries the event changes (a replacement changes the old card too).
+    fileprivate var cardOwnerKeys: [DirtyKeys.Owner] {
+        switch self {
+        case .cardIssued(let c):
+            var out = [DirtyKeys.Owner(kind: .card, id: c.number)]
+            if let old = c.replaces { out.append(DirtyKeys.Owner(kind: .card, id: old)) }
+            if let key = c.key { out.append(DirtyKeys.Owner(kind: .cardKey, id: key)) }
+            return out
+        case let .cardBlocked(_, number, _): return [DirtyKeys.Owner(kind: .card, id: number)]
+        case .tierSet(let t): return [DirtyKeys.Owner(kind: .tierSet, id: t.key)]
+        default: return []
         }
     }
 }
@@ -166,6 +182,32 @@ struct DecisionState {
             if let owner = try owner(.hold, id, r) { try load(member: owner, r) }
         case let .release(id, _):
             if let owner = try owner(.hold, id, r) { try load(member: owner, r) }
+        case let .issueCard(m, number, key, _):
+            try load(member: m, r)
+            if let number = try owner(.cardKey, key, r) { try loadCard(number, r) }
+            try loadCard(CardNumber.nfc(number), r)
+        case let .blockCard(number, _, _):
+            try loadCard(CardNumber.nfc(number), r)
+        case let .replaceCard(old, new, _):
+            try loadCard(CardNumber.nfc(old), r)
+            try loadCard(CardNumber.nfc(new), r)
+        case .setTier(let c):
+            try load(member: c.member, r)
+            _ = try owner(.tierSet, c.key, r)
+        }
+    }
+
+    /// Loads card `number` and its member, unless resident.
+    private mutating func loadCard(_ number: String, _ r: DecisionStore.Reader) throws {
+        if let member = try owner(.card, number, r) { try load(member: member, r) }
+    }
+
+    /// Loads card `number` and its member (a lookup by card), unless resident.
+    mutating func prefetch(card number: String) throws {
+        guard let store, !complete else { return }
+        try store.read { r in
+            try checkPinned(r)
+            try loadCard(number, r)
         }
     }
 
@@ -229,6 +271,9 @@ struct DecisionState {
         case .hold: return model.holdOwners[id]
         case .adjustment: return model.adjustmentOwners[id]
         case .returned: return model.returns[id]?.purchaseId
+        case .card: return model.cards[id]?.member
+        case .cardKey: return model.cardKeys[id]
+        case .tierSet: return model.tierSets[id]?.member
         }
     }
 
@@ -244,6 +289,15 @@ struct DecisionState {
         case .redemption: model.redemptionOwners[id] = try member()
         case .hold: model.holdOwners[id] = try member()
         case .adjustment: model.adjustmentOwners[id] = try member()
+        case .cardKey: model.cardKeys[id] = try member()
+        case .tierSet:
+            do { model.tierSets[id] = try LedgerModel.tierSetEntry(bytes) } catch {
+                throw DecisionStateDamaged(description: "the stored tier set '\(id)' does not decode (\(error)); run `loyalty decisions rebuild`")
+            }
+        case .card:
+            do { model.cards[id] = try LedgerModel.cardEntry(bytes) } catch {
+                throw DecisionStateDamaged(description: "the stored card '\(id)' does not decode (\(error)); run `loyalty decisions rebuild`")
+            }
         case .returned:
             do { model.returns[id] = try LedgerModel.returnEntry(bytes) } catch {
                 throw DecisionStateDamaged(description: "the stored return '\(id)' does not decode (\(error)); run `loyalty decisions rebuild`")
@@ -313,6 +367,9 @@ struct DecisionState {
         case .hold: return model.holdOwners[id].map { Array($0.utf8) }
         case .adjustment: return model.adjustmentOwners[id].map { Array($0.utf8) }
         case .returned: return model.returns[id].map(LedgerModel.returnBytes)
+        case .card: return model.cards[id].map(LedgerModel.cardBytes)
+        case .cardKey: return model.cardKeys[id].map { Array($0.utf8) }
+        case .tierSet: return model.tierSets[id].map(LedgerModel.tierSetBytes)
         }
     }
 
@@ -327,6 +384,9 @@ struct DecisionState {
         add(.hold, model.holdOwners.keys)
         add(.adjustment, model.adjustmentOwners.keys)
         add(.returned, model.returns.keys)
+        add(.card, model.cards.keys)
+        add(.cardKey, model.cardKeys.keys)
+        add(.tierSet, model.tierSets.keys)
         return out.sorted { $0.key.lexicographicallyPrecedes($1.key) }
     }
 
@@ -341,6 +401,9 @@ struct DecisionState {
         model.holdOwners = [:]
         model.adjustmentOwners = [:]
         model.returns = [:]
+        model.cards = [:]
+        model.cardKeys = [:]
+        model.tierSets = [:]
         complete = false
     }
 }

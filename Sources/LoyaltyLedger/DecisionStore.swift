@@ -5,7 +5,7 @@ import LoyaltyDomain
 
 /// The decision state kept beside the log, in `<ledger>/decisions/` (its own LMDB environment):
 /// every member's `MemberState`, the owner tables (purchase, redemption, hold, adjustment ->
-/// member; return -> purchase), the program-wide state, and the checkpoint: the log position the
+/// member; return -> purchase; card number -> card; card key -> number; tier-set key -> member and tier), the program-wide state, and the checkpoint: the log position the
 /// whole state reflects, with the chain hash there. One write transaction carries a flush and its
 /// checkpoint, so a crash leaves the state at one checkpoint or the next, never between; the
 /// events after the checkpoint are folded again at the next open.
@@ -26,6 +26,9 @@ final class DecisionStore: Sendable {
         case hold = 0x68  // "h": hold id -> member
         case returned = 0x74  // "t": return id -> (purchase id, amount)
         case adjustment = 0x61  // "a": adjustment key -> member
+        case card = 0x63  // "c": card number -> card (`LedgerModel.cardBytes`)
+        case cardKey = 0x6B  // "k": card issue key -> card number
+        case tierSet = 0x73  // "s": tier-set key -> (member, tier)
     }
 
     /// Where the stored state stands.

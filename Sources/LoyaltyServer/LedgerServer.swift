@@ -66,6 +66,7 @@ public final class LedgerServer: Sendable {
         router.add(middleware: RequestLogMiddleware())
         addOperationRoutes(to: router)
         addCommandRoutes(to: router)
+        addCardRoutes(to: router)
         addQueryRoutes(to: router)
         addImportRoutes(to: router)
         addEventRoutes(to: router)

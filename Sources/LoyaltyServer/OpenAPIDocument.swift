@@ -482,6 +482,216 @@ paths:
           $ref: '#/components/responses/UnsupportedMediaType'
         '422':
           $ref: '#/components/responses/Refused'
+  /v1/cards:
+    post:
+      summary: Issue a membership card to a member (numbers are unique in the program).
+      parameters:
+      - name: Idempotency-Key
+        in: header
+        description: 'Makes the request safe to retry: a retry with the same key and the same request is answered the original
+          status and body and nothing is carried out again; the same key with another request is 409. Kept per caller and
+          route. Without it, a command with its own key (purchaseId, redemptionId, ...) is idempotent by that key.'
+        schema:
+          type: string
+          pattern: ^[!-~]{1,255}$
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/IssueCardBody'
+      responses:
+        '201':
+          description: 'Carried out (or, for a retry, carried out before): the events written.'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/CommandAnswer'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '409':
+          $ref: '#/components/responses/Conflict'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+        '415':
+          $ref: '#/components/responses/UnsupportedMediaType'
+        '422':
+          $ref: '#/components/responses/Refused'
+  /v1/cards/{number}:
+    get:
+      summary: 'A card: its member and status.'
+      parameters:
+      - name: number
+        in: path
+        description: The card number (percent-encoded UTF-8).
+        schema:
+          type: string
+        required: true
+      responses:
+        '200':
+          description: The card.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Card'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '422':
+          $ref: '#/components/responses/Refused'
+  /v1/cards/{number}/block:
+    post:
+      summary: 'Block a card: it is refused from then on.'
+      parameters:
+      - name: Idempotency-Key
+        in: header
+        description: 'Makes the request safe to retry: a retry with the same key and the same request is answered the original
+          status and body and nothing is carried out again; the same key with another request is 409. Kept per caller and
+          route. Without it, a command with its own key (purchaseId, redemptionId, ...) is idempotent by that key.'
+        schema:
+          type: string
+          pattern: ^[!-~]{1,255}$
+      - name: number
+        in: path
+        description: The card (the body's number, when given, must be the same).
+        schema:
+          type: string
+        required: true
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/BlockCardBody'
+      responses:
+        '201':
+          description: 'Carried out (or, for a retry, carried out before): the events written.'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/CommandAnswer'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          $ref: '#/components/responses/Conflict'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+        '415':
+          $ref: '#/components/responses/UnsupportedMediaType'
+        '422':
+          $ref: '#/components/responses/Refused'
+  /v1/cards/{number}/replacement:
+    post:
+      summary: 'Replace a card by a new number: same member, the old card refused.'
+      parameters:
+      - name: Idempotency-Key
+        in: header
+        description: 'Makes the request safe to retry: a retry with the same key and the same request is answered the original
+          status and body and nothing is carried out again; the same key with another request is 409. Kept per caller and
+          route. Without it, a command with its own key (purchaseId, redemptionId, ...) is idempotent by that key.'
+        schema:
+          type: string
+          pattern: ^[!-~]{1,255}$
+      - name: number
+        in: path
+        description: The card replaced (the body's card, when given, must be the same).
+        schema:
+          type: string
+        required: true
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/ReplaceCardBody'
+      responses:
+        '201':
+          description: 'Carried out (or, for a retry, carried out before): the events written.'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/CommandAnswer'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          $ref: '#/components/responses/Conflict'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+        '415':
+          $ref: '#/components/responses/UnsupportedMediaType'
+        '422':
+          $ref: '#/components/responses/Refused'
+  /v1/members/{id}/tier:
+    post:
+      summary: Set the member's tier (an operator's decision, audited; with floor, evaluation never goes below it until `until`).
+      parameters:
+      - name: Idempotency-Key
+        in: header
+        description: 'Makes the request safe to retry: a retry with the same key and the same request is answered the original
+          status and body and nothing is carried out again; the same key with another request is 409. Kept per caller and
+          route. Without it, a command with its own key (purchaseId, redemptionId, ...) is idempotent by that key.'
+        schema:
+          type: string
+          pattern: ^[!-~]{1,255}$
+      - name: id
+        in: path
+        description: The member (the body's member, when given, must be the same).
+        schema:
+          type: string
+          pattern: ^[!-~]{1,128}$
+          description: 1 to 128 bytes of printable ASCII, no spaces
+        required: true
+        example: M0000001
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/SetTierBody'
+      responses:
+        '201':
+          description: 'Carried out (or, for a retry, carried out before): the events written.'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/CommandAnswer'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          $ref: '#/components/responses/Conflict'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+        '415':
+          $ref: '#/components/responses/UnsupportedMediaType'
+        '422':
+          $ref: '#/components/responses/Refused'
   /v1/program/rules:
     post:
       summary: Publish a rule set (as `loyalty program publish`).
@@ -1442,6 +1652,126 @@ components:
       - cost
       title: define-reward command
       type: object
+    IssueCardBody:
+      additionalProperties: false
+      description: The `issue-card` command (schemas/commands/issue-card.schema.json) without its `command` field.
+      properties:
+        key:
+          description: 'id: 1 to 128 bytes of printable ASCII, no spaces'
+          pattern: ^[!-~]{1,128}$
+          type: string
+        member:
+          description: 'id: 1 to 128 bytes of printable ASCII, no spaces'
+          pattern: ^[!-~]{1,128}$
+          type: string
+        number:
+          description: 'card number: any script, no white space or control characters, at most 64 bytes of UTF-8 (stored in
+            Unicode NFC)'
+          maxLength: 64
+          minLength: 1
+          pattern: ^[^\s\u0000-\u001f\u007f-\u00a0]+$
+          type: string
+        occurredAt:
+          description: RFC 3339, from 1900-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z
+          format: date-time
+          type: string
+      required:
+      - key
+      - member
+      - number
+      title: issue-card command
+      type: object
+    BlockCardBody:
+      additionalProperties: false
+      description: The `block-card` command (schemas/commands/block-card.schema.json) without its `command` field.
+      properties:
+        number:
+          description: 'card number: any script, no white space or control characters, at most 64 bytes of UTF-8 (stored in
+            Unicode NFC)'
+          maxLength: 64
+          minLength: 1
+          pattern: ^[^\s\u0000-\u001f\u007f-\u00a0]+$
+          type: string
+        occurredAt:
+          description: RFC 3339, from 1900-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z
+          format: date-time
+          type: string
+        reason:
+          description: 'free text: UTF-8, no control characters, at most 1,024 bytes'
+          maxLength: 1024
+          minLength: 1
+          pattern: ^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$
+          type: string
+      title: block-card command
+      type: object
+    ReplaceCardBody:
+      additionalProperties: false
+      description: The `replace-card` command (schemas/commands/replace-card.schema.json) without its `command` field.
+      properties:
+        card:
+          description: 'card number: any script, no white space or control characters, at most 64 bytes of UTF-8 (stored in
+            Unicode NFC)'
+          maxLength: 64
+          minLength: 1
+          pattern: ^[^\s\u0000-\u001f\u007f-\u00a0]+$
+          type: string
+        number:
+          description: 'card number: any script, no white space or control characters, at most 64 bytes of UTF-8 (stored in
+            Unicode NFC)'
+          maxLength: 64
+          minLength: 1
+          pattern: ^[^\s\u0000-\u001f\u007f-\u00a0]+$
+          type: string
+        occurredAt:
+          description: RFC 3339, from 1900-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z
+          format: date-time
+          type: string
+      required:
+      - number
+      title: replace-card command
+      type: object
+    SetTierBody:
+      additionalProperties: false
+      description: The `set-tier` command (schemas/commands/set-tier.schema.json) without its `command` field.
+      properties:
+        floor:
+          type: boolean
+        key:
+          description: 'id: 1 to 128 bytes of printable ASCII, no spaces'
+          pattern: ^[!-~]{1,128}$
+          type: string
+        member:
+          description: 'id: 1 to 128 bytes of printable ASCII, no spaces'
+          pattern: ^[!-~]{1,128}$
+          type: string
+        occurredAt:
+          description: RFC 3339, from 1900-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z
+          format: date-time
+          type: string
+        operator:
+          description: 'id: 1 to 128 bytes of printable ASCII, no spaces'
+          pattern: ^[!-~]{1,128}$
+          type: string
+        reason:
+          description: 'free text: UTF-8, no control characters, at most 1,024 bytes'
+          maxLength: 1024
+          minLength: 1
+          pattern: ^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$
+          type: string
+        tier:
+          description: 'id: 1 to 128 bytes of printable ASCII, no spaces'
+          pattern: ^[!-~]{1,128}$
+          type: string
+        until:
+          description: RFC 3339, from 1900-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z
+          format: date-time
+          type: string
+      required:
+      - key
+      - reason
+      - tier
+      title: set-tier command
+      type: object
     ProgramRules:
       title: Program rules
       description: A points program's rule set, published with `loyalty program publish` (versioned). Every accrual uses the
@@ -2139,6 +2469,28 @@ components:
       - status
       properties:
         status:
+          type: string
+    Card:
+      type: object
+      required:
+      - number
+      - member
+      - status
+      properties:
+        number:
+          type: string
+          description: The card number, in Unicode NFC.
+        member:
+          type: string
+        status:
+          type: string
+          enum:
+          - active
+          - blocked
+          - replaced
+        replacedBy:
+          type: string
+        replaces:
           type: string
   responses:
     BadRequest:

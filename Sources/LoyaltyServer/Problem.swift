@@ -133,6 +133,9 @@ extension DomainError {
         case .idempotencyConflict: return "idempotency-conflict"
         case .sameMember: return "same-member"
         case .cannotApply: return "cannot-apply"
+        case .unknownCard: return "unknown-card"
+        case .cardInUse: return "card-in-use"
+        case .cardBlocked: return "card-blocked"
         }
     }
 }

@@ -95,6 +95,9 @@ public struct MemberView: Sendable, Equatable {
         case .tierChanged(let e):
             tier = e.to
             tierSince = at
+        case .tierSet(let e):
+            tier = e.tier
+            tierSince = at
         default:
             break
         }

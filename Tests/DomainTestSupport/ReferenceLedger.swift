@@ -10,6 +10,21 @@ public struct ReferenceLedger {
     public var members: [String: RefMember] = [:]
     public var purchases: [String: (member: String, amount: Int64, returned: Int64, points: Int64, clawed: Int64)] = [:]
     public var redemptions: [String: (member: String, taken: [(String, Int64)], reversed: Bool)] = [:]
+    /// Card number (canonical spelling) -> its member, whether blocked, the card replacing it.
+    public var cards: [String: (member: String, blocked: Bool, replacedBy: String?)] = [:]
+
+    /// Card numbers the histories draw from, each as typed and in its canonical (NFC) spelling:
+    /// ASCII, multibyte, and two typed decomposed or as a compatibility character.
+    public static let cardPool: [(typed: String, canonical: String)] = [
+        ("100", "100"), ("101", "101"), ("カード-7", "カード-7"),
+        ("\u{212B}-2", "\u{C5}-2"), ("\u{C5}-2", "\u{C5}-2"), ("e\u{301}-3", "\u{E9}-3"),
+    ]
+
+    /// The member a card names for a new command, as the reference sees it (nil: refused).
+    public func cardMember(_ canonical: String) -> String? {
+        guard let c = cards[canonical], !c.blocked else { return nil }
+        return c.member
+    }
 
     public static func expiry(_ at: Int64) -> Int64 {
         ProgramTimeZone("UTC")!.endOfMonth(ProgramTimeZone("UTC")!.adding(months: 12, to: Timestamp(microseconds: at))).microseconds
@@ -83,7 +98,7 @@ public struct ReferenceHistory {
         now += Int64(random.next(in: 1...96)) * 3_600_000_000  // 1 h to 4 days later
         let at = Timestamp(microseconds: now)
         let m = people[random.next(in: 0...2)]
-        let roll = random.next(in: 0...99)
+        let roll = random.next(in: 0...111)
         var command: Command
         var refOK: Bool
         switch roll {
@@ -150,10 +165,40 @@ public struct ReferenceHistory {
             command = .hold(member: m, points: points, holdId: "H\(step)", expiresAt: Timestamp(microseconds: now + 86_400_000_000), at: at)
             refOK = ref.spendable(m, now) >= points
             if refOK { ref.members[m]!.holds["H\(step)"] = (points, now + 86_400_000_000) }
-        default:
+        case 100..<106:
+            let card = ReferenceLedger.cardPool[random.next(in: 0...ReferenceLedger.cardPool.count - 1)]
+            command = .issueCard(member: m, number: card.typed, key: "K\(step)", at: at)
+            refOK = ref.cards[card.canonical] == nil
+            if refOK { ref.cards[card.canonical] = (m, false, nil) }
+        case 106..<109:
+            let card = ReferenceLedger.cardPool[random.next(in: 0...ReferenceLedger.cardPool.count - 1)]
+            command = .blockCard(number: card.typed, reason: "lost", at: at)
+            let c = ref.cards[card.canonical]
+            refOK = c != nil && c?.replacedBy == nil
+            if refOK { ref.cards[card.canonical]!.blocked = true }
+        case 109..<112:
+            let old = ReferenceLedger.cardPool[random.next(in: 0...ReferenceLedger.cardPool.count - 1)]
+            let new = ReferenceLedger.cardPool[random.next(in: 0...ReferenceLedger.cardPool.count - 1)]
+            command = .replaceCard(old: old.typed, new: new.typed, at: at)
+            if let c = ref.cards[old.canonical] {
+                if let r = c.replacedBy {
+                    refOK = r == new.canonical  // a retry of the same replacement
+                } else {
+                    refOK = old.canonical != new.canonical && ref.cards[new.canonical] == nil
+                    if refOK {
+                        ref.cards[old.canonical] = (c.member, true, new.canonical)
+                        ref.cards[new.canonical] = (c.member, false, nil)
+                    }
+                }
+            } else {
+                refOK = false
+            }
+        case 96..<100:
             command = .expire(asOf: at)
             for p in people { for i in ref.members[p]!.lots.indices where ref.members[p]!.lots[i].expires <= now { ref.members[p]!.lots[i].left = 0 } }
             refOK = true
+        default:
+            return nil
         }
         return (command, refOK, at)
     }

@@ -37,6 +37,10 @@ enum Samples {
                            windowFrom: Timestamp(rfc3339: "2025-03-15T10:30:00Z")!, windowTo: at, floorUntil: nil)),
         .rewardDefined(.init(rewardId: "mug", name: "Branded mug", cost: 250, stock: 500, budget: 100_000)),
         .programPublished(ProgramRules.default),
+        .cardIssued(.init(member: "M0001", number: "カード-0012", key: nil, replaces: "4000-0011")),
+        .cardBlocked(member: "M0001", number: "4000-0011", reason: "lost"),
+        .tierSet(.init(member: "M0001", key: "TS-3", tier: "gold", from: "silver", reason: "complaint: status match", operatorId: "anna",
+                       floor: true, until: later)),
     ]
 }
 

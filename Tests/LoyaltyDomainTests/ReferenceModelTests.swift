@@ -13,6 +13,10 @@ import Testing
                 let realOK = (try? run(&real, command)) != nil
                 #expect(realOK == refOK, "step \(step): \(command)")
                 for p in history.people { history.expectAgreement(real.balance(p, at: at)!, p, step: step) }
+                // Every card, typed either way, names the member the reference says (or is refused).
+                for card in ReferenceLedger.cardPool {
+                    #expect((try? real.memberForCard(card.typed)) == history.ref.cardMember(card.canonical), "step \(step): card \(card.canonical)")
+                }
             }
         }
     }
