@@ -100,15 +100,15 @@ func checkDelivered(_ requests: [[ReceivedEvent]], expected: [RecordedEvent]) ->
 }
 
 /// A fresh log at `path` with `count` events round-robin over `members` members (`M1`...),
-/// types alternating between `points.earned` and `member.note`; returns them as read back
+/// types taken in turn from `types` (raw payloads: a served ledger folds only non-domain types); returns them as read back
 /// (with their chain hashes, as the sink sends them).
-func makeLog(_ path: String, count: Int, members: Int) async throws -> [RecordedEvent] {
+func makeLog(_ path: String, count: Int, members: Int, types: [String] = ["points.earned", "member.note"]) async throws -> [RecordedEvent] {
     let log = try openLog(path)
     defer { log.close() }
     var drafts: [EventDraft] = []
     for i in 0..<count {
         let member = "M\(i % members + 1)"
-        drafts.append(draft(member, i % 2 == 0 ? "points.earned" : "member.note", data: #"{"n":\#(i),"text":"ü\#(i)"}"#))
+        drafts.append(draft(member, types[i % types.count], data: #"{"n":\#(i),"text":"ü\#(i)"}"#))
     }
     _ = try await log.append(drafts)
     return try log.events(after: 0, limit: count + 1, withHashes: true)

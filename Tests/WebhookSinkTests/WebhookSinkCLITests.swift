@@ -154,7 +154,7 @@ import Testing
 
     @Test func aRemoteSourceIsFollowedThroughServe() async throws {
         let dir = TemporaryDirectory()
-        let events = try await makeLog(dir.ledger, count: 40, members: 5)
+        let events = try await makeLog(dir.ledger, count: 40, members: 5, types: ["demo.sale", "demo.note"])
         let secret = try secretFile(in: dir.path)
         let receiver = try Receiver(directory: dir.path + "/receiver", secretFile: secret, seed: 5, failurePercent: 25, stallSeconds: 0.5)
         let served = try ServedLedger(ledger: dir.ledger, arguments: ["--insecure-no-auth", "--no-jobs"])
