@@ -138,8 +138,10 @@ import Testing
         }
         #expect(try err(url + ["--secret-file", good, "--batch-size", "99999999999999999999"]).contains("--batch-size"))
         #expect(try err(url + ["--secret-file", good, "--source", dir.path + "/no-ledger"]).contains("no ledger at"))
-        // Nothing listens: each batch fails its attempts and is set aside, naming the reason.
-        let down = try runTool("loyalty", base + url + ["--secret-file", good, "--attempts", "2", "--backoff-initial-ms", "1", "--backoff-max-ms", "2"])
+        // Nothing listens (AsyncHTTPClient retries a refused connect until the timeout): the batch
+        // fails its attempts and is set aside, naming the reason.
+        let down = try runTool("loyalty", base + url + ["--secret-file", good, "--attempts", "2", "--backoff-initial-ms", "1", "--backoff-max-ms", "2",
+                                                         "--timeout-ms", "200"])
         #expect(down.status == 0 && down.out.contains("set aside 2 refused"), "\(down.out)\(down.err)")
         let listed = try runTool("loyalty", base + ["--dead-letters"])
         #expect(listed.out.contains("2 attempts failed"), "\(listed.out)")
