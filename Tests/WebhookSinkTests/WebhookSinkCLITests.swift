@@ -154,6 +154,29 @@ import Testing
         withExtendedLifetime(lock) {}
     }
 
+    @Test func aFollowingSinkSendsCommitsOfAnotherProcess() async throws {
+        let dir = TemporaryDirectory()
+        var events = try await makeLog(dir.ledger, count: 10, members: 2)
+        let secret = try secretFile(in: dir.path)
+        let receiver = try Receiver(directory: dir.path + "/receiver", secretFile: secret, seed: 9, failurePercent: 20, stallSeconds: 0.5)
+        let sink = Process()
+        sink.executableURL = URL(fileURLWithPath: builtExecutable("loyalty"))
+        sink.arguments = ["sink", "webhook", "--ledger", dir.ledger, "--url", receiver.url, "--secret-file", secret, "--follow"] + Self.quick
+        sink.standardOutput = FileHandle.nullDevice
+        sink.standardError = FileHandle.nullDevice
+        try sink.run()
+        defer { kill(sink.processIdentifier, SIGKILL); sink.waitUntilExit() }
+        func delivered() throws -> Set<UInt64> { Set(try receiver.accepted().joined().map(\.position)) }
+        while try delivered().count < 10, sink.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        let log = try openLog(dir.ledger)
+        _ = try await log.append([draft("M1", "points.earned"), draft("M3", "points.spent")])
+        events = try log.events(after: 0, limit: 100, withHashes: true)
+        log.close()
+        while try delivered().count < 12, sink.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(sink.isRunning, "a following sink does not stop at the head")
+        #expect(checkDelivered(try receiver.accepted(), expected: events) == [])
+    }
+
     @Test func aRemoteSourceIsFollowedThroughServe() async throws {
         let dir = TemporaryDirectory()
         let events = try await makeLog(dir.ledger, count: 40, members: 5, types: ["demo.sale", "demo.note"])
