@@ -99,15 +99,16 @@ func checkDelivered(_ requests: [[ReceivedEvent]], expected: [RecordedEvent]) ->
     return problems
 }
 
-/// A fresh log at `path` with `count` events round-robin over `members` members (`M1`...),
+/// A fresh log at `path` with `count` events round-robin over `members` members (`M1`..., or
+/// another `prefix`),
 /// types taken in turn from `types` (raw payloads: a served ledger folds only non-domain types); returns them as read back
 /// (with their chain hashes, as the sink sends them).
-func makeLog(_ path: String, count: Int, members: Int, types: [String] = ["points.earned", "member.note"]) async throws -> [RecordedEvent] {
+func makeLog(_ path: String, count: Int, members: Int, types: [String] = ["points.earned", "member.note"], prefix: String = "M") async throws -> [RecordedEvent] {
     let log = try openLog(path)
     defer { log.close() }
     var drafts: [EventDraft] = []
     for i in 0..<count {
-        let member = "M\(i % members + 1)"
+        let member = prefix + String(i % members + 1)
         drafts.append(draft(member, types[i % types.count], data: #"{"n":\#(i),"text":"ü\#(i)"}"#))
     }
     _ = try await log.append(drafts)

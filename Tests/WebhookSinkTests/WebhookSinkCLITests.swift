@@ -145,6 +145,16 @@ import Testing
         #expect(down.status == 0 && down.out.contains("set aside 2 refused"), "\(down.out)\(down.err)")
         let listed = try runTool("loyalty", base + ["--dead-letters"])
         #expect(listed.out.contains("2 attempts failed"), "\(listed.out)")
+        // Damaged state files are named, never trusted.
+        let letter = dir.ledger + "/webhook-sink/dead-letters/000000000001.jsonl"
+        let kept = try String(contentsOfFile: letter, encoding: .utf8)
+        try "{\"sequence\":1}\n{}\n".write(toFile: letter, atomically: true, encoding: .utf8)
+        #expect(try err(["--dead-letters"]).contains("dead letter \(letter), line 1: not a dead-letter header"))
+        try (kept.split(separator: "\n")[0] + "\n{\"member\":\"M1\"}\n").write(toFile: letter, atomically: true, encoding: .utf8)
+        #expect(try err(["--dead-letters"]).contains("dead letter \(letter), line 2: not an event"))
+        try kept.write(toFile: letter, atomically: true, encoding: .utf8)
+        try "12x\n".write(toFile: dir.ledger + "/webhook-sink/position", atomically: true, encoding: .utf8)
+        #expect(try err(url + ["--secret-file", good]).contains("'12x' is not a position"))
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/no-ledger"), "a wrong --source made a state directory")
         // One process per state directory: another holds its lock.
         let lock = try ProcessLock(path: dir.ledger + "/webhook-sink/lock", waitMilliseconds: 0, what: "test")

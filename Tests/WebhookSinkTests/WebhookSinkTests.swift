@@ -51,10 +51,11 @@ import WebhookSink
         // A crash between storing a dead letter and storing the position: the next run reads the
         // same events again. Here the position file is put back to simulate it.
         let dir = TemporaryDirectory()
-        let events = try await makeLog(dir.ledger, count: 12, members: 3)
+        // Multibyte member ids, through the dead-letter files and the receiver.
+        let events = try await makeLog(dir.ledger, count: 12, members: 3, prefix: "会员-Zoë-")
         let secret = try secretFile(in: dir.path)
         let receiver = try Receiver(directory: dir.path + "/receiver", secretFile: secret, seed: 1, failurePercent: 0)
-        try receiver.refuse(["M2"])
+        try receiver.refuse(["会员-Zoë-2"])
         var configuration = WebhookSinkConfiguration(url: receiver.url, secret: try WebhookSecret.load(path: secret),
                                                      source: .ledger(path: dir.ledger), stateDirectory: dir.path + "/state")
         configuration.batchEventsMax = 1
@@ -63,8 +64,8 @@ import WebhookSink
         #expect(first.eventsDelivered == 8 && first.eventsFailed == 1 && first.eventsHeld == 3)
         let letters = try WebhookSink.deadLetters(stateDirectory: dir.path + "/state")
         #expect(letters.map(\.kind) == [.failed, .held, .held, .held])
-        #expect(letters.flatMap(\.events).map(\.position) == events.filter { $0.member == "M2" }.map(\.position))
-        #expect(letters.flatMap(\.events).map(\.json) == events.filter { $0.member == "M2" }.map { WebhookEvent($0).json },
+        #expect(letters.flatMap(\.events).map(\.position) == events.filter { $0.member == "会员-Zoë-2" }.map(\.position))
+        #expect(letters.flatMap(\.events).map(\.json) == events.filter { $0.member == "会员-Zoë-2" }.map { WebhookEvent($0).json },
                 "a dead letter keeps each event's JSON as it was")
 
         try "0\n".write(toFile: dir.path + "/state/position", atomically: true, encoding: .utf8)
@@ -72,7 +73,7 @@ import WebhookSink
         #expect(again.eventsFailed == 0 && again.eventsHeld == 0 && again.position == 12)
         #expect(try WebhookSink.deadLetters(stateDirectory: dir.path + "/state") == letters)
         // The others were sent again (at least once): the receiver still processes each once.
-        #expect(checkDelivered(try receiver.accepted(), expected: events.filter { $0.member != "M2" }) == [])
+        #expect(checkDelivered(try receiver.accepted(), expected: events.filter { $0.member != "会员-Zoë-2" }) == [])
     }
 
     @Test func theSignatureIsTheDocumentedOne() throws {
