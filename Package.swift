@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "LoyaltyAudit", targets: ["LoyaltyAudit"]),
         .library(name: "LoyaltyServer", targets: ["LoyaltyServer"]),
         .library(name: "LedgerTailClient", targets: ["LedgerTailClient"]),
+        .library(name: "WebhookSink", targets: ["WebhookSink"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -142,6 +143,7 @@ let package = Package(
                 "LedgerJSON",
                 "LoyaltyDomain",
                 "LedgerProofs",
+                "WebhookSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -241,6 +243,30 @@ let package = Package(
             dependencies: ["LoyaltyCLI", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "Projections", "LoyaltyAudit",
                            "LedgerProofs", "LedgerTestSupport", "ProjectionTestSupport", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strictSettings
+        ),
+        // Signed webhooks: follows the log (locally or over `loyalty serve`) and posts event
+        // batches, with retries, a checkpoint and dead letters. Its own target: it speaks HTTP,
+        // which LoyaltyLedger does not.
+        .target(
+            name: "WebhookSink",
+            dependencies: [
+                "LoyaltyLedger", "LedgerStore", "LedgerJSON", "LedgerProofs", "LedgerTailClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The webhook sink against a local receiver (receiver.py) that fails at random, in process and
+        // through the built `loyalty` (killed and restarted).
+        .testTarget(
+            name: "WebhookSinkTests",
+            dependencies: [
+                "WebhookSink", "LoyaltyCLI", "LoyaltyLedger", "LedgerStore", "LedgerJSON", "LedgerTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["receiver.py"],
             swiftSettings: strictSettings
         ),
     ],

@@ -24,6 +24,7 @@ struct Loyalty: AsyncParsableCommand {
             HistoryCommand.self, ExplainCommand.self, ReconcileCommand.self, NeutraliseCommand.self, DecisionsCommand.self,
             ServeCommand.self, APIKeysCommand.self,
             CardCommand.self, TierCommand.self,
+            SinkCommand.self,
         ]
     )
 
