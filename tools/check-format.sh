@@ -243,26 +243,28 @@ elif case == "index-member":        # an index head one position off
     env.close()
 elif case == "key-zero":            # a key u64be(0) before position 1 (I1)
     env = lmdb.open(path, max_dbs=16)
+    events = env.open_db(b"events")   # outside the write transaction: open_db takes one of its own
     with env.begin(write=True) as txn:
-        txn.put(v.u64be(0), txn.get(v.u64be(1), db=env.open_db(b"events")), db=env.open_db(b"events"))
+        txn.put(v.u64be(0), txn.get(v.u64be(1), db=events), db=events)
     env.close()
 elif case == "key-3-bytes":         # a 3-byte key, after every position (I1): named at head + 1
     env = lmdb.open(path, max_dbs=16)
+    events = env.open_db(b"events")
     with env.begin(write=True) as txn:
-        txn.put(b"\xff\xff\xff", b"x", db=env.open_db(b"events"))
+        txn.put(b"\xff\xff\xff", b"x", db=events)
     env.close()
 elif case in ("meta-extra-key", "createdAt-7-bytes", "ledgerId-15-bytes"):   # 5.1, I7
     env = lmdb.open(path, max_dbs=16)
+    meta = env.open_db(b"meta")
     with env.begin(write=True) as txn:
-        meta = env.open_db(b"meta")
         if case == "meta-extra-key": txn.put(b"note", b"hello", db=meta)
         elif case == "createdAt-7-bytes": txn.put(b"createdAt", txn.get(b"createdAt", db=meta)[1:], db=meta)
         else: txn.put(b"ledgerId", txn.get(b"ledgerId", db=meta)[1:], db=meta)
     env.close()
 elif case == "chain-dupsort":       # chain re-created with MDB_DUPSORT, same entries (3)
     env = lmdb.open(path, max_dbs=16)
+    chain = env.open_db(b"chain")
     with env.begin(write=True) as txn:
-        chain = env.open_db(b"chain")
         entries = list(txn.cursor(db=chain))
         txn.drop(chain, delete=True)
     with env.begin(write=True) as txn:
@@ -320,6 +322,9 @@ step "structural damage: both verifiers name the same first bad position"
 "$LOYALTY" keys generate --out "$WORK/keys" >/dev/null
 cp -a "$WORK/ledger-base" "$WORK/ledger-merkle"
 "$LOYALTY" checkpoint --ledger "$WORK/ledger-merkle" --key "$WORK/keys/checkpoint-key.private.json" --out "$WORK/cp-base.json" >/dev/null
+expect_same_head "$WORK/ledger-merkle" >/dev/null
+grep -q "merkle ok: all 9995 of the 9995 nodes" "$WORK/swift.out" && grep -q "merkle ok: all 9995 of the 9995 nodes" "$WORK/py.out" \
+  || { show; fail "both verifiers must check every node of merkle/"; }
 for spec in nonminimal-varint:300 trailing-byte:900 unknown-flag:1200 wrong-version:1500 \
             recordedAt-back:1700 gap:700 missing-checkpoint:512 index-member:? index-key-slot:? \
             key-zero:1 key-3-bytes:5001 meta-extra-key:n/a createdAt-7-bytes:n/a chain-dupsort:n/a \
