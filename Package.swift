@@ -71,6 +71,7 @@ let package = Package(
             name: "LedgerProofs",
             dependencies: [
                 "LedgerStore",
+                "LedgerJSON",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings

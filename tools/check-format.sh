@@ -241,6 +241,71 @@ elif case == "index-member":        # an index head one position off
         txn.put(key, value[:8] + v.u64be(int.from_bytes(value[8:], "big") - 1), db=members)
         print(int.from_bytes(value[8:], "big") - 1)
     env.close()
+elif case == "key-zero":            # a key u64be(0) before position 1 (I1)
+    env = lmdb.open(path, max_dbs=16)
+    events = env.open_db(b"events")   # outside the write transaction: open_db takes one of its own
+    with env.begin(write=True) as txn:
+        txn.put(v.u64be(0), txn.get(v.u64be(1), db=events), db=events)
+    env.close()
+elif case == "key-3-bytes":         # a 3-byte key, after every position (I1): named at head + 1
+    env = lmdb.open(path, max_dbs=16)
+    events = env.open_db(b"events")
+    with env.begin(write=True) as txn:
+        txn.put(b"\xff\xff\xff", b"x", db=events)
+    env.close()
+elif case in ("meta-extra-key", "createdAt-7-bytes", "ledgerId-15-bytes"):   # 5.1, I7
+    env = lmdb.open(path, max_dbs=16)
+    meta = env.open_db(b"meta")
+    with env.begin(write=True) as txn:
+        if case == "meta-extra-key": txn.put(b"note", b"hello", db=meta)
+        elif case == "createdAt-7-bytes": txn.put(b"createdAt", txn.get(b"createdAt", db=meta)[1:], db=meta)
+        else: txn.put(b"ledgerId", txn.get(b"ledgerId", db=meta)[1:], db=meta)
+    env.close()
+elif case == "chain-dupsort":       # chain re-created with MDB_DUPSORT, same entries (3)
+    env = lmdb.open(path, max_dbs=16)
+    chain = env.open_db(b"chain")
+    with env.begin(write=True) as txn:
+        entries = list(txn.cursor(db=chain))
+        txn.drop(chain, delete=True)
+    with env.begin(write=True) as txn:
+        chain = env.open_db(b"chain", txn=txn, dupsort=True)
+        for key, value in entries: txn.put(key, value, db=chain)
+    env.close()
+elif case == "extra-database":      # a named database the format does not name (3)
+    env = lmdb.open(path, max_dbs=16)
+    env.open_db(b"notes")
+    env.close()
+elif case == "schemaVersion-zero":  # 5.3, 12.2
+    edit(1300, lambda r: r.__setitem__(2, 0))
+elif case == "not-nfc":             # a member id in NFD ("e" + U+0301), appended after the head
+    def varint(n):
+        out = bytearray()
+        while True:
+            out.append((n & 0x7F) | (0x80 if n > 0x7F else 0)); n >>= 7
+            if not n: return bytes(out)
+    lp = lambda b: varint(len(b)) + b
+    env = lmdb.open(path, max_dbs=16)
+    events = env.open_db(b"events")
+    with env.begin(write=True) as txn:
+        head, last = next(iter(txn.cursor(db=events).iterprev()))
+        head = v.read_u64be(head)
+        recorded = v.decode_record(head, last)["recordedAt"]
+        record = (bytes([1, 0]) + varint(1) + v.u64be(recorded) + v.u64be(recorded) + varint(1) + varint(0)
+                  + lp(b"member.enrolled") + lp("Me\u0301".encode()) + lp(b"{}"))
+        txn.put(v.u64be(head + 1), record, db=events, append=True)
+    env.close()
+    print(head + 1)
+elif case == "merkle-node":         # one stored leaf of merkle/ changed: named at its position
+    env = lmdb.open(path + "/merkle", max_dbs=16)
+    nodes = env.open_db(b"nodes")
+    position = 3000
+    key = 2 * (position - 1) - bin(position - 1).count("1")
+    with env.begin(write=True) as txn:
+        value = bytearray(txn.get(v.u64be(key), db=nodes))
+        value[0] ^= 1
+        txn.put(v.u64be(key), bytes(value), db=nodes)
+    env.close()
+    print(position)
 elif case == "index-key-slot":      # the first non-empty slot emptied
     with open(path + "/index/keys.table", "r+b") as f:
         table = bytearray(f.read())
@@ -252,10 +317,21 @@ elif case == "index-key-slot":      # the first non-empty slot emptied
 EOF
 
 step "structural damage: both verifiers name the same first bad position"
+# One case per rule of the document the log can break; "n/a": a problem without a position (meta,
+# databases); "?": the position the damage script prints.
+"$LOYALTY" keys generate --out "$WORK/keys" >/dev/null
+cp -a "$WORK/ledger-base" "$WORK/ledger-merkle"
+"$LOYALTY" checkpoint --ledger "$WORK/ledger-merkle" --key "$WORK/keys/checkpoint-key.private.json" --out "$WORK/cp-base.json" >/dev/null
+expect_same_head "$WORK/ledger-merkle" >/dev/null
+grep -q "merkle ok: all 9995 of the 9995 nodes" "$WORK/swift.out" && grep -q "merkle ok: all 9995 of the 9995 nodes" "$WORK/py.out" \
+  || { show; fail "both verifiers must check every node of merkle/"; }
 for spec in nonminimal-varint:300 trailing-byte:900 unknown-flag:1200 wrong-version:1500 \
-            recordedAt-back:1700 gap:700 missing-checkpoint:512 index-member:? index-key-slot:?; do
+            recordedAt-back:1700 gap:700 missing-checkpoint:512 index-member:? index-key-slot:? \
+            key-zero:1 key-3-bytes:5001 meta-extra-key:n/a createdAt-7-bytes:n/a chain-dupsort:n/a \
+            extra-database:n/a schemaVersion-zero:1300 not-nfc:? merkle-node:?; do
   case=${spec%%:*}; want=${spec##*:}
-  rm -rf "$WORK/damaged"; cp -a "$WORK/ledger-base" "$WORK/damaged"
+  base=$WORK/ledger-base; [[ $case == merkle-node ]] && base=$WORK/ledger-merkle
+  rm -rf "$WORK/damaged"; cp -a "$base" "$WORK/damaged"
   out=$(python3 "$WORK/damage.py" "$WORK/damaged" "$case" "$ROOT/tools")
   [[ $want == "?" ]] && want=$out   # the damaged index entry's position
   run_both "$WORK/damaged"
@@ -264,6 +340,36 @@ for spec in nonminimal-varint:300 trailing-byte:900 unknown-flag:1200 wrong-vers
   [[ $SB == "$PB" && $SB == "$want" ]] || { show; fail "$case: first bad position loyalty '$SB', verify_ledger.py '$PB', expected $want"; }
   printf '  %-20s both name position %s\n' "$case" "$SB"
 done
+
+# A ledgerId of 15 bytes: not a ledger this format can read; both refuse it, naming ledgerId.
+rm -rf "$WORK/damaged"; cp -a "$WORK/ledger-base" "$WORK/damaged"
+python3 "$WORK/damage.py" "$WORK/damaged" ledgerId-15-bytes "$ROOT/tools" >/dev/null
+run_both "$WORK/damaged"
+[[ $(cat "$WORK/swift.rc") != 0 && $(cat "$WORK/py.rc") != 0 ]] || { show; fail "ledgerId-15-bytes: both verifiers must refuse"; }
+grep -q "meta/ledgerId is 15 bytes, not 16" "$WORK/swift.err" && grep -q "meta/ledgerId is 15 bytes, not 16" "$WORK/py.err" \
+  || { show; fail "ledgerId-15-bytes: both must name meta/ledgerId"; }
+printf '  %-20s both refuse: %s\n' ledgerId-15-bytes "$(grep -o 'meta/ledgerId is 15 bytes, not 16' "$WORK/py.err")"
+
+# An event changed after the last chain checkpoint (4864): nothing in `chain` contradicts it, the
+# stored Merkle tree does (at the event's position), and without the tree the signed checkpoint.
+step "an event changed after the last chain checkpoint: caught by merkle/ and by a signed checkpoint"
+rm -rf "$WORK/damaged"; cp -a "$WORK/ledger-merkle" "$WORK/damaged"
+tamper "$WORK/damaged" 4990 >/dev/null
+run_both "$WORK/damaged"
+SB=$(first_bad_of "$WORK/swift.err"); PB=$(first_bad_of "$WORK/py.err")
+[[ $SB == 4990 && $PB == 4990 ]] || { show; fail "tail change with merkle/: loyalty '$SB', verify_ledger.py '$PB', expected 4990"; }
+echo "  merkle/: both name position 4990"
+rm -rf "$WORK/damaged/merkle"
+set +e
+"$LOYALTY" verify --ledger "$WORK/damaged" --checkpoint "$WORK/cp-base.json" --public-key "$WORK/keys/checkpoint-key.public.json" >"$WORK/swift.out" 2>"$WORK/swift.err"; echo $? >"$WORK/swift.rc"
+"${VERIFY[@]}" "$WORK/damaged" --checkpoint "$WORK/cp-base.json" --public-key "$WORK/keys/checkpoint-key.public.json" >"$WORK/py.out" 2>"$WORK/py.err"; echo $? >"$WORK/py.rc"
+set -e
+[[ $(cat "$WORK/swift.rc") == 1 && $(cat "$WORK/py.rc") == 1 ]] || { show; fail "tail change, checkpoint: both verifiers must fail"; }
+for f in swift py; do
+  grep -q "the Merkle root of the first 5000 events is" "$WORK/$f.err" && grep -q "h(5000) is" "$WORK/$f.err" || { show; fail "$f: the checkpoint's root and head hash must both be named"; }
+done
+[[ $(first_bad_of "$WORK/swift.err") == n/a && $(first_bad_of "$WORK/py.err") == n/a ]] || { show; fail "checkpoint problems carry no position"; }
+echo "  without merkle/, --checkpoint: both name the signed root and h(5000)"
 
 # A neutralisation (format section 5.6): a domain event no fold can apply, written past the
 # domain with plain LMDB, then neutralised with the CLI; both verifiers check the `neutralised`
@@ -405,7 +511,8 @@ python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); h=p["auditPath"][3]
 ! "${VERIFY[@]}" --proof "$P/forged.json" --checkpoint "$P/cp1000.json" --public-key "$PUB" 2>/dev/null || fail "verify_ledger.py accepted a forged proof"
 # Tampering after the last chain checkpoint (2304): `verify` cannot tell, the signed checkpoint can.
 tamper "$PL" 2400 >/dev/null
-"$LOYALTY" verify --ledger "$PL" >/dev/null || fail "expected loyalty verify to pass (the change is after the last chain checkpoint)"
+run_both "$PL"   # merkle/ exists (checkpoint and prove built it): both name the changed event
+[[ $(first_bad_of "$WORK/swift.err") == 2400 && $(first_bad_of "$WORK/py.err") == 2400 ]] || { show; fail "the change at 2400 must be named by merkle/ in both verifiers"; }
 ! "${VERIFY[@]}" "$PL" --checkpoint "$P/cp2500.json" --public-key "$PUB" >/dev/null 2>"$P/tampered.err" || fail "verify_ledger.py missed the tampering"
 grep -q "the Merkle root of the first 2500 events is" "$P/tampered.err" || { cat "$P/tampered.err"; fail "verify_ledger.py: unexpected reason"; }
 ! "$LOYALTY" prove 2400 --ledger "$PL" --checkpoint "$P/cp2500.json" 2>"$P/prove.err" >/dev/null || fail "loyalty proved a tampered event"
@@ -414,6 +521,54 @@ rm -rf "$PL/merkle"   # rebuilt from the tampered log: its root is no longer the
 ! "$LOYALTY" prove 2400 --ledger "$PL" --checkpoint "$P/cp2500.json" 2>"$P/prove.err" >/dev/null || fail "loyalty proved against a rebuilt tree"
 grep -q "the log was altered since" "$P/prove.err" || { cat "$P/prove.err"; fail "loyalty prove (rebuilt): unexpected reason"; }
 "$LOYALTY" verify-proof "$P/inc1000.json" --checkpoint "$P/cp1000.json" --public-key "$PUB" >/dev/null || fail "an earlier proof must still verify"
-echo "  tampering at 2400 (after the last chain checkpoint): loyalty verify passes, the signed checkpoint catches it (both tools)"
+echo "  tampering at 2400 (after the last chain checkpoint): merkle/ and the signed checkpoint catch it (both tools)"
+
+# A validly signed checkpoint whose head hash is not h(N): `prove`, `prove --consistency` and both
+# verifiers with --checkpoint refuse it (section 14.5).
+step "a signed checkpoint with a wrong head hash, and files that break their JSON Schemas"
+python3 - "$P/cp1000.json" "$PRIV" "$P/cp-badhead.json" <<'EOF2'
+import base64, json, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+c, k = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+c["headHash"] = ("0" if c["headHash"][0] != "0" else "1") + c["headHash"][1:]
+message = "".join(f"{l}\n" for l in ["loyalty-checkpoint/1", f"ledger {c['ledgerId']}", f"size {c['treeSize']}",
+                                   f"root {c['rootHash']}", f"head {c['headHash']}", f"time {c['timestamp']}"])
+c["signature"] = base64.b64encode(Ed25519PrivateKey.from_private_bytes(base64.b64decode(k["privateKey"])).sign(message.encode())).decode()
+json.dump(c, open(sys.argv[3], "w"), indent=2, sort_keys=True)
+EOF2
+# $PL's first 1000 events are intact (the change is at 2400), so only the head hash is wrong.
+! "$LOYALTY" prove 5 --ledger "$PL" --checkpoint "$P/cp-badhead.json" >/dev/null 2>"$P/prove.err" || fail "loyalty prove accepted a wrong head hash"
+grep -q "signed the head hash" "$P/prove.err" || { cat "$P/prove.err"; fail "loyalty prove: the head hash must be named"; }
+! "$LOYALTY" prove --consistency "$P/cp-badhead.json" "$P/cp-badhead.json" --ledger "$PL" >/dev/null 2>"$P/prove.err" || fail "loyalty prove --consistency accepted a wrong head hash"
+grep -q "signed the head hash" "$P/prove.err" || { cat "$P/prove.err"; fail "loyalty prove --consistency: the head hash must be named"; }
+set +e
+"$LOYALTY" verify --ledger "$PL" --checkpoint "$P/cp-badhead.json" --public-key "$PUB" >"$WORK/swift.out" 2>"$WORK/swift.err"; echo $? >"$WORK/swift.rc"
+"${VERIFY[@]}" "$PL" --checkpoint "$P/cp-badhead.json" --public-key "$PUB" >"$WORK/py.out" 2>"$WORK/py.err"; echo $? >"$WORK/py.rc"
+set -e
+for f in swift py; do
+  [[ $(cat "$WORK/$f.rc") == 1 ]] && grep -q "h(1000) is .*, the checkpoint signed" "$WORK/$f.err" && ! grep -q "Merkle root" "$WORK/$f.err" \
+    || { show; fail "$f: a wrong head hash must be the one problem named"; }
+done
+echo "  prove, prove --consistency and both verifiers (--checkpoint) refuse a wrong head hash"
+
+# Files that break their schemas (section 14.4): both verifiers refuse each, naming the field.
+schema_case() {  # NAME FIELD FILE-TO-BREAK PYTHON-EDIT
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec(sys.argv[3]); open(sys.argv[2],'w').write(d if isinstance(d,str) else json.dumps(d))" "$3" "$P/broken.json" "$4"
+  local proof=$P/inc777.json checkpoint=$P/cp1000.json key=$PUB
+  case $3 in *inc777*) proof=$P/broken.json;; *cp1000*) checkpoint=$P/broken.json;; *public*) key=$P/broken.json;; esac
+  set +e
+  "$LOYALTY" verify-proof "$proof" --checkpoint "$checkpoint" --public-key "$key" >/dev/null 2>"$WORK/swift.err"; local src=$?
+  "${VERIFY[@]}" --proof "$proof" --checkpoint "$checkpoint" --public-key "$key" >/dev/null 2>"$WORK/py.err"; local prc=$?
+  set -e
+  [[ $src != 0 && $prc != 0 ]] || { show; fail "$1: both verifiers must refuse"; }
+  grep -q "field '$2'" "$WORK/swift.err" && grep -q "field '$2'" "$WORK/py.err" || { show; fail "$1: both must name the field '$2'"; }
+  printf '  %-28s both refuse it, naming %s\n' "$1" "$2"
+}
+schema_case "extra field in a checkpoint" comment "$P/cp1000.json" 'd["comment"]="x"'
+schema_case "uppercase hex in a proof" leafHash "$P/inc777.json" 'd["leafHash"]=d["leafHash"].upper()'
+schema_case "treeSize 237254.0" treeSize "$P/cp1000.json" 'd=json.dumps(d).replace("\"treeSize\": %d" % d["treeSize"], "\"treeSize\": %d.0" % d["treeSize"])'
+schema_case "unpadded signature" signature "$P/cp1000.json" 'd["signature"]=d["signature"].rstrip("=")'
+schema_case "extra field in a public key" note "$PUB" 'd["note"]="x"'
+schema_case "a proof without its auditPath" auditPath "$P/inc777.json" 'del d["auditPath"]'
 
 echo "PASS: both verifiers agree (head $HEAD_POS $HEAD_HASH; tampering at $TAMPERED named at $EXPECTED by both)"

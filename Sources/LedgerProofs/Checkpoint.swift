@@ -76,7 +76,7 @@ public struct Checkpoint: Codable, Sendable, Equatable {
     }
 
     public static func read(path: String) throws -> Checkpoint {
-        let checkpoint = try ProofJSON.decode(Checkpoint.self, path: path, what: "checkpoint")
+        let checkpoint = try ProofJSON.decode(Checkpoint.self, path: path, schema: .checkpoint)
         _ = try checkpoint.checkedRoot(label: path)
         return checkpoint
     }

@@ -41,6 +41,7 @@ public struct LedgerProver: Sendable {
             }
             return try snapshot.inclusionPath(leafIndex: position - 1, treeSize: treeSize)
         }
+        try checkHead(checkpoint, label: "checkpoint")
         return InclusionProof(format: InclusionProof.format, ledgerId: ledgerIdHex, position: position, leafIndex: position - 1,
                               treeSize: treeSize, record: Hex.encode(record), leafHash: leaf.hex, auditPath: path.map(\.hex))
     }
@@ -58,6 +59,8 @@ public struct LedgerProver: Sendable {
             try checkRoot(snapshot, new, label: "new checkpoint")
             return try snapshot.consistencyPath(oldSize: old.treeSize, newSize: new.treeSize)
         }
+        try checkHead(old, label: "old checkpoint")
+        try checkHead(new, label: "new checkpoint")
         return ConsistencyProof(format: ConsistencyProof.format, ledgerId: ledgerIdHex, oldSize: old.treeSize,
                                 newSize: new.treeSize, consistencyPath: path.map(\.hex))
     }
@@ -73,6 +76,16 @@ public struct LedgerProver: Sendable {
         _ = try checkpoint.checkedRoot(label: label)
         guard checkpoint.ledgerId == ledgerIdHex else {
             throw ProofError("the \(label) is of ledger \(checkpoint.ledgerId), this ledger is \(ledgerIdHex)")
+        }
+    }
+
+    /// The signed head hash must be the log's `h(treeSize)` (14.5: it is part of what is signed).
+    private func checkHead(_ checkpoint: Checkpoint, label: String) throws {
+        guard let head = try log.chainHash(at: checkpoint.treeSize) else {
+            throw ProofError("the \(label) is of \(checkpoint.treeSize) events, the ledger holds fewer")
+        }
+        guard head.hex == checkpoint.headHash else {
+            throw ProofError("the \(label) signed the head hash \(checkpoint.headHash) for \(checkpoint.treeSize) events, the log's h(\(checkpoint.treeSize)) is \(head.hex): the log was altered since, or the checkpoint is not of this log")
         }
     }
 

@@ -1,4 +1,5 @@
 public import Foundation
+import LedgerJSON
 import LedgerStore
 
 /// An inclusion proof of one event (schemas/ledger-format.md 14.6): the event's stored record,
@@ -40,17 +41,18 @@ public enum ProofFile: Sendable {
     case inclusion(InclusionProof)
     case consistency(ConsistencyProof)
 
-    private struct Format: Decodable { var format: String }
-
     public static func read(path: String) throws -> ProofFile {
         guard let data = FileManager.default.contents(atPath: path) else { throw ProofError("\(path): no such proof file") }
         guard data.count <= ProofJSON.fileBytesMax else { throw ProofError("\(path): too large for a proof file") }
-        let format = try ProofJSON.decode(Format.self, data: data, label: path, what: "proof file").format
+        let parsed = try ProofSchema.parse(data, label: path, what: "proof file")
+        guard case let .string(format) = parsed["format"] ?? .null else {
+            throw ProofError("\(path): not a proof file: field 'format' missing or not a string")
+        }
         switch format {
         case InclusionProof.format:
-            return .inclusion(try ProofJSON.decode(InclusionProof.self, data: data, label: path, what: "inclusion proof"))
+            return .inclusion(try ProofJSON.decode(InclusionProof.self, data: data, label: path, schema: .inclusionProof))
         case ConsistencyProof.format:
-            return .consistency(try ProofJSON.decode(ConsistencyProof.self, data: data, label: path, what: "consistency proof"))
+            return .consistency(try ProofJSON.decode(ConsistencyProof.self, data: data, label: path, schema: .consistencyProof))
         default:
             throw ProofError("\(path): format '\(format)' is not a proof (expected '\(InclusionProof.format)' or '\(ConsistencyProof.format)')")
         }

@@ -47,7 +47,7 @@ public struct CheckpointSigningKey {
 
     /// Reads a private key file; a one-line error names what is wrong.
     public static func read(path: String) throws -> CheckpointSigningKey {
-        let file: File = try ProofJSON.decode(File.self, path: path, what: "private key file")
+        let file: File = try ProofJSON.decode(File.self, path: path, schema: .signingKey)
         guard file.format == privateFormat, file.algorithm == "ed25519" else {
             throw ProofError("\(path): not a private key file (format '\(file.format)', expected '\(privateFormat)')")
         }
@@ -85,7 +85,7 @@ public struct CheckpointPublicKey {
     }
 
     public static func read(path: String) throws -> CheckpointPublicKey {
-        let file: File = try ProofJSON.decode(File.self, path: path, what: "public key file")
+        let file: File = try ProofJSON.decode(File.self, path: path, schema: .publicKey)
         guard file.format == format, file.algorithm == "ed25519" else {
             throw ProofError("\(path): not a public key file (format '\(file.format)', expected '\(format)')")
         }
@@ -114,7 +114,8 @@ enum ProofJSON {
         return data
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, path: String, what: String) throws -> T {
+    static func decode<T: Decodable>(_ type: T.Type, path: String, schema: ProofSchema) throws -> T {
+        let what = schema.what
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
             throw ProofError("\(path): no such \(what)")
         }
@@ -122,10 +123,13 @@ enum ProofJSON {
             throw ProofError("\(path): \(size) bytes, too large for a \(what) (at most \(fileBytesMax))")
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw ProofError("\(path): cannot read the \(what)") }
-        return try decode(type, data: data, label: "\(path)", what: what)
+        return try decode(type, data: data, label: "\(path)", schema: schema)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, data: Data, label: String, what: String) throws -> T {
+    /// Checks `data` against `schema` (naming the field at fault), then decodes it.
+    static func decode<T: Decodable>(_ type: T.Type, data: Data, label: String, schema: ProofSchema) throws -> T {
+        try schema.validate(data, label: label)
+        let what = schema.what
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch let DecodingError.keyNotFound(key, _) {

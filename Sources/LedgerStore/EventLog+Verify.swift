@@ -8,6 +8,7 @@ public struct VerificationReport: Sendable {
     public var indexedThrough: UInt64 = 0
     /// Problems in log order; the first names the first bad position.
     public var problems: [VerificationProblem] = []
+    public init(head: LogHead) { self.head = head }
     public var isValid: Bool { problems.isEmpty }
     public var firstBadPosition: UInt64? { problems.compactMap(\.position).min() }
 }
@@ -15,6 +16,10 @@ public struct VerificationReport: Sendable {
 public struct VerificationProblem: Sendable, CustomStringConvertible {
     public var position: UInt64?
     public var what: String
+    public init(position: UInt64?, what: String) {
+        self.position = position
+        self.what = what
+    }
     public var description: String { position.map { "position \($0): \(what)" } ?? what }
 }
 
@@ -25,8 +30,10 @@ extension EventLog {
     /// with the log up to its `indexedThrough`. Reads in short transactions; safe beside a writer.
     public func verify(problemsMax: Int = 100) throws -> VerificationReport {
         var walk = LogWalk()
-        // The head's position only: the walk computes its hash, and names a damaged last event.
-        var report = VerificationReport(head: LogHead(position: try headPosition(), hash: .genesis, recordedAt: 0))
+        var report = VerificationReport(head: LogHead(position: 0, hash: .genesis, recordedAt: 0))
+        // The databases, `meta` and the keys of `events` (sections 3, 5.1, 5.2); then the head's
+        // position only: the walk computes its hash, and names a damaged last event.
+        report.head.position = try verifyLayout(report: &report)
         try walk.advance(to: report.head.position, log: self, report: &report, problemsMax: problemsMax)
         if report.isValid { try verifyChainKeys(walk: walk, report: &report) }
         if report.isValid { try verifyIndex(walk: &walk, report: &report, problemsMax: problemsMax) }
@@ -68,6 +75,10 @@ extension EventLog {
     private func verifyIndex(walk: inout LogWalk, report: inout VerificationReport, problemsMax: Int) throws {
         if let indexProblem { report.problems.append(.init(position: nil, what: indexProblem)) }
         guard let index else { return }
+        // `keys`: the obsolete idempotency database of index format 1, left unused (2).
+        try index.env.read { txn in
+            try LMDBLayout.checkDatabases(txn, allowed: ["state", "members", "keys"], file: "index/data.mdb", report: &report)
+        }
         let (format, owner) = try index.env.read { txn in
             (try txn.value(index.state, key: Array("format".utf8)), try txn.value(index.state, key: Array("ledgerId".utf8)))
         }

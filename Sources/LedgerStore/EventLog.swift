@@ -85,7 +85,7 @@ public final class EventLog: Sendable {
         // the read that reaches it to name).
         let head = try env.read { txn in
             options.writable ? try store.head(txn: txn)
-                : LogHead(position: try store.headPosition(txn: txn), hash: .genesis, recordedAt: 0)
+                : LogHead(position: try Self.readerHead(store, txn), hash: .genesis, recordedAt: 0)
         }
         signal = CommitSignal(head: head.position)
 
@@ -119,6 +119,16 @@ public final class EventLog: Sendable {
             index = nil
             indexProblem = nil
             writer = nil
+        }
+    }
+
+    /// A reader's head at open: a last key that is not a position (not 8 bytes) is for `verify`
+    /// to name in its report, so the reader opens at the last 8-byte key before it.
+    private static func readerHead(_ store: LogStore, _ txn: LMDBTransaction) throws -> UInt64 {
+        do {
+            return try store.headPosition(txn: txn)
+        } catch LedgerError.corrupt {
+            return try EventKeys.lastPosition(store: store, txn: txn).position
         }
     }
 

@@ -26,8 +26,11 @@ final class LogStore: Sendable {
             (try txn.value(meta, key: Array("format".utf8)), try txn.value(meta, key: Array("ledgerId".utf8)))
         }
         if let format = existing.0 {
-            guard format == Array(LogStore.format.utf8), let id = existing.1, id.count == 16 else {
+            guard format == Array(LogStore.format.utf8) else {
                 throw LedgerError.notALedger(path: path, reason: "format '\(String(decoding: format, as: UTF8.self))', this build reads '\(LogStore.format)'")
+            }
+            guard let id = existing.1, id.count == 16 else {
+                throw LedgerError.notALedger(path: path, reason: "meta/ledgerId is \(existing.1.map { "\($0.count) bytes" } ?? "missing"), not 16 bytes (format 5.1)")
             }
             return id
         }

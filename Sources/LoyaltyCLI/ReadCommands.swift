@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LedgerProofs
 import LedgerStore
 import LoyaltyLedger
 import LedgerTailClient
@@ -86,11 +87,26 @@ struct TailCommand: AsyncParsableCommand {
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Re-walk the hash chain and every index; exit 1 naming the first bad position.")
+        abstract: "Re-walk the hash chain, every index and merkle/; exit 1 naming the first bad position.",
+        discussion: """
+            With --checkpoint and --public-key, also anchors the log to a signed checkpoint: its
+            signature, and its Merkle root and head hash recomputed from the first treeSize events.
+            """)
 
     @OptionGroup var options: LedgerOptions
+    @Flag(help: "Compare a random sample of \(TreeAudit.quickSampleNodes) stored Merkle nodes instead of all.") var quick = false
+    @Option(help: "A signed checkpoint to anchor the log to (needs --public-key).") var checkpoint: String?
+    @Option(help: "The operator's public key file, for --checkpoint.") var publicKey: String?
+
+    func validate() throws {
+        guard (checkpoint == nil) == (publicKey == nil) else { throw ValidationError("--checkpoint and --public-key go together") }
+    }
 
     func run() throws {
+        // Files are checked (against schemas/proofs/) before the ledger is opened.
+        let anchor = try checkpoint.map { path in
+            TreeAudit.Anchor(checkpoint: try Checkpoint.read(path: path), publicKey: try CheckpointPublicKey.read(path: publicKey ?? ""), label: path)
+        }
         let app = try options.open()
         defer { app.close() }
         let log = app.log
@@ -98,8 +114,10 @@ struct VerifyCommand: ParsableCommand {
         // The neutralised table is checked against a log whose records all read (as the Python verifier does).
         let neutralisations = report.isValid ? try log.verifyNeutralisations() : (problems: [], neutralisations: [])
         report.problems += neutralisations.problems
+        let treeLines = report.isValid ? try TreeAudit.verify(log: log, quick: quick, anchor: anchor, report: &report) : []
         if report.isValid {
             for n in neutralisations.neutralisations { print(Neutralised(position: n.position, by: n.by, data: n.data).line) }
+            for line in treeLines { print(line) }
             print("ok: \(report.eventCount) events, \(report.memberCount) members, \(report.keyedEventCount) idempotency keys, \(report.chainCheckpointCount) chain checkpoints, index through \(report.indexedThrough); head \(report.head.position) \(report.head.hash.hex)")
             return
         }

@@ -59,7 +59,7 @@ import Testing
         let cases: [([String], String)] = [
             (["checkpoint", "--key", dir.path + "/missing.json"] + l, "no such private key file"),
             (["checkpoint", "--key", junk] + l, "not a private key file: invalid JSON"),
-            (["checkpoint", "--key", pub] + l, "not a private key file: field 'privateKey' missing"),
+            (["checkpoint", "--key", pub] + l, "not a private key file: field 'publicKey': not a field of a private key file"),
             (["prove", "6", "--checkpoint", cp] + l, "position 6 is outside the checkpoint's 1...5"),
             (["prove", "0", "--checkpoint", cp] + l, "POSITION must be a whole number from 1"),
             (["prove", "2", "--checkpoint", junk] + l, "not a checkpoint: invalid JSON"),
@@ -82,6 +82,41 @@ import Testing
         try edited.write(toFile: proof, atomically: true, encoding: .utf8)
         let rejected = try runTool("loyalty", ["verify-proof", proof, "--checkpoint", cp, "--public-key", pub])
         #expect(rejected.status == 1 && rejected.err.contains("proof rejected: leafHash"), "\(rejected.err)")
+    }
+
+    @Test func verifyChecksMerkleAndAnchorsToACheckpointAndEveryFileIsCheckedAgainstItsSchema() throws {
+        let dir = TemporaryDirectory()
+        let l = ["--ledger", dir.ledger], keys = dir.path + "/keys"
+        #expect(try runTool("loyalty", ["init"] + l).status == 0)
+        #expect(try runTool("loyalty", ["append"] + l, input: events(1...20)).status == 0)
+        #expect(try runTool("loyalty", ["keys", "generate", "--out", keys]).status == 0)
+        let priv = keys + "/checkpoint-key.private.json", pub = keys + "/checkpoint-key.public.json", cp = dir.path + "/cp.json"
+        #expect(try runTool("loyalty", ["checkpoint", "--key", priv, "--out", cp] + l).status == 0)
+        let full = try runTool("loyalty", ["verify", "--checkpoint", cp, "--public-key", pub] + l)
+        #expect(full.status == 0 && full.out.contains("merkle ok: all 38 of the 38 nodes of the tree of 20 events")
+                && full.out.contains("checkpoint ok: signature, Merkle root and h(20) match the log"), "\(full.out)\(full.err)")
+        let quick = try runTool("loyalty", ["verify", "--quick"] + l)
+        #expect(quick.status == 0 && quick.out.contains("merkle ok: 38 sampled of the 38 nodes"), "\(quick.out)\(quick.err)")
+        let alone = try runTool("loyalty", ["verify", "--checkpoint", cp] + l)
+        #expect(alone.status == 64 && alone.err.contains("--checkpoint and --public-key go together"), "\(alone.err)")
+
+        // Each edit breaks the schema: refused before any signature is checked, naming the field.
+        let text = try String(contentsOfFile: cp, encoding: .utf8)
+        let signature = try #require(try Checkpoint.read(path: cp).signature)
+        let edits: [(String, String)] = [
+            (text.replacingOccurrences(of: "\"treeSize\" : 20", with: "\"treeSize\" : 20.0"), "field 'treeSize': not an integer literal"),
+            (text.replacingOccurrences(of: "\"treeSize\" : 20", with: "\"treeSize\" : -1"), "field 'treeSize': -1 is outside"),
+            (text.replacingOccurrences(of: signature, with: String(signature.dropLast(2))), "field 'signature': not 64 bytes of standard base64"),
+            (text.replacingOccurrences(of: "{", with: "{\n  \"é\" : 1,"), "field 'é': not a field of a checkpoint"),
+        ]
+        let broken = dir.path + "/broken.json"
+        for (edited, message) in edits {
+            try edited.write(toFile: broken, atomically: true, encoding: .utf8)
+            for arguments in [["verify", "--checkpoint", broken, "--public-key", pub] + l, ["prove", "3", "--checkpoint", broken] + l] {
+                let run = try runTool("loyalty", arguments)
+                #expect(run.status == 1 && run.err.contains(message), "\(arguments): \(run.err)")
+            }
+        }
     }
 
     @Test func backupIsACompactVerifiedCopyAndRefusesANonEmptyDestination() throws {
