@@ -11,6 +11,7 @@ P = {"type": "integer", "minimum": 0}
 T = {"type": "string", "format": "date-time", "description": "RFC 3339"}
 DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 MONEY = {"type": "string", "pattern": r"^\d+(\.\d+)?$", "description": "decimal amount in the program currency, e.g. 12.50"}
+PERIOD = {"type": "string", "pattern": r"^\d{4}-(\d{2}(-\d{2})?|W\d{2})$", "description": "YYYY-MM-DD (a local day), YYYY-Www (an ISO week) or YYYY-MM (a month)"}
 DICT = {"type": "object", "additionalProperties": {"type": "string"}}
 ALLOC = {"type": "array", "items": {"type": "object", "additionalProperties": False, "required": ["lotId", "points"],
                                      "properties": {"lotId": S, "points": P}}}
@@ -43,6 +44,8 @@ EVENTS = {
     "tier.changed": ("A tier change with the figures that justified it.", {**req(member=S, reason=S, qualifyingValue=I, windowFrom=T, windowTo=T),
         **opt(**{"from": S, "to": S, "floorUntil": T})}),
     "reward.defined": ("A reward defined or updated (stream: $program).", {**req(rewardId=S, name=S, cost=P), **opt(stock=P, budget=P)}),
+    "target.set": ("A target for a store, a period and a metric (stream: $program); replaces an earlier one of the same store, period and metric (schemas/reports.md).",
+        req(store=S, period=PERIOD, metric={"enum": ["enrollments"]}, value=P)),
 }
 
 # Commands carry the bounds of Sources/LoyaltyDomain/DomainLimits.swift (schemas/domain.md, Limits).
@@ -76,6 +79,7 @@ COMMANDS = {
     "define-reward": {**req(rewardId=CID, cost=CPOINTS), **opt(name=CTEXT1, stock=CBUDGET, budget=CBUDGET)},
     "expire": opt(asOf=CTIME),
     "evaluate-tiers": opt(asOf=CTIME),
+    "set-target": req(store=CID, period={"type": "string", "pattern": r"^\d{4}-(\d{2}(-\d{2})?|W\d{2})$"}, metric={"enum": ["enrollments"]}, value=CBUDGET),
 }
 
 def schema(title, description, fields, extra=None):

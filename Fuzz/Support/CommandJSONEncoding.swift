@@ -50,6 +50,9 @@ enum CommandJSONEncoding {
             return .object(["command": .string("expire"), "asOf": time(asOf)])
         case .evaluateTiers(let asOf):
             return .object(["command": .string("evaluate-tiers"), "asOf": time(asOf)])
+        case let .setTarget(t, at):
+            return .object(["command": .string("set-target"), "store": .string(t.store), "period": .string(t.period),
+                            "metric": .string(t.metric), "value": .int(t.value), "occurredAt": time(at)])
         }
     }
 

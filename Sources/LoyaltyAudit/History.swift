@@ -133,6 +133,7 @@ public enum History {
         case .tierChanged(let e): return "tier \(e.from ?? "none") -> \(e.to ?? "none"): \(e.reason) (qualifying \(e.qualifyingValue))"
         case .rewardDefined(let e): return "reward \(e.rewardId) defined"
         case .programPublished(let r): return "rules v\(r.version) published"
+        case .targetSet(let e): return "target \(e.metric) of store \(e.store) for \(e.period) set to \(e.value)"
         }
     }
 }

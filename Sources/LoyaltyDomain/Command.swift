@@ -19,6 +19,7 @@ public enum Command: Hashable, Sendable {
     case defineReward(rewardId: String, name: String, cost: Points, stock: Int64?, budget: Points?, at: Timestamp)
     case expire(asOf: Timestamp)
     case evaluateTiers(asOf: Timestamp)
+    case setTarget(DomainEvent.TargetSet, at: Timestamp)
 
     public struct Purchase: Hashable, Sendable {
         public var member: String
@@ -60,7 +61,7 @@ public enum Command: Hashable, Sendable {
         case .transfer(_, _, _, let key, _): return "transfer:\(key)"
         case .hold(_, _, let id, _, _): return "hold:\(id)"
         case .release(let id, _): return "release:\(id)"
-        case .defineReward: return nil
+        case .defineReward, .setTarget: return nil
         }
     }
 
@@ -69,7 +70,7 @@ public enum Command: Hashable, Sendable {
         case .publishProgram(_, let at), .updateProfile(_, _, let at), .closeMember(_, _, let at),
              .returnPurchase(_, _, _, let at), .redeem(_, _, _, _, let at), .reverseRedemption(_, let at),
              .adjust(_, _, _, _, _, let at), .transfer(_, _, _, _, let at), .hold(_, _, _, _, let at), .release(_, let at),
-             .defineReward(_, _, _, _, _, let at): return at
+             .defineReward(_, _, _, _, _, let at), .setTarget(_, let at): return at
         case .enroll(_, _, _, _, _, _, _, let at): return at
         case .purchase(let p): return p.at
         case .expire(let at), .evaluateTiers(let at): return at
@@ -80,7 +81,7 @@ public enum Command: Hashable, Sendable {
 extension Command {
     public static let names = ["publish-program", "enroll", "update-profile", "close-member", "purchase", "return", "redeem",
                                "reverse-redemption", "adjust", "transfer", "hold", "release", "define-reward", "expire",
-                               "evaluate-tiers"]
+                               "evaluate-tiers", "set-target"]
 
     /// The command's name in JSON (`command`), one of `names`.
     public var name: String {
@@ -100,6 +101,7 @@ extension Command {
         case .defineReward: return "define-reward"
         case .expire: return "expire"
         case .evaluateTiers: return "evaluate-tiers"
+        case .setTarget: return "set-target"
         }
     }
 
@@ -178,6 +180,10 @@ extension Command {
         case "evaluate-tiers":
             try fields(["asOf"])
             self = .evaluateTiers(asOf: try time("asOf"))
+        case "set-target":
+            try fields(["store", "period", "metric", "value"])
+            self = .setTarget(.init(store: try r.string("store"), period: try r.string("period"), metric: try r.string("metric"),
+                                    value: try r.int("value")), at: at)
         default:
             throw JSONFieldError(field: "command", reason: "unknown command '\(name)' (one of \(Command.names.joined(separator: ", ")))")
         }
@@ -227,6 +233,7 @@ extension Command {
             if let stock { try Check.range(stock, 0...DomainLimits.stockMax, "stock") }
             if let budget { try Check.pointsOrZero(budget, "budget") }
         case .expire, .evaluateTiers: break
+        case .setTarget(let t, _): try DomainEvent.target(t)
         }
     }
 

@@ -46,10 +46,10 @@ extension DomainEvent {
 
     /// True for the types in `allTypes` (a switch, not a linear search of strings per event).
     public static func isDomainType(_ type: String) -> Bool {
-        FastKind(type: type) != nil || type == "program.published"
+        FastKind(type: type) != nil || type == "program.published" || type == "target.set"
     }
 
-    /// The event types the fast decoder reads (all but `program.published`, which is rare).
+    /// The event types the fast decoder reads (all but `program.published` and `target.set`, which are rare).
     enum FastKind {
         case memberEnrolled, profileUpdated, memberClosed, purchaseRecorded, purchaseReturned, pointsEarned, pointsRedeemed
         case redemptionReversed, pointsAdjusted, pointsExpired, pointsHeld, holdReleased, transferredOut, transferredIn

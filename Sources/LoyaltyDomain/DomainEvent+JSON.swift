@@ -107,6 +107,8 @@ extension DomainEvent {
                             "stock": e.stock.map { .int($0) }, "budget": e.budget.map { .int($0) }])
         case .programPublished(let rules):
             return rules.json
+        case .targetSet(let e):
+            return .object(["metric": .string(e.metric), "period": .string(e.period), "store": .string(e.store), "value": .int(e.value)])
         }
     }
 
@@ -178,6 +180,9 @@ extension DomainEvent {
                                         stock: try r.optionalInt("stock"), budget: try r.optionalInt("budget")))
         case "program.published":
             return .programPublished(try ProgramRules(json: json))
+        case "target.set":
+            return .targetSet(.init(store: try r.string("store"), period: try r.string("period"), metric: try r.string("metric"),
+                                    value: try r.int("value")))
         default:
             throw JSONFieldError(field: "type", reason: "unknown event type '\(type)'")
         }

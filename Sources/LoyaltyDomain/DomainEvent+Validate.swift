@@ -106,7 +106,20 @@ extension DomainEvent {
             if let stock = e.stock { try Check.range(stock, 0...DomainLimits.stockMax, "stock") }
             if let budget = e.budget { try Check.pointsOrZero(budget, "budget") }
         case .programPublished(let rules): try rules.validate()
+        case .targetSet(let e): try Self.target(e)
         }
+    }
+
+    /// A target: a store id, a period (`ReportPeriod`), a known metric, 0 ... `pointsMax`.
+    static func target(_ e: TargetSet) throws(DomainError) {
+        try Check.id(e.store, "store")
+        guard ReportPeriod(e.period) != nil else {
+            throw .invalid(field: "period", value: DomainLimits.shown(e.period), reason: "is not a period (YYYY-MM-DD, YYYY-Www or YYYY-MM, years 1900 to 9999)")
+        }
+        guard TargetSet.metrics.contains(e.metric) else {
+            throw .invalid(field: "metric", value: DomainLimits.shown(e.metric), reason: "is not a metric (\(TargetSet.metrics.joined(separator: ", ")))")
+        }
+        try Check.range(e.value, 0...DomainLimits.pointsMax, "value")
     }
 
     /// Lot ids are a short prefix and an id ("P:" purchase, "A:" adjustment, "T:key:n" transfer).

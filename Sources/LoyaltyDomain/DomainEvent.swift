@@ -33,6 +33,7 @@ public enum DomainEvent: Hashable, Sendable {
     case tierChanged(TierChanged)
     case rewardDefined(RewardDefined)
     case programPublished(ProgramRules)
+    case targetSet(TargetSet)
 
     public static let programStream = "$program"
 
@@ -152,6 +153,22 @@ public enum DomainEvent: Hashable, Sendable {
         /// Total points that may be spent on this reward (nil: unlimited).
         public var budget: Points?
     }
+
+    /// An operator's target for a store, a period and a metric (stream: `$program`); a later
+    /// `target.set` of the same store, period and metric replaces it (schemas/reports.md).
+    public struct TargetSet: Hashable, Sendable {
+        public var store: String
+        /// `YYYY-MM-DD` (a local day), `YYYY-Www` (an ISO week) or `YYYY-MM` (a month).
+        public var period: String
+        /// One of `metrics`.
+        public var metric: String
+        public var value: Int64
+        public static let metrics = ["enrollments"]
+
+        public init(store: String, period: String, metric: String, value: Int64) {
+            (self.store, self.period, self.metric, self.value) = (store, period, metric, value)
+        }
+    }
 }
 
 extension DomainEvent {
@@ -170,7 +187,7 @@ extension DomainEvent {
         case .pointsTransferredOut(let e): return e.from
         case .pointsTransferredIn(let e): return e.to
         case .tierChanged(let e): return e.member
-        case .rewardDefined, .programPublished: return DomainEvent.programStream
+        case .rewardDefined, .programPublished, .targetSet: return DomainEvent.programStream
         }
     }
 
@@ -193,6 +210,7 @@ extension DomainEvent {
         case .tierChanged: return "tier.changed"
         case .rewardDefined: return "reward.defined"
         case .programPublished: return "program.published"
+        case .targetSet: return "target.set"
         }
     }
 
@@ -202,6 +220,6 @@ extension DomainEvent {
         "member.enrolled", "member.profile_updated", "member.closed", "purchase.recorded", "purchase.returned",
         "points.earned", "points.redeemed", "redemption.reversed", "points.adjusted", "points.expired", "points.held",
         "points.hold_released", "points.transferred_out", "points.transferred_in", "tier.changed", "reward.defined",
-        "program.published",
+        "program.published", "target.set",
     ]
 }

@@ -60,6 +60,7 @@ extension LedgerModel {
             return .append([.rewardDefined(.init(rewardId: id, name: name, cost: cost, stock: stock, budget: budget))])
         case .expire(let asOf): return .append(decideExpiry(asOf: asOf))
         case .evaluateTiers(let asOf): return .append(decideTiers(asOf: asOf))
+        case .setTarget(let t, _): return .append([.targetSet(t)])
         }
     }
 

@@ -73,7 +73,7 @@ extension LedgerModel {
             if let m = redemptionOwners[id] { try checkEnrolled(m, by: at) }
         case let .release(id, at):
             if let m = holdOwners[id] { try checkEnrolled(m, by: at) }
-        case .publishProgram, .enroll, .defineReward, .expire, .evaluateTiers, .returnPurchase: return
+        case .publishProgram, .enroll, .defineReward, .expire, .evaluateTiers, .returnPurchase, .setTarget: return
         }
     }
 

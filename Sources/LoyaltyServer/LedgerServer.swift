@@ -67,6 +67,7 @@ public final class LedgerServer: Sendable {
         addOperationRoutes(to: router)
         addCommandRoutes(to: router)
         addQueryRoutes(to: router)
+        addReportRoutes(to: router)
         addImportRoutes(to: router)
         addEventRoutes(to: router)
         return router

@@ -37,6 +37,7 @@ enum Samples {
                            windowFrom: Timestamp(rfc3339: "2025-03-15T10:30:00Z")!, windowTo: at, floorUntil: nil)),
         .rewardDefined(.init(rewardId: "mug", name: "Branded mug", cost: 250, stock: 500, budget: 100_000)),
         .programPublished(ProgramRules.default),
+        .targetSet(.init(store: "S012", period: "2026-11", metric: "enrollments", value: 300)),
     ]
 }
 
