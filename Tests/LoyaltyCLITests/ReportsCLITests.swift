@@ -70,7 +70,7 @@ import Testing
             (["targets", "set", "--store", "S1", "--week", "2026-W54", "--enrollments", "1"], 64, "2026-W54"),
             (["targets", "set", "--store", "S1", "--enrollments", "1"], 64, "--month, --week, --day"),
             (["targets", "set", "--store", "S1", "--month", "2026-11", "--day", "2026-11-01", "--enrollments", "1"], 64, "exactly one"),
-            (["targets", "set", "--store", "S1", "--month", "2026-11", "--enrollments", "-1"], 1, "value"),
+            (["targets", "set", "--store", "S1", "--month", "2026-11", "--enrollments=-1"], 1, "value"),
             (["targets", "set", "--store", "S1", "--month", "2026-11", "--enrollments", "9223372036854775807"], 1, "value"),
             (["targets", "set", "--store", "S1", "--month", "2026-11", "--enrollments", "99999999999999999999"], 64, "enrollments"),
             (["targets", "set", "--store", "店铺", "--month", "2026-11", "--enrollments", "1"], 1, "store"),

@@ -53,13 +53,14 @@ import Testing
             "2026-02 S3 0 10 0.0000 0  0 0   0 0  ",
             "2026-03 S1 0   0  2 0 0.0000 0.5000 2 2300 1150 1150",
         ])
-        // As of 22 January: D's purchases have not happened, so D has not converted yet.
+        // As of 22 January: D's purchases have not happened, so D has not converted yet; A's second
+        // purchase (20 January, at S2) came within 30 days of the first.
         let early = Self.scenario.kpis(q, asOf: Self.t("2026-01-22T00:00:00Z"))
-        #expect(Self.rows(early).first == "2026-01 S1 2 4 0.5000 1 0.5000 1 0 0.0000 0.0000 1 1000 1000 1000")
-        // By brand: no targets; members counted by their brand.
+        #expect(Self.rows(early).first == "2026-01 S1 2 4 0.5000 1 0.5000 1 0 0.0000 1.0000 1 1000 1000 1000")
+        // By brand: no targets; members counted by their brand (A's purchases at S1 and S2 both count for b1).
         q.by = .brand
         let brands = Self.scenario.kpis(q, asOf: Self.t("2026-03-31T00:00:00Z"))
-        #expect(Self.rows(brands).prefix(2) == ["2026-01 b1 1   1 1.0000 1 0 0.0000 1.0000 2 1500 1500 750",
+        #expect(Self.rows(brands).prefix(2) == ["2026-01 b1 1   1 1.0000 1 1 1.0000 1.0000 2 1500 1500 750",
                                                 "2026-01 b2 2   1 0.5000 1 1 1.0000 1.0000 2 1000 1000 500"])
         // A conversion window of 4 days converts nobody (both first purchases came 5 days after).
         q.by = .store
@@ -71,7 +72,7 @@ import Testing
         #expect(weeks.rows.first { $0.period.description == "2026-W05" && $0.key == "S1" }?.enrollmentTarget == 7)
         #expect(weeks.rows.allSatisfy { $0.period.kind == .week })
         // The JSON's field names.
-        q.period = .month
+        (q.period, q.withinDays) = (.month, 30)
         let json = Self.scenario.kpis(q, asOf: Self.t("2026-03-31T00:00:00Z")).json
         guard case .array(let list)? = json["rows"], let first = list.first else { Issue.record("no rows"); return }
         #expect(first["period"] == .string("2026-01") && first["store"] == .string("S1") && first["enrollmentTarget"] == .int(4))
