@@ -7,13 +7,17 @@
 #   COMMANDS  commands imported (default 1000000, about 1.7 million events)
 #   MEMBERS   members (default COMMANDS / 20)
 #   RUNS      runs per measurement (default 3)
+#   BIN       a loyalty binary to time instead of building the release one (figures of a debug
+#             build are not comparable)
 #   WORK      ledger folder (default: a temporary one, removed at the end unless KEEP=1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tools/install-deps.sh
 COMMANDS="${COMMANDS:-1000000}"; MEMBERS="${MEMBERS:-$((COMMANDS / 20))}"; RUNS="${RUNS:-3}"
-swift build -c release --static-swift-stdlib --product loyalty >/dev/null
-BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/loyalty"
+if [ -z "${BIN:-}" ]; then
+  swift build -c release --static-swift-stdlib --product loyalty >/dev/null
+  BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/loyalty"
+fi
 WORK="${WORK:-$(mktemp -d -t reports-bench.XXXXXX)}"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 L="$WORK/ledger"
