@@ -157,6 +157,40 @@ import Testing
         #expect(InsightData.band(5, [18, 25]) == "<18" && InsightData.band(25, [18, 25]) == "25+" && InsightData.band(24, [18, 25]) == "18-24")
     }
 
+    /// Each report's JSON has exactly the fields its schema (schemas/reports/) names, top level
+    /// and rows.
+    @Test func reportJSONHasTheFieldsOfItsSchema() throws {
+        func properties(_ file: String, rows: Bool) throws -> Set<String> {
+            let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("schemas/reports/\(file).schema.json")
+            var schema = try JSONCanonical.parse(String(decoding: try Data(contentsOf: url), as: UTF8.self))
+            if rows { schema = schema["properties"]?["rows"]?["items"] ?? .null }
+            guard case .object(let props)? = schema["properties"] else { return [] }
+            return Set(props.map(\.key))
+        }
+        func keys(_ v: JSONValue?) -> Set<String> {
+            guard case .object(let members)? = v else { return [] }
+            return Set(members.map(\.key))
+        }
+        func firstRow(_ v: JSONValue) -> JSONValue? {
+            guard case .array(let rows)? = v["rows"] else { return nil }
+            return rows.first
+        }
+        let asOf = Self.t("2026-07-15T00:00:00Z")
+        var q = InsightQuery()
+        let kpis = Self.scenario.kpis(q, asOf: asOf).json
+        #expect(keys(kpis) == (try properties("kpis", rows: false)))
+        #expect(keys(firstRow(kpis)).union(["brand"]) == (try properties("kpis", rows: true)))
+        let cohorts = Self.scenario.cohorts(q, asOf: asOf).json
+        let (cohortTop, cohortRow) = (try properties("cohorts", rows: false), try properties("cohorts", rows: true))
+        #expect(keys(cohorts) == cohortTop && keys(firstRow(cohorts)) == cohortRow)
+        q.warningPeriod = ReportPeriod("2026-06")
+        let warnings = Self.scenario.warnings(q, asOf: asOf).json
+        let (warningTop, warningRow) = (try properties("warnings", rows: false), try properties("warnings", rows: true))
+        #expect(keys(warnings) == warningTop && keys(firstRow(warnings)) == warningRow)
+        #expect(keys(Self.scenario.segments([], q, asOf: asOf).json) == (try properties("segments", rows: false)))
+    }
+
     // MARK: A generated history against an independent computation
 
     struct Independent {
