@@ -140,6 +140,7 @@ COMPONENT_SCHEMAS = {
     "CohortReport": strip(load("reports/cohorts.schema.json")),
     "WarningReport": strip(load("reports/warnings.schema.json")),
     "SegmentReport": strip(load("reports/segments.schema.json")),
+    "CategoryReport": strip(load("reports/categories.schema.json")),
     "HistoryRow": {"type": "object", "description": "One line of the history (JSON Lines; schemas/audit.md): a row per event, then a "
                    "`{\"neutralised\": {...}}` line per neutralised event of the member.", "properties": {
         "position": {"type": "integer"}, "recordedAt": {"type": "string"}, "occurredAt": {"type": "string"}, "type": {"type": "string"},
@@ -245,7 +246,7 @@ PATHS = {
                             "responses": {"200": {"description": "The figures.", "content": json_content(ref("Figures"))},
                                           **problems(400, *SECURED, 422)}}},
     "/v1/reports/{name}": {"get": {"summary": "An operators' report (as `loyalty report NAME --format json`; definitions: schemas/reports.md).",
-        "parameters": [param("name", "path", {"type": "string", "enum": ["kpis", "cohorts", "warnings", "segments"]}, "The report."),
+        "parameters": [param("name", "path", {"type": "string", "enum": ["kpis", "cohorts", "warnings", "segments", "categories"]}, "The report."),
                        param("period", "query", {"type": "string", "enum": ["day", "week", "month"]}, "Local days, ISO weeks or months (default month)."),
                        param("by", "query", {"type": "string", "enum": ["store", "brand"]}, "kpis: rows per store (default) or brand."),
                        param("store", "query", {"type": "string"}, "Only members enrolled at this store (purchase figures: purchases at it)."),
@@ -258,7 +259,7 @@ PATHS = {
                        param("newDays", "query", {"type": "integer", "minimum": 0, "maximum": 3650000}, "warnings, segments: lifecycle threshold (default 90)."),
                        param("defectingDays", "query", {"type": "integer", "minimum": 0, "maximum": 3650000}, "warnings: lifecycle threshold (default 90)."),
                        param("inactiveDays", "query", {"type": "integer", "minimum": 0, "maximum": 3650000}, "warnings: lifecycle threshold (default 365).")],
-        "responses": {"200": {"description": "The report.", "content": json_content({"oneOf": [ref("KPIReport"), ref("CohortReport"), ref("WarningReport"), ref("SegmentReport")]})},
+        "responses": {"200": {"description": "The report.", "content": json_content({"oneOf": [ref("KPIReport"), ref("CohortReport"), ref("WarningReport"), ref("SegmentReport"), ref("CategoryReport")]})},
                       **problems(400, *SECURED, 404, 422)}}},
     "/v1/projections": {"get": {"summary": "Each projection's version, checkpoint and lag.",
                                 "responses": {"200": {"description": "The projections.", "content": json_content(

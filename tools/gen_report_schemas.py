@@ -51,6 +51,10 @@ report("warnings", "Early warnings: active to defecting, defecting to inactive",
         "from": {"enum": ["active", "defecting"]}, "to": {"enum": ["defecting", "inactive"]}, "changedAt": TIME,
         "lastPurchaseAt": TIME, "spend": {"type": "integer", "description": "purchases less returns, minor units"},
         "available": {"type": "integer"}, "expiringIn30Days": COUNT})
+report("categories", "Spend and points by period, purchase store and purchase-line category",
+       {"period": {"enum": ["day", "week", "month"]}},
+       {"period": PERIOD, "store": {"type": "string"}, "category": {"type": "string", "description": "a line's category, or (none)"},
+        "purchases": COUNT, "spend": MONEY, "points": {"type": "integer"}})
 COUNTS = {"type": "array", "items": obj(["value", "members"], {"value": {"type": "string"}, "members": COUNT})}
 s = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Segments",
      **obj(["report", "asOf", "dimensions", "segments"], {
@@ -63,4 +67,4 @@ s = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Segmen
          "`loyalty report segments --format json` and GET /v1/reports/segments; definitions: schemas/reports.md.")}
 json.dump(s, open(os.path.join(ROOT, "segments.schema.json"), "w"), indent=2, sort_keys=True)
 open(os.path.join(ROOT, "segments.schema.json"), "a").write("\n")
-print("wrote 4 report schemas")
+print("wrote 5 report schemas")

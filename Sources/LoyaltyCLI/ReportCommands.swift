@@ -112,7 +112,7 @@ enum ReportChoice {
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Operators' reports: KPIs against targets, retention cohorts, early warnings (schemas/reports.md).",
-        subcommands: [KPIs.self, Cohorts.self, Warnings.self, Segments.self])
+        subcommands: [KPIs.self, Cohorts.self, Warnings.self, Segments.self, Categories.self])
 
     struct KPIs: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -134,6 +134,19 @@ struct ReportCommand: ParsableCommand {
             (q.by, q.withinDays) = (by ?? .store, withinDays)
             let report = try app.kpis(q, asOf: asOf)
             options.emit(columns: report.columns, cells: report.cells, json: report.json)
+        }
+    }
+
+    struct Categories: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "categories", abstract: "Spend and points by period, purchase store and purchase-line category.")
+        @OptionGroup var options: ReportOptions
+
+        func run() throws {
+            let (app, asOf) = try options.open()
+            defer { app.close() }
+            let report = try app.categories(options.query, asOf: asOf)
+            options.emit(columns: CategoryReport.columns, cells: report.cells, json: report.json)
         }
     }
 

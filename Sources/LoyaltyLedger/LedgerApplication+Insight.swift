@@ -30,6 +30,8 @@ extension LedgerApplication {
 
     public func cohorts(_ q: InsightQuery, asOf: Timestamp) throws -> CohortReport { try insightData().cohorts(q, asOf: asOf) }
 
+    public func categories(_ q: InsightQuery, asOf: Timestamp) throws -> CategoryReport { try insightData().categories(q, asOf: asOf) }
+
     /// The early warnings, with each member's available points and points expiring within 30
     /// days at the evaluation time, from the balances projection.
     public func warnings(_ q: InsightQuery, asOf: Timestamp) throws -> WarningReport {

@@ -811,6 +811,7 @@ paths:
           - cohorts
           - warnings
           - segments
+          - categories
         required: true
       - name: period
         in: query
@@ -903,6 +904,7 @@ paths:
                 - $ref: '#/components/schemas/CohortReport'
                 - $ref: '#/components/schemas/WarningReport'
                 - $ref: '#/components/schemas/SegmentReport'
+                - $ref: '#/components/schemas/CategoryReport'
         '400':
           $ref: '#/components/responses/BadRequest'
         '401':
@@ -2359,6 +2361,57 @@ components:
       - report
       - segments
       title: Segments
+      type: object
+    CategoryReport:
+      additionalProperties: false
+      description: '`loyalty report categories --format json` and GET /v1/reports/categories; definitions: schemas/reports.md.'
+      properties:
+        asOf:
+          format: date-time
+          type: string
+        period:
+          enum:
+          - day
+          - week
+          - month
+        report:
+          const: categories
+        rows:
+          items:
+            additionalProperties: false
+            properties:
+              category:
+                description: a line's category, or (none)
+                type: string
+              period:
+                description: YYYY-MM-DD (local day), YYYY-Www (ISO week) or YYYY-MM (month) in the program's time zone
+                pattern: ^\d{4}-(\d{2}(-\d{2})?|W\d{2})$
+                type: string
+              points:
+                type: integer
+              purchases:
+                minimum: 0
+                type: integer
+              spend:
+                description: minor units of the program currency
+                type: integer
+              store:
+                type: string
+            required:
+            - category
+            - period
+            - points
+            - purchases
+            - spend
+            - store
+            type: object
+          type: array
+      required:
+      - asOf
+      - period
+      - report
+      - rows
+      title: Spend and points by period, purchase store and purchase-line category
       type: object
     HistoryRow:
       type: object

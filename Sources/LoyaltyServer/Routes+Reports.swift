@@ -15,10 +15,10 @@ extension LedgerServer {
             let allowed: Set<String>
             switch name {
             case "kpis": allowed = common.union(["by", "withinDays"])
-            case "cohorts": allowed = common
+            case "cohorts", "categories": allowed = common
             case "warnings": allowed = common.union(["in", "newDays", "defectingDays", "inactiveDays"])
             case "segments": allowed = common.union(["newDays", "defectingDays", "inactiveDays"])
-            default: throw Problem.notFound("no report '\(name)' (kpis, cohorts, warnings, segments)")
+            default: throw Problem.notFound("no report '\(name)' (kpis, cohorts, warnings, segments, categories)")
             }
             let query = try QueryParameters(request, allowed: allowed)
             func period(_ key: String) throws -> ReportPeriod? {
@@ -54,6 +54,7 @@ extension LedgerServer {
                 case "kpis": return try app.kpis(query2, asOf: asOf).json
                 case "cohorts": return try app.cohorts(query2, asOf: asOf).json
                 case "segments": return try app.segments(query2, asOf: asOf).json
+                case "categories": return try app.categories(query2, asOf: asOf).json
                 default: return try app.warnings(query2, asOf: asOf).json
                 }
             })

@@ -25,6 +25,7 @@ public struct MemberActivities: ProjectionFold {
     public init() {}
 
     public func apply(_ pe: ProjectionEvent, to state: FoldState<Value>) throws {
+        if case .pointsEarned(let e) = pe.event, case .purchase = e.source {} else if case .pointsEarned = pe.event { return }
         switch pe.event {
         case .targetSet(let t):
             try state.update(ProjectionKey.component(pe.member)) { (v: inout Value?) in
@@ -36,7 +37,7 @@ public struct MemberActivities: ProjectionFold {
                 list.append(t)
                 v = .targets(list)
             }
-        case .memberEnrolled, .purchaseRecorded, .purchaseReturned:
+        case .memberEnrolled, .purchaseRecorded, .purchaseReturned, .pointsEarned:
             try state.update(ProjectionKey.component(pe.member)) { (v: inout Value?) in
                 var a = MemberActivity()
                 if case .member(let old)? = v { a = old }
@@ -66,6 +67,21 @@ public struct MemberActivity: Sendable, Equatable {
         public var amount: MinorUnits
         /// Index into `stores`.
         public var store: Int
+        public var id = ""
+        /// Category lines (category, amount in minor units), as recorded.
+        public var lines: [(category: String, amount: MinorUnits)] = []
+        /// Points earned by this purchase (`points.earned` whose source is the purchase).
+        public var points: Points = 0
+
+        public init(at: Timestamp, amount: MinorUnits, store: Int, id: String = "", lines: [(category: String, amount: MinorUnits)] = [],
+                    points: Points = 0) {
+            (self.at, self.amount, self.store, self.id, self.lines, self.points) = (at, amount, store, id, lines, points)
+        }
+
+        public static func == (a: Purchase, b: Purchase) -> Bool {
+            a.at == b.at && a.amount == b.amount && a.store == b.store && a.id == b.id && a.points == b.points
+                && a.lines.map(\.category) == b.lines.map(\.category) && a.lines.map(\.amount) == b.lines.map(\.amount)
+        }
     }
 
     public struct Return: Sendable, Equatable {
@@ -88,7 +104,11 @@ public struct MemberActivity: Sendable, Equatable {
                 stores.append(p.store)
                 index = stores.count - 1
             }
-            purchases.append(Purchase(at: at, amount: p.amount, store: index))
+            purchases.append(Purchase(at: at, amount: p.amount, store: index, id: p.purchaseId, lines: p.lines.map { ($0.category, $0.amount) }))
+        case .pointsEarned(let e):
+            // Booked to the purchase that earned them (the last of that id, should one repeat).
+            guard case .purchase(let id) = e.source, let i = purchases.lastIndex(where: { $0.id == id }) else { return }
+            purchases[i].points = try Checked.add(purchases[i].points, e.points, "points of purchase \(id)")
         case .purchaseReturned(let r):
             guard returns.count < MemberActivities.entriesMax else { throw FoldFault("more than \(MemberActivities.entriesMax) returns") }
             returns.append(Return(at: at, amount: r.amount))
@@ -123,7 +143,11 @@ extension MemberActivities {
             w.count(a.stores.count)
             for s in a.stores { w.string(s) }
             w.count(a.purchases.count)
-            for p in a.purchases { w.int64(p.at.microseconds); w.int64(p.amount); w.int64(Int64(p.store)) }
+            for p in a.purchases {
+                w.int64(p.at.microseconds); w.int64(p.amount); w.int64(Int64(p.store)); w.string(p.id); w.int64(p.points)
+                w.count(p.lines.count)
+                for l in p.lines { w.string(l.category); w.int64(l.amount) }
+            }
             w.count(a.returns.count)
             for r in a.returns { w.int64(r.at.microseconds); w.int64(r.amount) }
         case .targets(let list):
@@ -143,7 +167,9 @@ extension MemberActivities {
             for _ in 0 ..< (try r.count(max: entriesMax)) {
                 let (at, amount, store) = (try r.int64(), try r.int64(), try r.int64())
                 guard store >= 0, store < Int64(a.stores.count) else { throw .damagedValue("purchase store \(store) of \(a.stores.count)") }
-                a.purchases.append(.init(at: Timestamp(microseconds: at), amount: amount, store: Int(store)))
+                var p = MemberActivity.Purchase(at: Timestamp(microseconds: at), amount: amount, store: Int(store), id: try r.string(), points: try r.int64())
+                for _ in 0 ..< (try r.count(max: entriesMax)) { p.lines.append((try r.string(), try r.int64())) }
+                a.purchases.append(p)
             }
             for _ in 0 ..< (try r.count(max: entriesMax)) {
                 let (at, amount) = (try r.int64(), try r.int64())

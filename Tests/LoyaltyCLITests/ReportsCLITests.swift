@@ -53,6 +53,8 @@ import Testing
         #expect(segments.status == 0 && segments.out.contains(#"{"counts":[{"members":2,"value":"S1"}],"dimension":"store"}"#), "\(segments)")
         let list = try Self.run(l, ["report", "segments", "--as-of", "2026-01-21", "--list", "newWithoutSecondPurchase", "--format", "csv"])
         #expect(list.status == 0 && list.out == "member\n", "M1 has two purchases by then: \(list)")
+        let categories = try Self.run(l, ["report", "categories", "--as-of", "2026-03-31", "--format", "csv"])
+        #expect(categories.status == 0 && categories.out.hasPrefix("period,store,category,purchases,spend,points\n2026-01,S1,(none),2,1500,"), "\(categories)")
         let farFuture = try Self.run(l, ["report", "kpis", "--as-of", "9999-12-31T23:59:59Z", "--by", "brand"])
         #expect(farFuture.status == 0, "\(farFuture)")
     }

@@ -189,6 +189,25 @@ import Testing
         let (warningTop, warningRow) = (try properties("warnings", rows: false), try properties("warnings", rows: true))
         #expect(keys(warnings) == warningTop && keys(firstRow(warnings)) == warningRow)
         #expect(keys(Self.scenario.segments([], q, asOf: asOf).json) == (try properties("segments", rows: false)))
+        let categories = Self.scenario.categories(InsightQuery(), asOf: asOf).json
+        let (categoryTop, categoryRow) = (try properties("categories", rows: false), try properties("categories", rows: true))
+        #expect(keys(categories) == categoryTop && keys(firstRow(categories)) == categoryRow)
+    }
+
+    /// 10 points on 10.00 with lines food 6.00 and toys 3.00: 6 and 3 points, the rest (1.00, 1
+    /// point) to "(none)"; a purchase without lines goes to "(none)" whole.
+    @Test func categoriesOfAHandComputedScenario() {
+        var a = MemberActivity()
+        (a.enrolledAt, a.store, a.brand, a.stores) = (Self.t("2026-01-01T00:00:00Z"), "S1", "b1", ["S1"])
+        a.purchases = [.init(at: Self.t("2026-01-05T00:00:00Z"), amount: 1000, store: 0, id: "P1", lines: [("food", 600), ("toys", 300)], points: 10),
+                       .init(at: Self.t("2026-01-06T00:00:00Z"), amount: 500, store: 0, id: "P2", points: 5),
+                       .init(at: Self.t("2026-02-06T00:00:00Z"), amount: 700, store: 0, id: "P3", lines: [("food", 700)], points: 7)]
+        let data = InsightData(members: [("A", a)], targets: [], zones: Self.zones)
+        #expect(data.categories(InsightQuery(), asOf: Self.t("2026-12-01T00:00:00Z")).cells == [
+            ["2026-01", "S1", "(none)", "2", "600", "6"], ["2026-01", "S1", "food", "1", "600", "6"], ["2026-01", "S1", "toys", "1", "300", "3"],
+            ["2026-02", "S1", "food", "1", "700", "7"],
+        ])
+        #expect(data.categories(InsightQuery(), asOf: Self.t("2026-01-05T12:00:00Z")).rows.count == 3)
     }
 
     // MARK: A generated history against an independent computation
@@ -337,8 +356,9 @@ import Testing
                 at += Int64(below(120 * 24)) * 3_600_000_000 + 1
                 guard at < end else { break }
                 let id = "P\(i)-\(j)"
+                let lines: [(category: String, amount: String)] = below(2) == 0 ? [] : [("food", "1.00"), ("toys", "0.0\(1 + below(9))")]
                 commands.append(.purchase(.init(member: m, purchaseId: id, amount: "\(1 + below(200)).\(10 + below(90))", store: "S\(below(3))",
-                                                at: Timestamp(microseconds: at))))
+                                                lines: lines, at: Timestamp(microseconds: at))))
                 if below(5) == 0 {
                     commands.append(.returnPurchase(purchaseId: id, returnId: "R\(i)-\(j)", amount: "1.00", at: Timestamp(microseconds: at + 3_600_000_000)))
                 }
@@ -352,6 +372,9 @@ import Testing
 
         // The independent side reads the log's events.
         var ind = Independent()
+        var purchaseCells: [String: String] = [:]  // purchase id -> "month store"
+        var totals: [String: [Int64]] = [:]  // "month store" -> [spend, points]
+        var lineSpend: [String: Int64] = [:]  // category -> spend
         var position: UInt64 = 0
         while true {
             let batch = try app.log.events(after: position, limit: 1000)
@@ -360,7 +383,14 @@ import Testing
             for e in batch where DomainEvent.isDomainType(e.type) {
                 switch try DomainEvent.decode(type: e.type, schemaVersion: e.schemaVersion, bytes: e.data) {
                 case .memberEnrolled(let x): ind.enrolled[x.member] = (e.occurredAt, x.store, x.brand)
-                case .purchaseRecorded(let x): ind.purchases[x.member, default: []].append((e.occurredAt, x.store, x.amount))
+                case .purchaseRecorded(let x):
+                    ind.purchases[x.member, default: []].append((e.occurredAt, x.store, x.amount))
+                    let cell = ind.text(e.occurredAt, .month) + " " + x.store
+                    purchaseCells[x.purchaseId] = cell
+                    totals[cell, default: [0, 0]][0] += x.amount
+                    for line in x.lines { lineSpend[line.category, default: 0] += line.amount }
+                case .pointsEarned(let x):
+                    if case .purchase(let id) = x.source, let cell = purchaseCells[id] { totals[cell, default: [0, 0]][1] += x.points }
                 case .purchaseReturned(let x): ind.returns[x.member, default: []].append((e.occurredAt, x.amount))
                 case .targetSet(let x): ind.targets[x.store + "|" + x.period] = x.value
                 default: break
@@ -384,6 +414,15 @@ import Testing
                 Array(row.prefix { !$0.isEmpty })
             } == ind.cohorts(asOf: asOf.microseconds))
         }
+        var reported: [String: [Int64]] = [:]
+        var reportedLines: [String: Int64] = [:]
+        for r in try app.categories(InsightQuery(), asOf: Self.t("2026-11-30T00:00:00Z")).rows {
+            reported[r.period.description + " " + r.store, default: [0, 0]][0] += Int64(r.spend)
+            reported[r.period.description + " " + r.store, default: [0, 0]][1] += Int64(r.points)
+            if r.category != CategoryReport.noCategory { reportedLines[r.category, default: 0] += Int64(r.spend) }
+        }
+        #expect(reported == totals, "categories add up to the purchases' spend and points per month and store")
+        #expect(reportedLines == lineSpend && !lineSpend.isEmpty)
         var warned = 0
         for month in (0 ..< 23).map({ String(format: "%04d-%02d", 2025 + $0 / 12, $0 % 12 + 1) }) {
             var q = InsightQuery()

@@ -22,6 +22,8 @@ import Testing
             let segments = try await client.send(.get, "/v1/reports/segments?store=S1&asOf=2026-02-01T00:00:00Z")
             #expect(segments.status == .ok && segments.json?["report"] == .string("segments"), "\(segments.text)")
             #expect(segments.text.contains(#"{"counts":[{"members":2,"value":"S1"}],"dimension":"store"}"#), "\(segments.text)")
+            let categories = try await client.send(.get, "/v1/reports/categories?period=day")
+            #expect(categories.status == .ok && categories.text.contains(#""category":"(none)""#), "\(categories.text)")
             for (uri, field) in [("/v1/reports/kpis?period=year", "period"), ("/v1/reports/kpis?from=2026-13", "from"),
                                  ("/v1/reports/kpis?withinDays=-1", "withinDays"), ("/v1/reports/cohorts?by=store", "by"),
                                  ("/v1/reports/warnings?defectingDays=400", "inactiveDays"), ("/v1/reports/kpis?asOf=soon", "asOf")] {
