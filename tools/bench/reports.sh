@@ -40,7 +40,7 @@ for run in $(seq 1 "$RUNS"); do
   echo "rebuild $(python3 -c "print(round($end - $start, 3))")" | tee -a "$OUT"
 done
 AS_OF=2026-06-01
-for report in "kpis --period month --by store" "kpis --period week --by brand" "cohorts" "warnings --in 2026-05" "segments"; do
+for report in "kpis --period month --by store" "kpis --period week --by brand" "cohorts" "warnings --in 2026-05" "segments" "categories"; do
   for run in $(seq 1 "$RUNS"); do
     start=$(date +%s.%N)
     # shellcheck disable=SC2086
