@@ -46,6 +46,8 @@ ID = {"type": "string", "pattern": "^[!-~]{1,128}$", "description": "1 to 128 by
 TIME = {"type": "string", "description": "RFC 3339 time, or a date YYYY-MM-DD (local midnight in the program's time zone)",
         "example": "2026-01-01T00:00:00Z"}
 
+PERIOD_Q = {"type": "string", "pattern": r"^\d{4}-(\d{2}(-\d{2})?|W\d{2})$"}
+
 def param(name, where, schema, description, required=False):
     p = {"name": name, "in": where, "description": description, "schema": schema}
     if required or where == "path":
@@ -136,6 +138,11 @@ COMPONENT_SCHEMAS = {
     "ProgramRules": rules, **RULES_DEFS,
     "Balance": strip(load("projections/balance.schema.json")),
     "MemberView": strip(load("projections/member-view.schema.json")),
+    "KPIReport": strip(load("reports/kpis.schema.json")),
+    "CohortReport": strip(load("reports/cohorts.schema.json")),
+    "WarningReport": strip(load("reports/warnings.schema.json")),
+    "SegmentReport": strip(load("reports/segments.schema.json")),
+    "CategoryReport": strip(load("reports/categories.schema.json")),
     "HistoryRow": {"type": "object", "description": "One line of the history (JSON Lines; schemas/audit.md): a row per event, then a "
                    "`{\"neutralised\": {...}}` line per neutralised event of the member.", "properties": {
         "position": {"type": "integer"}, "recordedAt": {"type": "string"}, "occurredAt": {"type": "string"}, "type": {"type": "string"},
@@ -255,6 +262,22 @@ PATHS = {
                                            param("at", "query", TIME, "Evaluate pending, expired and outstanding points at this time (default: now).")],
                             "responses": {"200": {"description": "The figures.", "content": json_content(ref("Figures"))},
                                           **problems(400, *SECURED, 422)}}},
+    "/v1/reports/{name}": {"get": {"summary": "An operators' report (as `loyalty report NAME --format json`; definitions: schemas/reports.md).",
+        "parameters": [param("name", "path", {"type": "string", "enum": ["kpis", "cohorts", "warnings", "segments", "categories"]}, "The report."),
+                       param("period", "query", {"type": "string", "enum": ["day", "week", "month"]}, "Local days, ISO weeks or months (default month)."),
+                       param("by", "query", {"type": "string", "enum": ["store", "brand"]}, "kpis: rows per store (default) or brand."),
+                       param("store", "query", {"type": "string"}, "Only members enrolled at this store (purchase figures: purchases at it)."),
+                       param("brand", "query", {"type": "string"}, "Only members of this brand."),
+                       param("from", "query", PERIOD_Q, "First period (YYYY-MM, YYYY-Www or YYYY-MM-DD)."),
+                       param("to", "query", PERIOD_Q, "Last period."),
+                       param("asOf", "query", TIME, "Only events with business time up to then (default: now)."),
+                       param("withinDays", "query", {"type": "integer", "minimum": 0, "maximum": 36500}, "kpis: conversion window in days (default 30)."),
+                       param("in", "query", PERIOD_Q, "warnings: the period (default: the one holding asOf)."),
+                       param("newDays", "query", {"type": "integer", "minimum": 0, "maximum": 3650000}, "warnings, segments: lifecycle threshold (default 90)."),
+                       param("defectingDays", "query", {"type": "integer", "minimum": 0, "maximum": 3650000}, "warnings: lifecycle threshold (default 90)."),
+                       param("inactiveDays", "query", {"type": "integer", "minimum": 0, "maximum": 3650000}, "warnings: lifecycle threshold (default 365).")],
+        "responses": {"200": {"description": "The report.", "content": json_content({"oneOf": [ref("KPIReport"), ref("CohortReport"), ref("WarningReport"), ref("SegmentReport"), ref("CategoryReport")]})},
+                      **problems(400, *SECURED, 404, 422)}}},
     "/v1/projections": {"get": {"summary": "Each projection's version, checkpoint and lag.",
                                 "responses": {"200": {"description": "The projections.", "content": json_content(
                                     {"type": "object", "required": ["projections"], "properties": {"projections": {"type": "array", "items": ref("ProjectionStatus")}}})},

@@ -11,6 +11,7 @@ P = {"type": "integer", "minimum": 0}
 T = {"type": "string", "format": "date-time", "description": "RFC 3339"}
 DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 MONEY = {"type": "string", "pattern": r"^\d+(\.\d+)?$", "description": "decimal amount in the program currency, e.g. 12.50"}
+PERIOD = {"type": "string", "pattern": r"^\d{4}-(\d{2}(-\d{2})?|W\d{2})$", "description": "YYYY-MM-DD (a local day), YYYY-Www (an ISO week) or YYYY-MM (a month)"}
 DICT = {"type": "object", "additionalProperties": {"type": "string"}}
 ALLOC = {"type": "array", "items": {"type": "object", "additionalProperties": False, "required": ["lotId", "points"],
                                      "properties": {"lotId": S, "points": P}}}
@@ -50,6 +51,8 @@ EVENTS = {
     "tier.set": ("A tier set by an operator, audited like an adjustment (key, operator, reason); from: the tier before. With floor (true; "
                  "absent: false), tier evaluation never goes below it until `until` (absent: no end).",
                  {**req(member=S, key=S, tier=S, reason=S, operator=S), **opt(**{"from": S, "floor": {"const": True}, "until": T})}),
+    "target.set": ("A target for a store, a period and a metric (stream: $program); replaces an earlier one of the same store, period and metric (schemas/reports.md).",
+        req(store=S, period=PERIOD, metric={"enum": ["enrollments"]}, value=P)),
 }
 
 # Commands carry the bounds of Sources/LoyaltyDomain/DomainLimits.swift (schemas/domain.md, Limits).
@@ -89,6 +92,7 @@ COMMANDS = {
     "block-card": {**req(number=CCARD), **opt(reason=CTEXT1)},
     "replace-card": req(card=CCARD, number=CCARD),
     "set-tier": {**req(member=CID, tier=CID, reason=CTEXT1, key=CID), **opt(operator=CID, until=CTIME, floor={"type": "boolean"})},
+    "set-target": req(store=CID, period={"type": "string", "pattern": r"^\d{4}-(\d{2}(-\d{2})?|W\d{2})$"}, metric={"enum": ["enrollments"]}, value=CBUDGET),
 }
 
 def schema(title, description, fields, extra=None):

@@ -61,6 +61,9 @@ enum CommandJSONEncoding {
             return .object(["command": .string("set-tier"), "member": .string(c.member), "tier": .string(c.tier), "reason": .string(c.reason),
                             "operator": .string(c.operatorId), "key": .string(c.key), "until": c.until.map(time), "floor": .bool(c.floor),
                             "occurredAt": time(c.at)])
+        case let .setTarget(t, at):
+            return .object(["command": .string("set-target"), "store": .string(t.store), "period": .string(t.period),
+                            "metric": .string(t.metric), "value": .int(t.value), "occurredAt": time(at)])
         }
     }
 

@@ -138,6 +138,7 @@ public enum History {
         case .tierSet(let e):
             return "tier \(e.from ?? "none") -> \(e.tier) set by \(e.operatorId): \(e.reason)"
                 + (e.floor ? " (a floor until \(e.until?.rfc3339 ?? "further notice"))" : "")
+        case .targetSet(let e): return "target \(e.metric) of store \(e.store) for \(e.period) set to \(e.value)"
         }
     }
 }

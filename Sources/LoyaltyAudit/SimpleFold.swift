@@ -173,7 +173,7 @@ public struct SimpleFold: Sendable {
                 m.addLot("T:\(e.transferId):\(i)", a.points, availableAt: at, expiresAt: expiry?.microseconds)
             }
             m.counters = c
-        case .profileUpdated, .memberClosed, .purchaseRecorded, .tierChanged, .rewardDefined, .programPublished: break
+        case .profileUpdated, .memberClosed, .purchaseRecorded, .tierChanged, .rewardDefined, .programPublished, .targetSet: break
         case .cardIssued, .cardBlocked, .tierSet: break  // cards name members, tiers rank them: they move no points
         }
     }

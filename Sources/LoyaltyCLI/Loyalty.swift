@@ -25,6 +25,7 @@ struct Loyalty: AsyncParsableCommand {
             ServeCommand.self, APIKeysCommand.self,
             CardCommand.self, TierCommand.self,
             SinkCommand.self,
+            TargetsCommand.self, ReportCommand.self,
         ]
     )
 

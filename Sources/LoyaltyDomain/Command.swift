@@ -39,6 +39,7 @@ public enum Command: Hashable, Sendable {
                 (member, tier, reason, operatorId, key, until, floor, at)
         }
     }
+    case setTarget(DomainEvent.TargetSet, at: Timestamp)
 
     public struct Purchase: Hashable, Sendable {
         public var member: String
@@ -80,7 +81,7 @@ public enum Command: Hashable, Sendable {
         case .transfer(_, _, _, let key, _): return "transfer:\(key)"
         case .hold(_, _, let id, _, _): return "hold:\(id)"
         case .release(let id, _): return "release:\(id)"
-        case .defineReward: return nil
+        case .defineReward, .setTarget: return nil
         case .issueCard(_, _, let key, _): return "card:\(key)"
         // (By number, in NFC as the events store it: a card is blocked once, replaced once.)
         case .blockCard(let number, _, _): return "card-block:" + CardNumber.nfc(number)
@@ -94,7 +95,7 @@ public enum Command: Hashable, Sendable {
         case .publishProgram(_, let at), .updateProfile(_, _, let at), .closeMember(_, _, let at),
              .returnPurchase(_, _, _, let at), .redeem(_, _, _, _, let at), .reverseRedemption(_, let at),
              .adjust(_, _, _, _, _, let at), .transfer(_, _, _, _, let at), .hold(_, _, _, _, let at), .release(_, let at),
-             .defineReward(_, _, _, _, _, let at), .issueCard(_, _, _, let at), .blockCard(_, _, let at), .replaceCard(_, _, let at): return at
+             .defineReward(_, _, _, _, _, let at), .issueCard(_, _, _, let at), .blockCard(_, _, let at), .replaceCard(_, _, let at), .setTarget(_, let at): return at
         case .setTier(let c): return c.at
         case .enroll(_, _, _, _, _, _, _, let at): return at
         case .purchase(let p): return p.at
@@ -106,7 +107,7 @@ public enum Command: Hashable, Sendable {
 extension Command {
     public static let names = ["publish-program", "enroll", "update-profile", "close-member", "purchase", "return", "redeem",
                                "reverse-redemption", "adjust", "transfer", "hold", "release", "define-reward", "expire",
-                               "evaluate-tiers", "issue-card", "block-card", "replace-card", "set-tier"]
+                               "evaluate-tiers", "issue-card", "block-card", "replace-card", "set-tier", "set-target"]
 
     /// The command's name in JSON (`command`), one of `names`.
     public var name: String {
@@ -130,6 +131,7 @@ extension Command {
         case .blockCard: return "block-card"
         case .replaceCard: return "replace-card"
         case .setTier: return "set-tier"
+        case .setTarget: return "set-target"
         }
     }
 
@@ -223,6 +225,10 @@ extension Command {
             self = .setTier(.init(member: try r.string("member"), tier: try r.string("tier"), reason: try r.string("reason"),
                                   operatorId: try r.optionalString("operator") ?? "unknown", key: try r.string("key"), until: until,
                                   floor: try r.bool("floor", default: false), at: at))
+        case "set-target":
+            try fields(["store", "period", "metric", "value"])
+            self = .setTarget(.init(store: try r.string("store"), period: try r.string("period"), metric: try r.string("metric"),
+                                    value: try r.int("value")), at: at)
         default:
             throw JSONFieldError(field: "command", reason: "unknown command '\(name)' (one of \(Command.names.joined(separator: ", ")))")
         }
@@ -282,6 +288,7 @@ extension Command {
             try Check.id(c.member, "member"); try Check.id(c.tier, "tier"); try Check.id(c.operatorId, "operator"); try Check.id(c.key, "key")
             try Check.text(c.reason, "reason", allowEmpty: false)
             if let u = c.until { try Check.time(u, "until") }
+        case .setTarget(let t, _): try DomainEvent.target(t)
         }
     }
 

@@ -46,11 +46,11 @@ extension DomainEvent {
 
     /// True for the types in `allTypes` (a switch, not a linear search of strings per event).
     public static func isDomainType(_ type: String) -> Bool {
-        FastKind(type: type) != nil || type == "program.published" || type == "card.issued" || type == "card.blocked" || type == "tier.set"
+        FastKind(type: type) != nil || type == "program.published" || type == "card.issued" || type == "card.blocked" || type == "tier.set" || type == "target.set"
     }
 
     /// The event types the fast decoder reads (all but the rare ones: `program.published`, the
-    /// card events, `tier.set`).
+    /// card events, `tier.set`, `target.set`).
     enum FastKind {
         case memberEnrolled, profileUpdated, memberClosed, purchaseRecorded, purchaseReturned, pointsEarned, pointsRedeemed
         case redemptionReversed, pointsAdjusted, pointsExpired, pointsHeld, holdReleased, transferredOut, transferredIn

@@ -116,6 +116,8 @@ extension DomainEvent {
             return .object(["member": .string(e.member), "key": .string(e.key), "tier": .string(e.tier), "from": e.from.map { .string($0) },
                             "reason": .string(e.reason), "operator": .string(e.operatorId), "floor": e.floor ? .bool(true) : nil,
                             "until": optionalTime(e.until)])
+        case .targetSet(let e):
+            return .object(["metric": .string(e.metric), "period": .string(e.period), "store": .string(e.store), "value": .int(e.value)])
         }
     }
 
@@ -196,6 +198,9 @@ extension DomainEvent {
             return .tierSet(.init(member: try r.string("member"), key: try r.string("key"), tier: try r.string("tier"),
                                   from: try r.optionalString("from"), reason: try r.string("reason"), operatorId: try r.string("operator"),
                                   floor: try r.bool("floor", default: false), until: try readOptionalTime(r, "until")))
+        case "target.set":
+            return .targetSet(.init(store: try r.string("store"), period: try r.string("period"), metric: try r.string("metric"),
+                                    value: try r.int("value")))
         default:
             throw JSONFieldError(field: "type", reason: "unknown event type '\(type)'")
         }

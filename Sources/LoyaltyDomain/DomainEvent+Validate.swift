@@ -117,7 +117,20 @@ extension DomainEvent {
             if let f = e.from { try Check.id(f, "from") }
             try Check.text(e.reason, "reason", allowEmpty: false)
             if let u = e.until { try Check.eventTime(u, "until") }
+        case .targetSet(let e): try Self.target(e)
         }
+    }
+
+    /// A target: a store id, a period (`ReportPeriod`), a known metric, 0 ... `pointsMax`.
+    static func target(_ e: TargetSet) throws(DomainError) {
+        try Check.id(e.store, "store")
+        guard ReportPeriod(e.period) != nil else {
+            throw .invalid(field: "period", value: DomainLimits.shown(e.period), reason: "is not a period (YYYY-MM-DD, YYYY-Www or YYYY-MM, years 1900 to 9999)")
+        }
+        guard TargetSet.metrics.contains(e.metric) else {
+            throw .invalid(field: "metric", value: DomainLimits.shown(e.metric), reason: "is not a metric (\(TargetSet.metrics.joined(separator: ", ")))")
+        }
+        try Check.range(e.value, 0...DomainLimits.pointsMax, "value")
     }
 
     /// Lot ids are a short prefix and an id ("P:" purchase, "A:" adjustment, "T:key:n" transfer).

@@ -36,6 +36,7 @@ public enum DomainEvent: Hashable, Sendable {
     case cardIssued(CardIssued)
     case cardBlocked(member: String, number: String, reason: String)
     case tierSet(TierSet)
+    case targetSet(TargetSet)
 
     public static let programStream = "$program"
 
@@ -186,6 +187,22 @@ public enum DomainEvent: Hashable, Sendable {
         /// Total points that may be spent on this reward (nil: unlimited).
         public var budget: Points?
     }
+
+    /// An operator's target for a store, a period and a metric (stream: `$program`); a later
+    /// `target.set` of the same store, period and metric replaces it (schemas/reports.md).
+    public struct TargetSet: Hashable, Sendable {
+        public var store: String
+        /// `YYYY-MM-DD` (a local day), `YYYY-Www` (an ISO week) or `YYYY-MM` (a month).
+        public var period: String
+        /// One of `metrics`.
+        public var metric: String
+        public var value: Int64
+        public static let metrics = ["enrollments"]
+
+        public init(store: String, period: String, metric: String, value: Int64) {
+            (self.store, self.period, self.metric, self.value) = (store, period, metric, value)
+        }
+    }
 }
 
 extension DomainEvent {
@@ -204,7 +221,7 @@ extension DomainEvent {
         case .pointsTransferredOut(let e): return e.from
         case .pointsTransferredIn(let e): return e.to
         case .tierChanged(let e): return e.member
-        case .rewardDefined, .programPublished: return DomainEvent.programStream
+        case .rewardDefined, .programPublished, .targetSet: return DomainEvent.programStream
         case .cardIssued(let e): return e.member
         case .cardBlocked(let m, _, _): return m
         case .tierSet(let e): return e.member
@@ -233,6 +250,7 @@ extension DomainEvent {
         case .cardIssued: return "card.issued"
         case .cardBlocked: return "card.blocked"
         case .tierSet: return "tier.set"
+        case .targetSet: return "target.set"
         }
     }
 
@@ -242,6 +260,6 @@ extension DomainEvent {
         "member.enrolled", "member.profile_updated", "member.closed", "purchase.recorded", "purchase.returned",
         "points.earned", "points.redeemed", "redemption.reversed", "points.adjusted", "points.expired", "points.held",
         "points.hold_released", "points.transferred_out", "points.transferred_in", "tier.changed", "reward.defined",
-        "program.published", "card.issued", "card.blocked", "tier.set",
+        "program.published", "card.issued", "card.blocked", "tier.set", "target.set",
     ]
 }

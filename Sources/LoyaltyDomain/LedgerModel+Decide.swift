@@ -64,6 +64,7 @@ extension LedgerModel {
         case let .blockCard(number, reason, _): return try decideBlockCard(number: number, reason: reason)
         case let .replaceCard(old, new, _): return try decideReplaceCard(old: old, new: new)
         case .setTier(let c): return try decideSetTier(c)
+        case .setTarget(let t, _): return .append([.targetSet(t)])
         }
     }
 

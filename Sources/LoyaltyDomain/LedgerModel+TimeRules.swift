@@ -76,7 +76,7 @@ extension LedgerModel {
         case let .issueCard(m, _, _, at): try checkEnrolled(m, by: at)
         case .setTier(let c): try checkEnrolled(c.member, by: c.at)
         case let .replaceCard(old, _, at): if let m = cards[CardNumber.nfc(old)]?.member { try checkEnrolled(m, by: at) }
-        case .publishProgram, .enroll, .defineReward, .expire, .evaluateTiers, .returnPurchase, .blockCard: return
+        case .publishProgram, .enroll, .defineReward, .expire, .evaluateTiers, .returnPurchase, .blockCard, .setTarget: return
         }
     }
 

@@ -70,6 +70,8 @@ public struct LedgerModel: Sendable {
             publishedRules.append((at, rules))
         case .rewardDefined(let d):
             rewards[d.rewardId, default: Reward(definition: d)].definition = d
+        case .targetSet:
+            break  // read by the reports' projection only
         default:
             try applyMemberEvent(event, at: at)
         }
@@ -119,7 +121,7 @@ public struct LedgerModel: Sendable {
         /// (`model` is inout only to read a member's state in place: `keep` changes nothing.)
         mutating func keep(_ e: DomainEvent, of model: inout LedgerModel, command events: [DomainEvent]) {
             switch e {
-            case .programPublished: return
+            case .programPublished, .targetSet: return
             case .rewardDefined: if rewards == nil { rewards = model.rewards }; return
             case .purchaseRecorded(let p): purchaseOwners.append((p.purchaseId, model.purchaseOwners[p.purchaseId]))
             case .pointsRedeemed(let r):
@@ -184,7 +186,7 @@ public struct LedgerModel: Sendable {
             for a in list { try count(a.points, "\(field) of lot '\(a.lotId)'") }
         }
         switch event {
-        case .memberEnrolled, .profileUpdated, .memberClosed, .holdReleased, .tierChanged, .programPublished, .cardIssued, .cardBlocked, .tierSet:
+        case .memberEnrolled, .profileUpdated, .memberClosed, .holdReleased, .tierChanged, .programPublished, .cardIssued, .cardBlocked, .tierSet, .targetSet:
             break
         case .rewardDefined(let d):
             try count(d.cost, "cost")
@@ -305,7 +307,7 @@ public struct LedgerModel: Sendable {
             try applyCardBlocked(member: m, number: number)
         case .tierSet(let e):
             try applyTierSet(e, at: at, state: &s)
-        case .rewardDefined, .programPublished:
+        case .rewardDefined, .programPublished, .targetSet:
             throw FoldError(.notAMemberEvent, "\(event.type) is a program event, not an event of member '\(s.member)'")
         }
         s.lastActivityAt = max(s.lastActivityAt ?? at, at)
@@ -497,7 +499,7 @@ extension DomainEvent {
     /// Rules and rewards: events of the program, not of a member.
     var isProgramEvent: Bool {
         switch self {
-        case .programPublished, .rewardDefined: return true
+        case .programPublished, .rewardDefined, .targetSet: return true
         default: return false
         }
     }

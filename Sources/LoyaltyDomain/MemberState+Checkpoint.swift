@@ -55,7 +55,7 @@ extension MemberState {
                 c.transferKeys.append((t.transferId, transferKeys[t.transferId]))
                 keepLots(t.allocations)
             case .pointsTransferredIn(let t): c.transferKeys.append((t.transferId, transferKeys[t.transferId]))
-            case .memberEnrolled, .profileUpdated, .memberClosed, .tierChanged, .rewardDefined, .programPublished, .cardIssued, .cardBlocked, .tierSet: break
+            case .memberEnrolled, .profileUpdated, .memberClosed, .tierChanged, .rewardDefined, .programPublished, .cardIssued, .cardBlocked, .tierSet, .targetSet: break
             }
         }
         return c

@@ -157,7 +157,7 @@ struct DecisionState {
     /// Loads the members and owner entries `command` reads, within `r`'s transaction.
     private mutating func load(_ command: Command, _ r: DecisionStore.Reader) throws {
         switch command {
-        case .publishProgram, .defineReward, .expire, .evaluateTiers: break
+        case .publishProgram, .defineReward, .expire, .evaluateTiers, .setTarget: break
         case let .enroll(m, _, _, _, _, _, _, _), let .updateProfile(m, _, _), let .closeMember(m, _, _):
             try load(member: m, r)
         case .purchase(let p):
@@ -412,7 +412,7 @@ extension DomainEvent {
     /// Rules and rewards: program-wide, not a member's.
     var isProgramWide: Bool {
         switch self {
-        case .programPublished, .rewardDefined: return true
+        case .programPublished, .rewardDefined, .targetSet: return true
         default: return false
         }
     }

@@ -68,6 +68,7 @@ public final class LedgerServer: Sendable {
         addCommandRoutes(to: router)
         addCardRoutes(to: router)
         addQueryRoutes(to: router)
+        addReportRoutes(to: router)
         addImportRoutes(to: router)
         addEventRoutes(to: router)
         return router

@@ -1007,6 +1007,124 @@ paths:
           $ref: '#/components/responses/Forbidden'
         '422':
           $ref: '#/components/responses/Refused'
+  /v1/reports/{name}:
+    get:
+      summary: 'An operators'' report (as `loyalty report NAME --format json`; definitions: schemas/reports.md).'
+      parameters:
+      - name: name
+        in: path
+        description: The report.
+        schema:
+          type: string
+          enum:
+          - kpis
+          - cohorts
+          - warnings
+          - segments
+          - categories
+        required: true
+      - name: period
+        in: query
+        description: Local days, ISO weeks or months (default month).
+        schema:
+          type: string
+          enum:
+          - day
+          - week
+          - month
+      - name: by
+        in: query
+        description: 'kpis: rows per store (default) or brand.'
+        schema:
+          type: string
+          enum:
+          - store
+          - brand
+      - name: store
+        in: query
+        description: 'Only members enrolled at this store (purchase figures: purchases at it).'
+        schema:
+          type: string
+      - name: brand
+        in: query
+        description: Only members of this brand.
+        schema:
+          type: string
+      - name: from
+        in: query
+        description: First period (YYYY-MM, YYYY-Www or YYYY-MM-DD).
+        schema:
+          type: string
+          pattern: ^\d{4}-(\d{2}(-\d{2})?|W\d{2})$
+      - name: to
+        in: query
+        description: Last period.
+        schema:
+          type: string
+          pattern: ^\d{4}-(\d{2}(-\d{2})?|W\d{2})$
+      - name: asOf
+        in: query
+        description: 'Only events with business time up to then (default: now).'
+        schema:
+          type: string
+          description: RFC 3339 time, or a date YYYY-MM-DD (local midnight in the program's time zone)
+          example: '2026-01-01T00:00:00Z'
+      - name: withinDays
+        in: query
+        description: 'kpis: conversion window in days (default 30).'
+        schema:
+          type: integer
+          minimum: 0
+          maximum: 36500
+      - name: in
+        in: query
+        description: 'warnings: the period (default: the one holding asOf).'
+        schema:
+          type: string
+          pattern: ^\d{4}-(\d{2}(-\d{2})?|W\d{2})$
+      - name: newDays
+        in: query
+        description: 'warnings, segments: lifecycle threshold (default 90).'
+        schema:
+          type: integer
+          minimum: 0
+          maximum: 3650000
+      - name: defectingDays
+        in: query
+        description: 'warnings: lifecycle threshold (default 90).'
+        schema:
+          type: integer
+          minimum: 0
+          maximum: 3650000
+      - name: inactiveDays
+        in: query
+        description: 'warnings: lifecycle threshold (default 365).'
+        schema:
+          type: integer
+          minimum: 0
+          maximum: 3650000
+      responses:
+        '200':
+          description: The report.
+          content:
+            application/json:
+              schema:
+                oneOf:
+                - $ref: '#/components/schemas/KPIReport'
+                - $ref: '#/components/schemas/CohortReport'
+                - $ref: '#/components/schemas/WarningReport'
+                - $ref: '#/components/schemas/SegmentReport'
+                - $ref: '#/components/schemas/CategoryReport'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '422':
+          $ref: '#/components/responses/Refused'
   /v1/projections:
     get:
       summary: Each projection's version, checkpoint and lag.
@@ -2260,6 +2378,371 @@ components:
         transferredOut:
           type: integer
           description: Points sent to other members.
+    KPIReport:
+      additionalProperties: false
+      description: '`loyalty report kpis --format json` and GET /v1/reports/kpis; definitions: schemas/reports.md.'
+      properties:
+        asOf:
+          format: date-time
+          type: string
+        by:
+          enum:
+          - store
+          - brand
+        conversionDays:
+          minimum: 0
+          type: integer
+        period:
+          enum:
+          - day
+          - week
+          - month
+        report:
+          const: kpis
+        rows:
+          items:
+            additionalProperties: false
+            oneOf:
+            - required:
+              - store
+            - required:
+              - brand
+            properties:
+              active:
+                minimum: 0
+                type: integer
+              averageBasket:
+                description: minor units, floor of the quotient; null when the divisor is 0
+                type:
+                - integer
+                - 'null'
+              averageSpend:
+                description: minor units, floor of the quotient; null when the divisor is 0
+                type:
+                - integer
+                - 'null'
+              brand:
+                type: string
+              conversion:
+                description: part / whole as a decimal with four places, rounded half up ("0.6667"); null when the whole is
+                  0
+                pattern: ^\d+\.\d{4}$
+                type:
+                - string
+                - 'null'
+              converted:
+                minimum: 0
+                type: integer
+              enrollmentTarget:
+                minimum: 0
+                type:
+                - integer
+                - 'null'
+              enrollments:
+                minimum: 0
+                type: integer
+              period:
+                description: YYYY-MM-DD (local day), YYYY-Www (ISO week) or YYYY-MM (month) in the program's time zone
+                pattern: ^\d{4}-(\d{2}(-\d{2})?|W\d{2})$
+                type: string
+              purchases:
+                minimum: 0
+                type: integer
+              quickRepurchaseRate:
+                description: part / whole as a decimal with four places, rounded half up ("0.6667"); null when the whole is
+                  0
+                pattern: ^\d+\.\d{4}$
+                type:
+                - string
+                - 'null'
+              repeatBuyers:
+                minimum: 0
+                type: integer
+              repurchaseRate:
+                description: part / whole as a decimal with four places, rounded half up ("0.6667"); null when the whole is
+                  0
+                pattern: ^\d+\.\d{4}$
+                type:
+                - string
+                - 'null'
+              spend:
+                description: minor units of the program currency
+                type: integer
+              store:
+                type: string
+              targetReached:
+                description: part / whole as a decimal with four places, rounded half up ("0.6667"); null when the whole is
+                  0
+                pattern: ^\d+\.\d{4}$
+                type:
+                - string
+                - 'null'
+            required:
+            - active
+            - averageBasket
+            - averageSpend
+            - conversion
+            - converted
+            - enrollmentTarget
+            - enrollments
+            - period
+            - purchases
+            - quickRepurchaseRate
+            - repeatBuyers
+            - repurchaseRate
+            - spend
+            - targetReached
+            type: object
+          type: array
+      required:
+      - asOf
+      - by
+      - conversionDays
+      - period
+      - report
+      - rows
+      title: KPIs by period and store or brand
+      type: object
+    CohortReport:
+      additionalProperties: false
+      description: '`loyalty report cohorts --format json` and GET /v1/reports/cohorts; definitions: schemas/reports.md.'
+      properties:
+        asOf:
+          format: date-time
+          type: string
+        report:
+          const: cohorts
+        rows:
+          items:
+            additionalProperties: false
+            properties:
+              cohort:
+                pattern: ^\d{4}-\d{2}$
+                type: string
+              retained:
+                description: members with a purchase in month offset 1, 2, ...
+                items:
+                  minimum: 0
+                  type: integer
+                type: array
+              retention:
+                description: retained / size for month offsets 1, 2, ...
+                items:
+                  description: part / whole as a decimal with four places, rounded half up ("0.6667"); null when the whole
+                    is 0
+                  pattern: ^\d+\.\d{4}$
+                  type:
+                  - string
+                  - 'null'
+                type: array
+              size:
+                minimum: 0
+                type: integer
+            required:
+            - cohort
+            - retained
+            - retention
+            - size
+            type: object
+          type: array
+      required:
+      - asOf
+      - report
+      - rows
+      title: Retention cohorts by enrollment month
+      type: object
+    WarningReport:
+      additionalProperties: false
+      description: '`loyalty report warnings --format json` and GET /v1/reports/warnings; definitions: schemas/reports.md.'
+      properties:
+        asOf:
+          format: date-time
+          type: string
+        period:
+          description: YYYY-MM-DD (local day), YYYY-Www (ISO week) or YYYY-MM (month) in the program's time zone
+          pattern: ^\d{4}-(\d{2}(-\d{2})?|W\d{2})$
+          type: string
+        report:
+          const: warnings
+        rows:
+          items:
+            additionalProperties: false
+            properties:
+              available:
+                type: integer
+              brand:
+                type: string
+              changedAt:
+                format: date-time
+                type: string
+              expiringIn30Days:
+                minimum: 0
+                type: integer
+              from:
+                enum:
+                - active
+                - defecting
+              lastPurchaseAt:
+                format: date-time
+                type: string
+              member:
+                type: string
+              spend:
+                description: purchases less returns, minor units
+                type: integer
+              store:
+                type: string
+              to:
+                enum:
+                - defecting
+                - inactive
+            required:
+            - available
+            - brand
+            - changedAt
+            - expiringIn30Days
+            - from
+            - lastPurchaseAt
+            - member
+            - spend
+            - store
+            - to
+            type: object
+          type: array
+        stagesAt:
+          format: date-time
+          type: string
+        stagesBefore:
+          format: date-time
+          type: string
+      required:
+      - asOf
+      - period
+      - report
+      - rows
+      - stagesAt
+      - stagesBefore
+      title: 'Early warnings: active to defecting, defecting to inactive'
+      type: object
+    SegmentReport:
+      additionalProperties: false
+      description: '`loyalty report segments --format json` and GET /v1/reports/segments; definitions: schemas/reports.md.'
+      properties:
+        asOf:
+          format: date-time
+          type: string
+        dimensions:
+          items:
+            additionalProperties: false
+            properties:
+              counts:
+                items:
+                  additionalProperties: false
+                  properties:
+                    members:
+                      minimum: 0
+                      type: integer
+                    value:
+                      type: string
+                  required:
+                  - members
+                  - value
+                  type: object
+                type: array
+              dimension:
+                enum:
+                - store
+                - brand
+                - tier
+                - gender
+                - ageBand
+                - birthdayMonth
+                - purchaseCountBand
+                - spendBand
+                - recency
+                - stage
+            required:
+            - counts
+            - dimension
+            type: object
+          type: array
+        report:
+          const: segments
+        segments:
+          items:
+            additionalProperties: false
+            properties:
+              members:
+                minimum: 0
+                type: integer
+              name:
+                enum:
+                - birthdaysNextMonth
+                - dormantWithPointsExpiring
+                - newWithoutSecondPurchase
+            required:
+            - members
+            - name
+            type: object
+          type: array
+      required:
+      - asOf
+      - dimensions
+      - report
+      - segments
+      title: Segments
+      type: object
+    CategoryReport:
+      additionalProperties: false
+      description: '`loyalty report categories --format json` and GET /v1/reports/categories; definitions: schemas/reports.md.'
+      properties:
+        asOf:
+          format: date-time
+          type: string
+        period:
+          enum:
+          - day
+          - week
+          - month
+        report:
+          const: categories
+        rows:
+          items:
+            additionalProperties: false
+            properties:
+              category:
+                description: a line's category, or (none)
+                type: string
+              period:
+                description: YYYY-MM-DD (local day), YYYY-Www (ISO week) or YYYY-MM (month) in the program's time zone
+                pattern: ^\d{4}-(\d{2}(-\d{2})?|W\d{2})$
+                type: string
+              points:
+                type: integer
+              purchases:
+                minimum: 0
+                type: integer
+              spend:
+                description: minor units of the program currency
+                type: integer
+              store:
+                type: string
+            required:
+            - category
+            - period
+            - points
+            - purchases
+            - spend
+            - store
+            type: object
+          type: array
+      required:
+      - asOf
+      - period
+      - report
+      - rows
+      title: Spend and points by period, purchase store and purchase-line category
+      type: object
     HistoryRow:
       type: object
       description: 'One line of the history (JSON Lines; schemas/audit.md): a row per event, then a `{"neutralised": {...}}`

@@ -255,7 +255,7 @@ public struct Balances: ProjectionFold {
     /// their own event).
     static func changesBalances(_ event: borrowing DomainEvent) -> Bool {
         switch event {
-        case .programPublished, .rewardDefined, .profileUpdated, .memberClosed, .purchaseRecorded, .tierChanged, .cardIssued, .cardBlocked, .tierSet: false
+        case .programPublished, .rewardDefined, .profileUpdated, .memberClosed, .purchaseRecorded, .tierChanged, .cardIssued, .cardBlocked, .tierSet, .targetSet: false
         default: true
         }
     }

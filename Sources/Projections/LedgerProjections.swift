@@ -44,7 +44,7 @@ public final class LedgerProjections: @unchecked Sendable {
     private let lock = NSLock()
     let logger: Logger
 
-    public static let names = [Balances.name, MemberViews.name, ProgramFigures.name]
+    public static let names = [Balances.name, MemberViews.name, ProgramFigures.name, MemberActivities.name]
     /// Events per checkpointed step: bounds the transaction and what a crash can make redo.
     public var eventsPerStep = 50_000
     /// Events a rebuild applies between commits: a commit writes every entry changed since the
@@ -64,7 +64,7 @@ public final class LedgerProjections: @unchecked Sendable {
         self.logger = logger
         store = try ProjectionStore(ledgerPath: log.path, names: Self.names)
         drivers = [ProjectionDriver<Balances>(store: store, log: log), ProjectionDriver<MemberViews>(store: store, log: log),
-                   ProjectionDriver<ProgramFigures>(store: store, log: log)]
+                   ProjectionDriver<ProgramFigures>(store: store, log: log), ProjectionDriver<MemberActivities>(store: store, log: log)]
     }
 
     private func driver(_ name: String) throws -> any ProjectionDriving {

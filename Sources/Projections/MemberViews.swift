@@ -16,6 +16,7 @@ public struct MemberViews: ProjectionFold {
     public func apply(_ pe: ProjectionEvent, to state: FoldState<MemberView>) throws {
         if case .programPublished = pe.event { return }
         if case .rewardDefined = pe.event { return }
+        if case .targetSet = pe.event { return }
         try state.update(ProjectionKey.component(pe.member)) { (v: inout MemberView?) in
             // Changed in place (`v!` as an lvalue): the 209-byte view is neither copied nor moved.
             if case .none = v { v = MemberView() }

@@ -124,6 +124,8 @@ public struct ProgramFigures: ProjectionFold {
             (r.name, r.cost, r.stock, r.budget) = (d.name, d.cost, d.stock, d.budget)
             try write(rewardWrites(d.rewardId, r), state)
             return
+        case .targetSet:
+            return  // targets: the reports' projection
         case .memberEnrolled(let m):
             writes.append(("home/\(member)", .text(m.store)))
         default:

@@ -51,8 +51,8 @@ import Testing
         if let kind = DomainEvent.FastKind(type: type) {
             #expect(try bytes.withUnsafeBufferPointer { try DomainEvent.fastDecode(kind, $0) } == expected)
         } else {
-            // The rare types (rules, cards, operators' tiers) take the general path.
-            #expect(["program.published", "card.issued", "card.blocked", "tier.set"].contains(type))
+            // The rare types (rules, cards, operators' tiers, targets) take the general path.
+            #expect(["program.published", "card.issued", "card.blocked", "tier.set", "target.set"].contains(type))
         }
         #expect(DomainEvent.isDomainType(type))
     }

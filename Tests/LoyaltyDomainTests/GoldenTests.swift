@@ -41,6 +41,7 @@ enum Samples {
         .cardBlocked(member: "M0001", number: "4000-0011", reason: "lost"),
         .tierSet(.init(member: "M0001", key: "TS-3", tier: "gold", from: "silver", reason: "complaint: status match", operatorId: "anna",
                        floor: true, until: later)),
+        .targetSet(.init(store: "S012", period: "2026-11", metric: "enrollments", value: 300)),
     ]
 }
 

@@ -95,7 +95,7 @@ extension TestResponse {
             let projections = try await client.send(.get, "/v1/projections")
             #expect(projections.status == .ok, "\(projections.text)")
             guard case .array(let rows)? = projections.json?["projections"] else { Issue.record("no projections: \(projections.text)"); return }
-            #expect(rows.count == 3)
+            #expect(rows.count == 4, "balances, members, figures, activity")
             let stats = try await client.send(.get, "/v1/stats")
             #expect(stats.status == .ok && stats.json?["eventCount"] != nil, "\(stats.text)")
             let first = try await client.send(.get, "/v1/reconciliation")
