@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "LoyaltyAudit", targets: ["LoyaltyAudit"]),
         .library(name: "LoyaltyServer", targets: ["LoyaltyServer"]),
         .library(name: "LedgerTailClient", targets: ["LedgerTailClient"]),
+        .library(name: "LedgerReplica", targets: ["LedgerReplica"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -133,6 +134,7 @@ let package = Package(
                 "LoyaltyLedger",
                 "LoyaltyServer",
                 "LedgerTailClient",
+                "LedgerReplica",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -220,6 +222,7 @@ let package = Package(
             name: "LoyaltyServerTests",
             dependencies: [
                 "LoyaltyServer", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport", "LedgerTailClient",
+                "LedgerReplica",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -234,6 +237,13 @@ let package = Package(
             dependencies: ["LoyaltyCLI", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "Projections", "LoyaltyAudit",
                            "LedgerProofs", "LedgerTestSupport", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strictSettings
+        ),
+        // Read replicas: a verified copy of a served ledger's log (`loyalty replicate`).
+        .target(
+            name: "LedgerReplica",
+            dependencies: ["LedgerStore", "LedgerTailClient", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
     ],
