@@ -234,9 +234,14 @@ final class LogWriter: @unchecked Sendable {
         let committedEvents = Int(staged.position - head)
         counters.withLock { $0.commits += 1; $0.events += committedEvents }
         commitSizeObserver.withLock { $0 }?(committedEvents)
+        // The time of the last event written (a group that wrote nothing leaves it).
+        if let replicated = staged.replicatedRecordedAt {
+            lastRecordedAt = replicated
+        } else if staged.position > head {
+            lastRecordedAt = staged.recordedAt
+        }
         head = staged.position
         headHash = staged.hash
-        lastRecordedAt = staged.replicatedRecordedAt ?? staged.recordedAt
         if !staged.indexed.isEmpty {
             // Keys go straight into the key table (committed events only), so that a lookup is
             // one probe there instead of three (overlay generations, then the table). Should the
