@@ -62,6 +62,15 @@ import Testing
         #expect(events.status == 0 && !events.out.isEmpty)
         #expect(try runTool("loyalty", ["events", "--ledger", replica]).out == events.out)
         #expect(try Self.identity(replica) == Self.identity(primary.ledger))
+        // The same Merkle tree: a checkpoint of the primary proves the replica's events.
+        let keys = primary.path + "/keys", checkpoint = primary.path + "/checkpoint.json"
+        #expect(try runTool("loyalty", ["keys", "generate", "--out", keys]).status == 0)
+        #expect(try runTool("loyalty", ["checkpoint", "--key", keys + "/checkpoint-key.private.json", "--out", checkpoint, "--ledger", primary.ledger]).status == 0)
+        for (ledger, out) in [(primary.ledger, primary.path + "/p.proof"), (replica, primary.path + "/r.proof")] {
+            let proved = try runTool("loyalty", ["prove", "100", "--checkpoint", checkpoint, "--out", out, "--ledger", ledger])
+            #expect(proved.status == 0, "\(proved.err)")
+        }
+        #expect(FileManager.default.contents(atPath: primary.path + "/p.proof") == FileManager.default.contents(atPath: primary.path + "/r.proof"))
         // Its own projections answer as the primary's.
         #expect(try runTool("loyalty", ["members", "export", "--format", "jsonl", "--at", Self.at, "--ledger", replica]).out == primary.members)
 
