@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "LoyaltyServer", targets: ["LoyaltyServer"]),
         .library(name: "LedgerTailClient", targets: ["LedgerTailClient"]),
         .library(name: "WebhookSink", targets: ["WebhookSink"]),
+        .library(name: "LedgerReplica", targets: ["LedgerReplica"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -135,6 +136,7 @@ let package = Package(
                 "LoyaltyLedger",
                 "LoyaltyServer",
                 "LedgerTailClient",
+                "LedgerReplica",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -230,6 +232,7 @@ let package = Package(
             name: "LoyaltyServerTests",
             dependencies: [
                 "LoyaltyServer", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "LedgerTestSupport", "LedgerTailClient",
+                "LedgerReplica",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -268,6 +271,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["receiver.py"],
+            swiftSettings: strictSettings
+        ),
+        // Read replicas: a verified copy of a served ledger's log (`loyalty replicate`).
+        .target(
+            name: "LedgerReplica",
+            dependencies: ["LedgerStore", "LedgerTailClient", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
     ],

@@ -307,6 +307,18 @@ PATHS = {
                                   "responses": {"200": {"description": "The stream; a consumer too far behind is cut off with a last event saying where to resume.",
                                                         "content": {"text/event-stream": {"schema": TEXT("Server-Sent Events.")}}},
                                                 **problems(400, *SECURED)}}},
+    "/v1/records": {"get": {"summary": "Stored records after a position with their chain hashes, for read replicas (`loyalty replicate`); operator and auditor keys.",
+                            "description": "The body (`application/vnd.loyalty.records`, integers big-endian, varints unsigned LEB128): `LLRP`, "
+                                           "u8 version 1, ledgerId (16 bytes), createdAt (u64, microseconds), after (u64), the chain hash at `after` "
+                                           "(32 bytes), head (u64), the record count (varint), then per record its length (varint), its stored bytes "
+                                           "(schemas/ledger-format.md) and its chain hash (32 bytes); positions are after+1, after+2, ... Answers at "
+                                           "once when records follow `after`, else after the first commit or `wait` seconds with none.",
+                            "parameters": [param("after", "query", {"type": "integer", "minimum": 0}, "Records after this position (default 0); past the head is 400."),
+                                           param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 10000}, "At most this many records (default 4096)."),
+                                           param("wait", "query", {"type": "integer", "minimum": 0}, "Seconds to wait for a record (default 0: answer at once).")],
+                            "responses": {"200": {"description": "A page of records (possibly none).",
+                                                  "content": {"application/vnd.loyalty.records": {"schema": {"type": "string", "format": "binary"}}}},
+                                          **problems(400, *SECURED)}}},
     "/health": {"get": {"summary": "Liveness.", "security": [],
                         "responses": {"200": {"description": "Alive.", "content": json_content(ref("Status"))}}}},
     "/ready": {"get": {"summary": "Readiness: 503 until the projections have caught up once.", "security": [],

@@ -26,6 +26,9 @@ public struct EventLogOptions: Sendable {
     public var logger = Logger(label: "loyalty.ledger")
     /// Sees every commit group of the writer (see `CommitObserver`).
     public var commitObserver: (any CommitObserver)?
+    /// A replica's primary: a new ledger takes its id and creation time, an existing one must
+    /// have its id (see `appendReplicated`).
+    public var replicaOf: LedgerIdentity?
 
     public init() {}
 }
@@ -79,7 +82,7 @@ public final class EventLog: Sendable {
         let env = try LMDBEnvironment.open(path: path, options: lmdb)
         let store = try LogStore(env: env, create: options.writable)
         self.store = store
-        ledgerId = try store.checkFormat(path: path, create: options.create && options.writable)
+        ledgerId = try store.checkFormat(path: path, create: options.create && options.writable, identity: options.replicaOf)
         // The writer continues the chain and `recordedAt` from the last event, so it needs that
         // event whole; a reader only the position (a damaged last event is then for `verify` or
         // the read that reaches it to name).

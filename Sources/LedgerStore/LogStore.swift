@@ -21,7 +21,9 @@ final class LogStore: Sendable {
     }
 
     /// Checks (or, for a new ledger, writes) the format and ledger id; returns the ledger id.
-    func checkFormat(path: String, create: Bool) throws -> [UInt8] {
+    /// With `identity` (a replica), a new ledger takes that id and creation time, and an
+    /// existing one must have that id.
+    func checkFormat(path: String, create: Bool, identity: LedgerIdentity? = nil) throws -> [UInt8] {
         let existing = try env.read { txn in
             (try txn.value(meta, key: Array("format".utf8)), try txn.value(meta, key: Array("ledgerId".utf8)))
         }
@@ -32,18 +34,31 @@ final class LogStore: Sendable {
             guard let id = existing.1, id.count == 16 else {
                 throw LedgerError.notALedger(path: path, reason: "meta/ledgerId is \(existing.1.map { "\($0.count) bytes" } ?? "missing"), not 16 bytes (format 5.1)")
             }
+            if let identity, identity.ledgerId != id {
+                throw LedgerError.notALedger(path: path, reason: "it is ledger \(LedgerIdentity.hex(id)), not a replica of ledger \(LedgerIdentity.hex(identity.ledgerId))")
+            }
             return id
         }
         guard create else { throw LedgerError.noLedger(path: path) }
         var id = [UInt8](repeating: 0, count: 16)
         var generator = SystemRandomNumberGenerator()
         for i in id.indices { id[i] = UInt8.random(in: 0...255, using: &generator) }
+        let createdAt = identity?.createdAtMicros ?? LogWriter.nowMicros()
+        if let identity { id = identity.ledgerId }
         try env.write { txn in
             try txn.put(meta, key: Array("format".utf8), value: Array(LogStore.format.utf8))
             try txn.put(meta, key: Array("ledgerId".utf8), value: id)
-            try txn.put(meta, key: Array("createdAt".utf8), value: ByteCoding.positionKey(UInt64(bitPattern: LogWriter.nowMicros())))
+            try txn.put(meta, key: Array("createdAt".utf8), value: ByteCoding.positionKey(UInt64(bitPattern: createdAt)))
         }
         return id
+    }
+
+    /// `meta/createdAt` (µs since the epoch), or nil when absent or malformed.
+    func createdAtMicros() throws -> Int64? {
+        try env.read { txn in
+            guard let v = try txn.value(meta, key: Array("createdAt".utf8)), v.count == 8 else { return nil }
+            return v.withUnsafeBytes { ByteCoding.readUInt64BE($0) }.map { Int64(bitPattern: $0) }
+        }
     }
 
     func event(at position: UInt64, txn: LMDBTransaction) throws -> RecordedEvent {

@@ -17,6 +17,8 @@ final class LogWriter: @unchecked Sendable {
         case decide(AppendDecision)
         /// One `ledger.neutralised` event and its `neutralised` entry (EventLog+Neutralise.swift).
         case neutralise(EventDraft, position: UInt64)
+        /// Records a replica copies from its primary, already hashed (LogWriter+Replicate.swift).
+        case replicate([ReplicatedRecord])
     }
 
     struct Request {
@@ -41,17 +43,19 @@ final class LogWriter: @unchecked Sendable {
         /// Events counted against the commit limits (a decision counts as one until it has run).
         var eventCount: Int {
             if case let .events(drafts) = work { return drafts.count }
+            if case let .replicate(records) = work { return records.count }
             return 1
         }
 
         var payloadBytes: Int {
             if case let .events(drafts) = work { return drafts.reduce(0) { $0 + $1.data.count } }
+            if case let .replicate(records) = work { return records.reduce(0) { $0 + $1.record.count } }
             return 0
         }
     }
 
     let store: LogStore
-    private let index: LogIndex
+    let index: LogIndex
     let overlay: IndexOverlay
     private let signal: CommitSignal
     private let options: EventLogOptions
@@ -65,7 +69,7 @@ final class LogWriter: @unchecked Sendable {
 
     private var head: UInt64
     private var headHash: ChainHash
-    private var lastRecordedAt: Int64
+    private(set) var lastRecordedAt: Int64
     private var lastRotationAt = ContinuousClock.now
     /// Committed stream heads of the members this writer has seen, exact for every member it
     /// holds: only this thread writes the log, and it updates an entry after each commit that
@@ -230,9 +234,14 @@ final class LogWriter: @unchecked Sendable {
         let committedEvents = Int(staged.position - head)
         counters.withLock { $0.commits += 1; $0.events += committedEvents }
         commitSizeObserver.withLock { $0 }?(committedEvents)
+        // The time of the last event written (a group that wrote nothing leaves it).
+        if let replicated = staged.replicatedRecordedAt {
+            lastRecordedAt = replicated
+        } else if staged.position > head {
+            lastRecordedAt = staged.recordedAt
+        }
         head = staged.position
         headHash = staged.hash
-        lastRecordedAt = staged.recordedAt
         if !staged.indexed.isEmpty {
             // Keys go straight into the key table (committed events only), so that a lookup is
             // one probe there instead of three (overlay generations, then the table). Should the
@@ -268,6 +277,8 @@ final class LogWriter: @unchecked Sendable {
         switch work {
         case let .events(batch):
             drafts = batch
+        case let .replicate(records):
+            return try stageReplicated(records, txn: txn, indexTxn: indexTxn, staged: &staged)
         case let .decide(decision):
             do {
                 drafts = try decision()
@@ -450,7 +461,7 @@ final class LogWriter: @unchecked Sendable {
                            previousDelta: event.previousDelta, into: &recordScratch)
     }
 
-    private func putCheckpoint(_ hash: ChainHash, at position: UInt64, key: inout [UInt8], txn: LMDBTransaction) throws {
+    func putCheckpoint(_ hash: ChainHash, at position: UInt64, key: inout [UInt8], txn: LMDBTransaction) throws {
         Self.storeBigEndian(position, into: &key)
         try key.withUnsafeBytes { k in
             try hash.withUnsafeBytes { v in try txn.put(store.chain, key: k, value: v, flags: .append) }
@@ -499,7 +510,7 @@ final class LogWriter: @unchecked Sendable {
 
     /// The stored event carrying `key`, if any: staged in this group, in the key table, or (after a
     /// failed insert) in the overlay.
-    private func findKeyed(key: String, hash: UInt64, txn: LMDBTransaction, indexTxn: LMDBTransaction,
+    func findKeyed(key: String, hash: UInt64, txn: LMDBTransaction, indexTxn: LMDBTransaction,
                            staged: StagedGroup) throws -> RecordedEvent? {
         var candidates: [UInt64] = []
         if staged.keys.count > 0 { staged.keys.positions(hash, into: &candidates) }
@@ -520,7 +531,7 @@ final class LogWriter: @unchecked Sendable {
         index.keyPositions(hash: hash, into: &candidates)
     }
 
-    private func memberHead(_ member: String, hash: UInt64, indexTxn: LMDBTransaction, staged: StagedGroup) throws -> MemberHead? {
+    func memberHead(_ member: String, hash: UInt64, indexTxn: LMDBTransaction, staged: StagedGroup) throws -> MemberHead? {
         if staged.members.count > 0, let head = staged.members[member, hash] { return head }
         if let known = knownHeads[member, hash] { return known }
         let cached = overlay.withLock { state in state.active.members[member, hash] ?? state.frozen?.members[member, hash] }
@@ -539,7 +550,7 @@ final class LogWriter: @unchecked Sendable {
     }
 
     @inline(__always)
-    private static func storeBigEndian(_ value: UInt64, into key: inout [UInt8]) {
+    static func storeBigEndian(_ value: UInt64, into key: inout [UInt8]) {
         var v = value
         for i in stride(from: 7, through: 0, by: -1) {
             key[i] = UInt8(truncatingIfNeeded: v)
@@ -658,6 +669,8 @@ struct StagedGroup {
     var members = MemberTable()
     var keys = KeyPositions()
     var indexed: [StagedEntry] = []
+    /// The `recordedAt` of the last replicated record staged (they carry their own times).
+    var replicatedRecordedAt: Int64?
 
     init(position: UInt64, hash: ChainHash, recordedAt: Int64) {
         self.position = position

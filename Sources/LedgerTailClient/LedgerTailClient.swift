@@ -213,13 +213,13 @@ public struct LedgerTailClient: Sendable {
         return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
-    private func authorize(_ request: inout HTTPClientRequest) {
+    func authorize(_ request: inout HTTPClientRequest) {
         if let apiKey { request.headers.add(name: "Authorization", value: "Bearer " + apiKey) }
     }
 
     /// Throws for an answer other than 200: `TailClientError` when asking again cannot help
     /// (4xx but 408 and 429), a retryable error otherwise.
-    private func check(_ response: HTTPClientResponse) async throws {
+    func check(_ response: HTTPClientResponse) async throws {
         guard response.status != .ok else { return }
         let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
         let code = response.status.code

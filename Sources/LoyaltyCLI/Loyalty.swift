@@ -26,6 +26,7 @@ struct Loyalty: AsyncParsableCommand {
             CardCommand.self, TierCommand.self,
             SinkCommand.self,
             TargetsCommand.self, ReportCommand.self,
+            ReplicateCommand.self,
         ]
     )
 

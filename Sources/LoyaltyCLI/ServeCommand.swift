@@ -16,6 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-jobs"), help: "Run no daily jobs (expiry and tiers are run by hand).") var noJobs = false
     @Flag(help: "Serve without API keys (every request allowed, events without an actor): for local development only.")
     var insecureNoAuth = false
+    @Flag(name: .customLong("read-only"), help: "Serve reads only (a replica that `loyalty replicate` keeps appending to): commands are refused with 405, no daily jobs run, the writer lock is not taken.")
+    var readOnly = false
     @Option(help: "Log level: trace, debug (every request: route, status, duration, key name), info, notice, warning, error.")
     var logLevel = "info"
 
@@ -38,11 +40,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let (host, port) = Self.address(listen) else { throw ValidationError("--listen: '\(listen)'") }
-        let app = try options.open(writable: true)
+        let app = try options.open(writable: !readOnly)
         defer { app.close() }
         var configuration = ServerConfiguration(host: host, port: port)
         configuration.dailyJobs = noJobs ? nil : DailyJobs(time: jobsAt)
         configuration.insecureNoAuth = insecureNoAuth
+        configuration.readOnly = readOnly
         let server: LedgerServer
         do {
             server = try LedgerServer(app: app, configuration: configuration)

@@ -19,7 +19,7 @@ extension LedgerServer {
             .init(service: try projectionService()),
             .init(service: http, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
         ]
-        if let schedule = configuration.dailyJobs {
+        if let schedule = configuration.dailyJobs, !configuration.readOnly {
             services.append(.init(service: DailyJobsService(app: app, schedule: schedule, logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(

@@ -10,7 +10,8 @@ import Synchronization
 public final class LedgerServer: Sendable {
     public let app: LedgerApplication
     public let configuration: ServerConfiguration
-    /// The decision state commands go through (the application is open for writing).
+    /// The decision state commands go through (the application is open for writing); read-only
+    /// (`configuration.readOnly`), the one reads answer from.
     let ledger: Ledger
     /// The answers of requests sent with an `Idempotency-Key`, under `<ledger>/api/`.
     let idempotency: IdempotencyStore
@@ -28,7 +29,7 @@ public final class LedgerServer: Sendable {
     public init(app: LedgerApplication, configuration: ServerConfiguration) throws {
         self.app = app
         self.configuration = configuration
-        self.ledger = try app.ledger
+        self.ledger = configuration.readOnly ? try app.decisionState() : try app.ledger
         self.idempotency = try IdempotencyStore(directory: app.path + "/api")
         if configuration.insecureNoAuth {
             keys = nil
@@ -64,6 +65,7 @@ public final class LedgerServer: Sendable {
         router.add(middleware: ProblemMiddleware())
         if let keys { router.add(middleware: AuthMiddleware(keys: keys)) }
         router.add(middleware: RequestLogMiddleware())
+        if configuration.readOnly { router.add(middleware: ReadOnlyMiddleware()) }
         addOperationRoutes(to: router)
         addCommandRoutes(to: router)
         addCardRoutes(to: router)
@@ -71,6 +73,7 @@ public final class LedgerServer: Sendable {
         addReportRoutes(to: router)
         addImportRoutes(to: router)
         addEventRoutes(to: router)
+        addRecordRoutes(to: router)
         return router
     }
 

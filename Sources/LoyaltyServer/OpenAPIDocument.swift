@@ -1272,6 +1272,49 @@ paths:
           $ref: '#/components/responses/Unauthorized'
         '403':
           $ref: '#/components/responses/Forbidden'
+  /v1/records:
+    get:
+      summary: Stored records after a position with their chain hashes, for read replicas (`loyalty replicate`); operator
+        and auditor keys.
+      description: 'The body (`application/vnd.loyalty.records`, integers big-endian, varints unsigned LEB128): `LLRP`, u8
+        version 1, ledgerId (16 bytes), createdAt (u64, microseconds), after (u64), the chain hash at `after` (32 bytes),
+        head (u64), the record count (varint), then per record its length (varint), its stored bytes (schemas/ledger-format.md)
+        and its chain hash (32 bytes); positions are after+1, after+2, ... Answers at once when records follow `after`, else
+        after the first commit or `wait` seconds with none.'
+      parameters:
+      - name: after
+        in: query
+        description: Records after this position (default 0); past the head is 400.
+        schema:
+          type: integer
+          minimum: 0
+      - name: limit
+        in: query
+        description: At most this many records (default 4096).
+        schema:
+          type: integer
+          minimum: 1
+          maximum: 10000
+      - name: wait
+        in: query
+        description: 'Seconds to wait for a record (default 0: answer at once).'
+        schema:
+          type: integer
+          minimum: 0
+      responses:
+        '200':
+          description: A page of records (possibly none).
+          content:
+            application/vnd.loyalty.records:
+              schema:
+                type: string
+                format: binary
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
   /health:
     get:
       summary: Liveness.

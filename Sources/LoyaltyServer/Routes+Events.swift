@@ -49,7 +49,9 @@ extension LedgerServer {
         while page.events.isEmpty, clock.now < deadline, !Task.isShuttingDownGracefully {
             if page.next >= page.head {
                 let log = app.log
-                let (cursor, milliseconds) = (page.next, EventStream.milliseconds(clock.now.duration(to: deadline)))
+                let remaining = EventStream.milliseconds(clock.now.duration(to: deadline))
+                // Only this process's commits signal: a read-only server (a replica) polls.
+                let (cursor, milliseconds) = (page.next, log.isWritable ? remaining : min(remaining, Self.readOnlyPollMilliseconds))
                 await cancelWhenGracefulShutdown {
                     await log.waitForCommit(after: cursor, timeoutMilliseconds: milliseconds)
                 }

@@ -17,6 +17,9 @@ public struct ServerConfiguration: Sendable {
     /// development only (`loyalty serve --insecure-no-auth`); by default a server needs keys
     /// and refuses to start without one.
     public var insecureNoAuth = false
+    /// Serve a ledger opened read-only (a replica: `loyalty replicate` appends to it): every
+    /// request that is not a read is refused with 405, and no daily jobs run.
+    public var readOnly = false
     /// The events a long poll answers when it names no `limit`, and the most it may ask for.
     public var eventsLimitDefault = 1_000
     public var eventsLimitMax = 10_000
