@@ -14,7 +14,7 @@ import Testing
     final class Primary {
         let path: String
         let key: String
-        let server: RunningProcess
+        let server: ServedLedger
         let url: String
         /// `members export --format jsonl` before serving (a server keeps the projections to itself).
         let members: String
@@ -38,8 +38,8 @@ import Testing
             let export = try runTool("loyalty", ["members", "export", "--format", "jsonl", "--at", ReplicaCLITests.at] + l)
             #expect(export.status == 0 && !export.out.isEmpty, "\(export.err)")
             members = export.out
-            server = try RunningProcess(["serve", "--listen", "127.0.0.1:0", "--no-jobs"] + l)
-            url = "http://" + String(try await server.waitForLine { $0.hasPrefix("listening on ") }.dropFirst("listening on ".count))
+            server = try ServedLedger(ledger: path + "/ledger", arguments: ["--no-jobs"])
+            url = server.baseURL
         }
 
         deinit {
@@ -81,9 +81,9 @@ import Testing
         // Read-only serving beside a following replicate: reads answer, commands are 405.
         let replicaKey = try runTool("loyalty", ["api-keys", "create", "reader", "--role", "operator", "--ledger", replica])
         #expect(replicaKey.status == 0, "\(replicaKey.err)")
-        let follower = try RunningProcess(["replicate", "--from", primary.url, "--api-key", primary.key, "--ledger", replica, "--follow"])
-        let reader = try RunningProcess(["serve", "--read-only", "--listen", "127.0.0.1:0", "--ledger", replica])
-        let readerURL = "http://" + String(try await reader.waitForLine { $0.hasPrefix("listening on ") }.dropFirst("listening on ".count))
+        let follower = try RunningTool(["replicate", "--from", primary.url, "--api-key", primary.key, "--ledger", replica, "--follow"])
+        let reader = try ServedLedger(ledger: replica, arguments: ["--read-only"])
+        let readerURL = reader.baseURL
         let bearer = "Bearer " + replicaKey.out.trimmingCharacters(in: .whitespacesAndNewlines)
         let http = HTTPClient.shared
         let refused = try await Self.send(http, "POST", readerURL + "/v1/members", bearer: bearer,
