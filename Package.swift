@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "LoyaltyAudit", targets: ["LoyaltyAudit"]),
         .library(name: "LoyaltyServer", targets: ["LoyaltyServer"]),
         .library(name: "LedgerTailClient", targets: ["LedgerTailClient"]),
+        .library(name: "PostgresSink", targets: ["PostgresSink"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -33,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // `loyalty sink postgres`: the PostgreSQL wire protocol.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The C library, through Debian's liblmdb-dev. Only the LMDB wrapper files import it.
@@ -133,6 +136,7 @@ let package = Package(
                 "LoyaltyLedger",
                 "LoyaltyServer",
                 "LedgerTailClient",
+                "PostgresSink",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -234,6 +238,26 @@ let package = Package(
             dependencies: ["LoyaltyCLI", "LoyaltyLedger", "LoyaltyDomain", "LedgerStore", "LedgerJSON", "Projections", "LoyaltyAudit",
                            "LedgerProofs", "LedgerTestSupport", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strictSettings
+        ),
+        // Following the log into PostgreSQL: events, member views, balances and the checkpoint in
+        // one transaction per batch.
+        .target(
+            name: "PostgresSink",
+            dependencies: [
+                "LoyaltyLedger", "LoyaltyDomain", "LedgerJSON", "LedgerTailClient", "LedgerStore", "Projections",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The sink against a real PostgreSQL (installed and started by the tests) and the real
+        // `loyalty` binary, killed and restarted.
+        .testTarget(
+            name: "PostgresSinkTests",
+            dependencies: ["PostgresSink", "LoyaltyCLI", "LoyaltyLedger", "LoyaltyDomain", "LedgerJSON", "LedgerTestSupport",
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
     ],

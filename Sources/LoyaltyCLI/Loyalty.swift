@@ -23,6 +23,7 @@ struct Loyalty: AsyncParsableCommand {
             KeysCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyProofCommand.self, BackupCommand.self,
             HistoryCommand.self, ExplainCommand.self, ReconcileCommand.self, NeutraliseCommand.self, DecisionsCommand.self,
             ServeCommand.self, APIKeysCommand.self,
+            SinkCommand.self,
         ]
     )
 
