@@ -1,6 +1,6 @@
 public import LedgerStore
 import LedgerJSON
-import LedgerTailClient
+public import LedgerTailClient
 import LoyaltyDomain
 import Projections
 

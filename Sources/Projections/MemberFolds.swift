@@ -88,6 +88,7 @@ public final class MemberFolds {
 extension ProjectionFold {
     /// A value form read back whole (no bytes left over).
     static func decodedValue(_ bytes: [UInt8]) throws(ProjectionError) -> Value {
-        try bytes.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(ProjectionError) -> Value in try decoded(b) }
+        let result = bytes.withUnsafeBytes { b in Result { () throws(ProjectionError) -> Value in try decoded(b) } }
+        return try result.get()
     }
 }
