@@ -130,6 +130,8 @@ final class SinkRun {
         guard through >= position + UInt64(events.count) else {
             throw SinkError("the source reached position \(through) before its last event at \(position + UInt64(events.count))")
         }
+        // A statement sent on a connection the server closed is not always answered: ask a new one.
+        if db.connection.isClosed { throw PostgresFailure(underlying: SinkError("the server closed the connection")) }
         let members = events.lazy.filter { !$0.neutralised && DomainEvent.isDomainType($0.type) }.map(\.member)
         let missing = folds.missing(members)
         do {

@@ -140,7 +140,9 @@ final class SinkDatabase {
             try await body()
             try await run("COMMIT")
         } catch {
-            try? await run("ROLLBACK")
+            // Only on a live connection: a statement on a lost one may never be answered, and
+            // the server rolls back a lost session's transaction itself.
+            if !connection.isClosed, !((error as? PostgresFailure)?.isConnectionLoss ?? false) { try? await run("ROLLBACK") }
             throw error
         }
     }
