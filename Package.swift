@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "LedgerTailClient", targets: ["LedgerTailClient"]),
         .library(name: "WebhookSink", targets: ["WebhookSink"]),
         .library(name: "LedgerReplica", targets: ["LedgerReplica"]),
+        .library(name: "PostgresSink", targets: ["PostgresSink"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -35,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // `loyalty sink postgres`: the PostgreSQL wire protocol.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The C library, through Debian's liblmdb-dev. Only the LMDB wrapper files import it.
@@ -137,6 +140,7 @@ let package = Package(
                 "LoyaltyServer",
                 "LedgerTailClient",
                 "LedgerReplica",
+                "PostgresSink",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -277,6 +281,26 @@ let package = Package(
         .target(
             name: "LedgerReplica",
             dependencies: ["LedgerStore", "LedgerTailClient", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        // Following the log into PostgreSQL: events, member views, balances and the checkpoint in
+        // one transaction per batch.
+        .target(
+            name: "PostgresSink",
+            dependencies: [
+                "LoyaltyLedger", "LoyaltyDomain", "LedgerJSON", "LedgerTailClient", "LedgerStore", "Projections",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The sink against a real PostgreSQL (installed and started by the tests) and the real
+        // `loyalty` binary, killed and restarted.
+        .testTarget(
+            name: "PostgresSinkTests",
+            dependencies: ["PostgresSink", "LoyaltyCLI", "LoyaltyLedger", "LoyaltyDomain", "LedgerJSON", "LedgerTestSupport",
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),

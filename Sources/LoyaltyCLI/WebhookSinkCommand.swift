@@ -4,13 +4,6 @@ import LedgerJSON
 import Logging
 import WebhookSink
 
-/// `loyalty sink`: followers that keep other systems up to date with the log.
-struct SinkCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "sink", abstract: "Follow the log into another system.",
-        subcommands: [WebhookSinkCommand.self])
-}
-
 /// `loyalty sink webhook`: parses, then calls `WebhookSink` (which does the delivering) and prints.
 struct WebhookSinkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
