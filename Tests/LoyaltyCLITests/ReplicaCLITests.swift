@@ -140,15 +140,9 @@ import Testing
         let arguments = ["replicate", "--from", primary.url, "--api-key", primary.key, "--ledger", replica, "--page-records", "40"]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<3 {
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: builtExecutable("loyalty"))
-            child.arguments = arguments
-            child.standardOutput = FileHandle.nullDevice
-            child.standardError = FileHandle.nullDevice
-            try child.run()
+            let child = try RunningTool(arguments)
             try await Task.sleep(for: .milliseconds(Int.random(in: 150...700, using: &generator)))
-            kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
+            child.stop(signal: SIGKILL)
         }
         let finished = try runTool("loyalty", arguments)
         #expect(finished.status == 0, "\(finished.err)")

@@ -26,17 +26,11 @@ import Testing
             }
         }
         for _ in 0..<3 {
-            let sink = Process()
-            sink.executableURL = URL(fileURLWithPath: builtExecutable("loyalty"))
-            sink.arguments = arguments
-            sink.standardOutput = FileHandle.nullDevice
-            sink.standardError = FileHandle.nullDevice
-            try sink.run()
+            let sink = try RunningTool(arguments)
             // Killed once it got a few batches through, at a random moment after.
             while try receiver.accepted().count < landed + 3, sink.isRunning { try await Task.sleep(for: .milliseconds(10)) }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...150, using: &random)))
-            kill(sink.processIdentifier, SIGKILL)
-            sink.waitUntilExit()
+            sink.stop(signal: SIGKILL)
             try expectResumed()
             stored = UInt64((try? String(contentsOfFile: checkpoint, encoding: .utf8))?.trimmingCharacters(in: .newlines) ?? "0") ?? 0
             positions.append(stored)
