@@ -109,6 +109,16 @@ step "tier evaluation and the expiry run, both as of now (a future as-of is refu
 "$BIN" expire | wc -l | sed 's/^/expiry events written: /'
 "$BIN" balance M0000042 --format json | head -c 300; echo " ..."
 
+step "operators: a membership card, a purchase by card, an operator's tier floor, a store's target and the monthly KPIs"
+"$BIN" card issue M0000042 --number "4000-0042" --id demo-card-1
+"$BIN" purchase --card "4000-0042" --id "CARD-DEMO-1" --amount 25.00 --store S001 | head -n 3
+"$BIN" card block "4000-0042" --reason "reported lost"
+"$BIN" purchase --card "4000-0042" --id "CARD-DEMO-2" --amount 5.00 --store S001 || echo "(exit code $?: a blocked card is refused)"
+"$BIN" tier set M0000042 --tier gold --reason "service recovery" --id demo-tier-1 --floor --until "$(date -u -d '+3 months' +%F)" | head -n 3
+"$BIN" targets set --store S001 --month "$(date -u +%Y-%m)" --enrollments 20
+"$BIN" report kpis --period month --by store --from "$(date -u -d "$(date -u +%Y-%m-01) -2 months" +%Y-%m)" | head -n 8
+"$BIN" report cohorts | head -n 6 | cut -c1-160
+
 step "verify: re-walk the hash chain, every member stream and every index"
 "$BIN" verify
 

@@ -3,6 +3,7 @@ import Foundation
 import LedgerProofs
 import LedgerStore
 import LoyaltyLedger
+import LoyaltyServer
 
 // Tamper evidence (schemas/ledger-format.md section 14): keys, signed checkpoints, inclusion and
 // consistency proofs, offline verification, and verified backups.
@@ -136,8 +137,10 @@ struct BackupCommand: ParsableCommand {
         commandName: "backup",
         abstract: "Compacting copy of the log into an empty DEST, then a full verify of the copy.",
         discussion: """
-            Safe while a writer appends (the copy is one consistent LMDB snapshot). Only data.mdb is
-            copied: index/ and merkle/ are derived and rebuild from the log on first use.
+            Safe while a writer appends (the copy is one consistent LMDB snapshot). Of the log, only
+            data.mdb is copied: index/ and merkle/ are derived and rebuild from the log on first
+            use (and so do projections/ and decisions/). The server's API keys and its stored
+            answers for retried requests are copied too, when they exist.
             """)
 
     @OptionGroup var options: LedgerOptions
@@ -146,8 +149,9 @@ struct BackupCommand: ParsableCommand {
     func run() throws {
         let app = try options.open()
         defer { app.close() }
-        let report = try app.backup(to: dest) { printError("bad: \($0)") }
+        let report = try app.backup(to: dest, alsoCopying: LedgerServer.stateFiles) { printError("bad: \($0)") }
         print("backup ok: \(report.eventCount) events, \(report.bytes) bytes, head \(report.head.position) \(report.head.hash.hex) (verified; index/ and merkle/ rebuild from the log)")
+        if !report.copiedFiles.isEmpty { print("also copied: " + report.copiedFiles.joined(separator: ", ")) }
     }
 }
 

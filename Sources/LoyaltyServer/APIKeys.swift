@@ -37,7 +37,9 @@ public struct APIKeyError: Error, CustomStringConvertible, Sendable {
 ///
 /// The file: `{"keys":[{"name","role","stores"?,"created","revoked"?,"sha256"}]}`, canonical JSON.
 public enum APIKeyFile {
-    public static func path(ledger: String) -> String { ledger + "/api-keys.json" }
+    /// The file's name inside the ledger directory.
+    public static let fileName = "api-keys.json"
+    public static func path(ledger: String) -> String { ledger + "/" + fileName }
     static func lockPath(ledger: String) -> String { ledger + "/api-keys.lock" }
 
     /// The prefix of every key (so a key in a log or a config file is recognisable).

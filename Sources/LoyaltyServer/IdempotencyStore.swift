@@ -47,11 +47,14 @@ final class IdempotencyStore: Sendable {
     private struct State { var entries: [String: Entry]; var fd: Int32 }
     private let state: Mutex<State>
     let path: String
+    /// The store's folder inside the ledger directory, and its file there.
+    static let directoryName = "api"
+    static let fileName = "idempotency.jsonl"
 
     /// Opens (creating) the store under `directory`.
     init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let path = directory + "/idempotency.jsonl"
+        let path = directory + "/" + Self.fileName
         var entries: [String: Entry] = [:]
         let existing = FileManager.default.contents(atPath: path)
         if let data = existing {

@@ -26,11 +26,15 @@ public final class LedgerServer: Sendable {
     let streamMetrics = StreamMetrics()
 
     /// Throws `ServerSetupError` when keys are required and the ledger has no active key.
+    /// The service's own files in the ledger directory, relative to it, that nothing rebuilds from
+    /// the log: the API keys, and the answers kept for retried requests. A backup copies them.
+    public static let stateFiles = [APIKeyFile.fileName, IdempotencyStore.directoryName + "/" + IdempotencyStore.fileName]
+
     public init(app: LedgerApplication, configuration: ServerConfiguration) throws {
         self.app = app
         self.configuration = configuration
         self.ledger = configuration.readOnly ? try app.decisionState() : try app.ledger
-        self.idempotency = try IdempotencyStore(directory: app.path + "/api")
+        self.idempotency = try IdempotencyStore(directory: app.path + "/" + IdempotencyStore.directoryName)
         if configuration.insecureNoAuth {
             keys = nil
         } else {

@@ -135,6 +135,25 @@ import Testing
         #expect(refused.status == 1 && refused.err.contains("is not empty"))
     }
 
+    @Test func backupKeepsTheServersKeysAndTheCopyTakesCommands() throws {
+        let dir = try TemporaryDirectory.withLedger()
+        let l = ["--ledger", dir.ledger], dest = dir.path + "/backup"
+        #expect(try runTool("loyalty", ["enroll", "m1", "--store", "S1", "--at", "2026-01-01"] + l).status == 0)
+        let made = try runTool("loyalty", ["api-keys", "create", "till-1", "--role", "till", "--stores", "S1"] + l)
+        #expect(made.status == 0, "\(made.err)")
+        let backup = try runTool("loyalty", ["backup", dest] + l)
+        #expect(backup.status == 0 && backup.out.contains("also copied: api-keys.json"), "\(backup.out)\(backup.err)")
+        let mode = try FileManager.default.attributesOfItem(atPath: dest + "/api-keys.json")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let listed = try runTool("loyalty", ["api-keys", "list", "--ledger", dest])
+        #expect(listed.status == 0 && listed.out.contains("till-1"), "\(listed.out)\(listed.err)")
+        // The decision state is rebuilt from the copied log: the copy refuses what the original would.
+        let again = try runTool("loyalty", ["enroll", "m1", "--store", "S2", "--at", "2026-01-02", "--ledger", dest])
+        #expect(again.status == 1 && again.err.contains("enroll:m1"), "\(again.out)\(again.err)")
+        let bought = try runTool("loyalty", ["purchase", "m1", "--id", "P1", "--amount", "10.00", "--store", "S1", "--at", "2026-01-03", "--ledger", dest])
+        #expect(bought.status == 0, "\(bought.err)")
+    }
+
     @Test func backupWhileAWriterAppendsIsAConsistentSnapshot() throws {
         let dir = TemporaryDirectory()
         let writer = Process()
