@@ -6,7 +6,7 @@
 #   API_KEY=KEY  sends `Authorization: Bearer KEY` (default: an operator key made for the run).
 #   LOYALTY_BIN  the loyalty binary (default: the debug build's).
 #   SCHEMATHESIS_EXAMPLES  examples per operation (default 8); SCHEMATHESIS_SECONDS  the run's
-#   time budget (default 90).
+#   time budget (default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pip_install() {
@@ -66,6 +66,6 @@ done
 
 schemathesis run "$BASE/openapi.yaml" --url "$BASE" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples "${SCHEMATHESIS_EXAMPLES:-8}" --max-time "${SCHEMATHESIS_SECONDS:-90}" --seed 1 --request-timeout 10 \
+  --max-examples "${SCHEMATHESIS_EXAMPLES:-8}" --max-time "${SCHEMATHESIS_SECONDS:-60}" --seed 1 --request-timeout 10 \
   --suppress-health-check all --no-color \
   "${AUTH[@]}" "${EXCLUDE[@]}"

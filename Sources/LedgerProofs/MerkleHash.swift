@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 
 /// A 32-byte SHA-256 value of the RFC 6962 Merkle tree (a leaf, a node or a root).
 public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {

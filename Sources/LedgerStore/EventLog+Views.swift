@@ -89,7 +89,7 @@ extension EventRecord {
     /// `decode` without the copies: the same reads and limits, borrowed text and data.
     static func view(position: UInt64, _ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> EventView {
         var r = ByteReader(bytes)
-        let (flags, schemaVersion, recordedAt, occurredAt, version, delta) = try header(position: position, &r)
+        let (flags, schemaVersion, recordedAt, occurredAt, _, _) = try header(position: position, &r)
         let type = try r.lengthPrefixed("type", max: LogLimits.typeBytesMax)
         let member = try r.lengthPrefixed("member", max: LogLimits.memberBytesMax)
         if flags & flagIdempotencyKey != 0 { _ = try r.lengthPrefixed("idempotencyKey", max: LogLimits.idempotencyKeyBytesMax) }

@@ -1,4 +1,4 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 import NIOCore
 
 extension LedgerTailClient {

@@ -1,5 +1,5 @@
 public import LoyaltyDomain
-public import LedgerStore
+import LedgerStore
 public import LedgerJSON
 
 /// A purchase line of a till or e-commerce export (the import's purchase CSV), already parsed.

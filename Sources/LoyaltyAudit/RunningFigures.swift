@@ -1,4 +1,4 @@
-public import LoyaltyDomain
+import LoyaltyDomain
 
 /// Running available/pending/held/debt for `history`, kept incrementally (a pass over all lots per
 /// row would make a long history quadratic). Valid because the evaluation clock never goes

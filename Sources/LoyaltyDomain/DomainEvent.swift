@@ -1,4 +1,4 @@
-public import LedgerJSON
+import LedgerJSON
 
 /// Points taken from (or restored to) one lot.
 public struct LotAllocation: Hashable, Sendable {

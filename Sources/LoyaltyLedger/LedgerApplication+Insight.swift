@@ -1,5 +1,5 @@
 public import LoyaltyDomain
-public import Projections
+import Projections
 
 /// The operators' reports (schemas/reports.md), answered from the `activity` projection (and the
 /// time zones of `figures`, the balances for the warnings' points): call `catchUp` first for an

@@ -1,4 +1,4 @@
-public import LedgerStore
+import LedgerStore
 
 /// A stored event the domain model cannot fold: it does not decode, or it contradicts the events
 /// before it (`FoldError`). The model stops before it, so no command is decided on this ledger

@@ -1,6 +1,6 @@
 public import LedgerJSON
 public import LoyaltyDomain
-public import Projections
+import Projections
 
 /// One early warning: a member whose lifecycle stage went from `active` to `defecting`, or from
 /// `defecting` to `inactive`, during the period (schemas/reports.md, "Early warning").

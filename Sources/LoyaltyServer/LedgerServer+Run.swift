@@ -1,7 +1,7 @@
 import Hummingbird
 public import Logging
 import Projections
-public import ServiceLifecycle
+import ServiceLifecycle
 
 extension LedgerServer {
     /// Runs the HTTP server and the projection workers as one service group until SIGTERM or

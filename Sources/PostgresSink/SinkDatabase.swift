@@ -32,7 +32,7 @@ final class SinkDatabase {
     func close() async { try? await connection.close() }
 
     func run(_ sql: String) async throws {
-        try await onPostgres { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+        _ = try await onPostgres { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
     }
 
     /// Creates or migrates the schema, then makes this connection's staging tables. Refuses a

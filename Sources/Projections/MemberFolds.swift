@@ -1,4 +1,4 @@
-public import LoyaltyDomain
+import LoyaltyDomain
 
 /// The member views and balances folds (`MemberViews`, `Balances`) run outside a projection
 /// store, for a consumer that keeps the folded values elsewhere (the PostgreSQL sink). The

@@ -1,4 +1,4 @@
-public import LedgerStore
+import LedgerStore
 import Crypto
 import Foundation
 

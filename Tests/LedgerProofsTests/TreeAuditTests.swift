@@ -74,7 +74,7 @@ import Testing
     /// Writes `text` to a file and reads it as a checkpoint; returns the error text, or nil.
     private func readCheckpoint(_ text: String, in dir: borrowing TemporaryDirectory) -> String? {
         let path = dir.path + "/cp-\(UUID().uuidString).json"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         do {
             _ = try Checkpoint.read(path: path)
             return nil

@@ -12,7 +12,7 @@ import Testing
         defer { log.close() }
         var withActor = draft("m1", key: "k1")
         withActor.actor = "till-7"
-        let result = try await log.append([draft("m1"), withActor, draft("m2", key: "k2")])
+        _ = try await log.append([draft("m1"), withActor, draft("m2", key: "k2")])
         let events = try log.events(after: 0, limit: 10, withHashes: true)
         #expect(events.map(\.actor) == [nil, "till-7", nil])
         #expect(events.map(\.idempotencyKey) == [nil, "k1", "k2"])

@@ -21,7 +21,7 @@ public final class RunningTool: @unchecked Sendable {
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardInput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         stdout.fileHandleForReading.readabilityHandler = { [output] handle in
             let data = handle.availableData

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import LedgerStore
 
 // Helpers of the tests that open logs themselves (store, proofs, CLI): one copy for every target.

@@ -102,7 +102,7 @@ import Testing
 
         // Each edit breaks the schema: refused before any signature is checked, naming the field.
         let text = try String(contentsOfFile: cp, encoding: .utf8)
-        let signature = try #require(try Checkpoint.read(path: cp).signature)
+        let signature = try Checkpoint.read(path: cp).signature
         let edits: [(String, String)] = [
             (text.replacingOccurrences(of: "\"treeSize\" : 20", with: "\"treeSize\" : 20.0"), "field 'treeSize': not an integer literal"),
             (text.replacingOccurrences(of: "\"treeSize\" : 20", with: "\"treeSize\" : -1"), "field 'treeSize': -1 is outside"),

@@ -7,7 +7,7 @@ import Testing
         await propertyCheck(count: 60, input: Gen.int(in: 0...Int.max)) { seed in
             var history = ReferenceHistory(seed: UInt64(seed))
             var real = LedgerModel()
-            for command in history.enrollments { try? run(&real, command) }
+            for command in history.enrollments { _ = try? run(&real, command) }
             for step in 0..<150 {
                 guard let (command, refOK, at) = history.next(step: step) else { continue }
                 let realOK = (try? run(&real, command)) != nil

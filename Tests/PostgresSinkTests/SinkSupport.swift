@@ -28,7 +28,7 @@ final class SinkProcess: @unchecked Sendable {
     init(_ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: builtExecutable("loyalty"))
         process.arguments = ["sink", "postgres"] + arguments
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: errPath)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
